@@ -1,0 +1,120 @@
+#pragma once
+
+#include <mailroom/client/detail/typed_completion.hpp>
+#include <mailroom/client/mail_station.hpp>
+#include <mailroom/client/reply.hpp>
+#include <mailroom/client/route_param.hpp>
+#include <mailroom/client/router.hpp>
+#include <mailroom/detail/config.hpp>
+#include <mailroom/protocol/message.hpp>
+
+#include <boost/asio/async_result.hpp>
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <tuple>
+
+namespace mailroom {
+
+/// Per-call settings.
+struct call_options {
+    /// How long to wait for the response; zero means the station's `request_timeout`.
+    std::chrono::milliseconds timeout{0};
+};
+
+/** The dynamic proxy: calls any remote by name, routed by a @ref router to a server whose
+    mail box the @ref mail_station provides.
+
+    Every call takes an Asio completion token and completes with `void(std::error_code, R)`
+    (`void(std::error_code)` for `R = void` and for notifies): a callback, `asio::use_awaitable`
+    or `asio::use_future`. `R` defaults to @ref reply, the raw msgpack result plus the remote's
+    error message. The arguments are packed as one msgpack array (pass a `std::tuple`).
+
+    The route and the encoding happen in the calling thread before the function returns, so
+    `path`, `param` and `args` need only live until then. The handler runs exactly once, on its
+    associated executor (the station's executor if it has none), never inside the call that
+    started it.
+
+    @par Thread safety
+    All member functions may be called from any thread, concurrently.
+
+    @par Example
+    @code
+    mailroom::proxy rpc(station, router);
+    int sum = co_await rpc.async_call<int>({.server_type = "math", .service = "calc",
+                                            .method = "add"}, "user-42", std::tuple{1, 2},
+                                           asio::use_awaitable);
+    @endcode
+*/
+class proxy {
+public:
+    using executor_type = mail_station::executor_type;
+
+    /// Both must outlive the proxy.
+    proxy(mail_station& station, const router& router) noexcept : station_(station), router_(router)
+    {
+    }
+
+    executor_type get_executor() const noexcept { return station_.get_executor(); }
+
+    /// Calls `path` on the server the router picks for `param`.
+    template <class R = reply, class Args, class CompletionToken>
+    auto async_call(const protocol::method_path& path, const route_param& param, const Args& args,
+                    call_options options, CompletionToken&& token);
+
+    template <class R = reply, class Args, class CompletionToken>
+    auto async_call(const protocol::method_path& path, const route_param& param, const Args& args,
+                    CompletionToken&& token)
+    {
+        return async_call<R>(path, param, args, call_options{},
+                             std::forward<CompletionToken>(token));
+    }
+
+    /// Calls `path` on the server `server_id`, bypassing the router.
+    template <class R = reply, class Args, class CompletionToken>
+    auto async_call_to(std::string_view server_id, const protocol::method_path& path,
+                       const Args& args, call_options options, CompletionToken&& token);
+
+    template <class R = reply, class Args, class CompletionToken>
+    auto async_call_to(std::string_view server_id, const protocol::method_path& path,
+                       const Args& args, CompletionToken&& token)
+    {
+        return async_call_to<R>(server_id, path, args, call_options{},
+                                std::forward<CompletionToken>(token));
+    }
+
+    /** Sends a notify (no response) routed by `param`. Completes with `void(std::error_code)`
+        once the frame is handed to a connected mail box, or with the error that stopped it.
+    */
+    template <class Args, class CompletionToken>
+    auto async_notify(const protocol::method_path& path, const route_param& param,
+                      const Args& args, CompletionToken&& token);
+
+    /// Sends a notify to `server_id`.
+    template <class Args, class CompletionToken>
+    auto async_notify_to(std::string_view server_id, const protocol::method_path& path,
+                         const Args& args, CompletionToken&& token);
+
+    /// The server the router picks for a call (empty if none).
+    std::string route(const protocol::method_path& path, const route_param& param) const
+    {
+        return router_.route(param, path, *station_.servers());
+    }
+
+private:
+    template <class R, class Args, class CompletionToken>
+    auto initiate_call(std::string target, const protocol::method_path& path, const Args& args,
+                       call_options options, CompletionToken&& token);
+
+    template <class Args, class CompletionToken>
+    auto initiate_notify(std::string target, const protocol::method_path& path, const Args& args,
+                         CompletionToken&& token);
+
+    mail_station& station_;
+    const router& router_;
+};
+
+} // namespace mailroom
+
+#include <mailroom/client/impl/proxy.hpp>

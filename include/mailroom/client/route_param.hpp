@@ -1,0 +1,86 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <typeinfo>
+
+namespace mailroom {
+
+/** The first argument of every proxy call: what the route function routes on.
+
+    pomelo passes the session; mailroom passes a non-owning view of whatever the caller
+    routes on: a string key (a user id, a channel name), a number, or any object (a session).
+    It lives only for the duration of the routing decision.
+
+    @par Thread safety
+    Distinct objects: safe. Shared objects: safe (it is immutable).
+
+    @par Example
+    @code
+    proxy.async_call<int>(path, mailroom::route_param("channel-7"), args, token);
+    proxy.async_call<int>(path, mailroom::route_param::of(session), args, token);
+    // In a route function: if (auto* s = param.get<session>()) ...
+    @endcode
+*/
+class route_param {
+public:
+    /// No routing information: the route function picks freely.
+    route_param() noexcept = default;
+
+    /// Routes on a string key.
+    route_param(std::string_view key) noexcept : key_(key), has_key_(true) {}
+    route_param(const char* key) noexcept : route_param(std::string_view(key)) {}
+    route_param(const std::string& key) noexcept : route_param(std::string_view(key)) {}
+
+    /// Routes on a number (a numeric user id, a room number).
+    template <class Int>
+        requires std::is_integral_v<Int>
+    route_param(Int number) noexcept : number_(static_cast<std::uint64_t>(number)), has_number_(true)
+    {
+    }
+
+    /// Routes on any object, e.g. a session; the route function reads it with @ref get.
+    template <class T>
+    static route_param of(const T& object) noexcept
+    {
+        route_param p;
+        p.object_ = &object;
+        p.type_ = &typeid(T);
+        return p;
+    }
+
+    /// Also carry a key next to an object (a session and its uid).
+    route_param&& with_key(std::string_view key) && noexcept
+    {
+        key_ = key;
+        has_key_ = true;
+        return std::move(*this);
+    }
+
+    bool has_key() const noexcept { return has_key_; }
+    std::string_view key() const noexcept { return key_; }
+
+    bool has_number() const noexcept { return has_number_; }
+    std::uint64_t number() const noexcept { return number_; }
+
+    /// The object given to @ref of, if it is a `T`; otherwise nullptr.
+    template <class T>
+    const T* get() const noexcept
+    {
+        return type_ && *type_ == typeid(T) ? static_cast<const T*>(object_) : nullptr;
+    }
+
+    bool empty() const noexcept { return !has_key_ && !has_number_ && !object_; }
+
+private:
+    std::string_view key_;
+    std::uint64_t number_ = 0;
+    const void* object_ = nullptr;
+    const std::type_info* type_ = nullptr;
+    bool has_key_ = false;
+    bool has_number_ = false;
+};
+
+} // namespace mailroom

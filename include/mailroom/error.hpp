@@ -1,0 +1,97 @@
+#pragma once
+
+#include <string>
+#include <system_error>
+#include <type_traits>
+
+namespace mailroom {
+
+/** Errors reported by mailroom, in the `"mailroom"` category.
+
+    The numeric values travel on the wire in error responses, so they are
+    append-only: a retired value stays as `unusedN` and is never reused.
+    Decide on failure policy with @ref condition, never on single codes.
+*/
+enum class error {
+    /// The router found no server for the call (empty server type, or the route function
+    /// returned no id).
+    no_target_server = 1,
+    /// The mail box could not connect (and complete the handshake) within the connect timeout.
+    connect_failed,
+    /// The call got no response within its timeout. The handler may have run.
+    timeout,
+    /// The connection carrying the call closed before the response arrived.
+    disconnected,
+    /// The callee (or a filter on either end) refused the call because it is overloaded.
+    server_busy,
+    /// A bounded queue was full; the call was never sent.
+    queue_full,
+    /// The callee has no service of that name in that namespace.
+    unknown_service,
+    /// The service has no method of that name.
+    unknown_method,
+    /// The arguments did not convert to the method's parameter types.
+    bad_arguments,
+    /// The remote handler failed (threw); the response carries its message.
+    remote_error,
+    /// A frame was larger than the configured maximum frame size.
+    frame_too_large,
+    /// A frame could not be decoded, or arrived out of protocol order.
+    protocol_error,
+    /// The peer speaks an incompatible protocol version.
+    version_mismatch,
+    /// The call was cancelled because the station or server is shutting down.
+    cancelled,
+    /// No transport is registered under the server's transport name.
+    unknown_transport,
+    /// The server id is not in the station's server table.
+    unknown_server,
+    /// The response's result did not convert to the type the caller asked for.
+    bad_result,
+    /// The peer stopped answering keepalive pings.
+    keepalive_timeout,
+    /// The callee did not start the call because its deadline had already passed.
+    deadline_exceeded,
+};
+
+/** Broad classes of @ref error, for failure policies (failover, failfast, retry).
+
+    `make_error_condition(condition::retryable) == ec` tells whether `ec` is worth retrying on
+    another server.
+*/
+enum class condition {
+    /// The call did not reach a handler; sending it again elsewhere is safe.
+    retryable = 1,
+    /// The callee or a queue is overloaded; back off.
+    overloaded,
+    /// The link went down; the call may or may not have run.
+    disconnected,
+    /// The callee does not implement what was asked.
+    unimplemented,
+    /// Anything else: the call failed and retrying will not help.
+    failed,
+};
+
+/// The category of @ref error, named `"mailroom"`.
+const std::error_category& error_category() noexcept;
+
+/// The category of @ref condition, named `"mailroom.condition"`.
+const std::error_category& condition_category() noexcept;
+
+inline std::error_code make_error_code(error e) noexcept
+{
+    return {static_cast<int>(e), error_category()};
+}
+
+inline std::error_condition make_error_condition(condition c) noexcept
+{
+    return {static_cast<int>(c), condition_category()};
+}
+
+} // namespace mailroom
+
+template <>
+struct std::is_error_code_enum<mailroom::error> : std::true_type {};
+
+template <>
+struct std::is_error_condition_enum<mailroom::condition> : std::true_type {};

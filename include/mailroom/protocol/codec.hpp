@@ -1,0 +1,104 @@
+#pragma once
+
+#include <mailroom/protocol/frame.hpp>
+#include <mailroom/protocol/message.hpp>
+
+#include <msgpack.hpp>
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <system_error>
+
+namespace mailroom::protocol {
+
+/** The msgpack codec of the native protocol (docs/protocol.md has the byte layout).
+
+    Encoders append one message body to a @ref mailroom::frame. @ref decode parses one body
+    into views that point into the body and into `zone`, valid while both live.
+    `decode` never throws: malformed input is `error::protocol_error`.
+*/
+using packer = msgpack::packer<frame>;
+
+/// Largest depth of nested arrays/maps accepted in a message (guards the decoder).
+inline constexpr std::size_t max_nesting = 32;
+
+/// Appends a request. `args` is packed as one msgpack array (a std::tuple, a vector, ...).
+template <class Args>
+void encode_request(frame& out, std::uint64_t id, const method_path& path, const Args& args,
+                    std::uint32_t timeout_ms = 0)
+{
+    packer pk(out);
+    pk.pack_array(timeout_ms ? 8 : 7);
+    pk.pack_uint8(static_cast<std::uint8_t>(message_kind::request));
+    pk.pack_uint64(id);
+    pk.pack(path.ns);
+    pk.pack(path.server_type);
+    pk.pack(path.service);
+    pk.pack(path.method);
+    pk.pack(args);
+    if (timeout_ms) {
+        pk.pack_map(1);
+        pk.pack_uint8(0); // key 0: timeout in milliseconds
+        pk.pack_uint32(timeout_ms);
+    }
+}
+
+/// Appends a notify (a request that gets no response).
+template <class Args>
+void encode_notify(frame& out, const method_path& path, const Args& args)
+{
+    packer pk(out);
+    pk.pack_array(6);
+    pk.pack_uint8(static_cast<std::uint8_t>(message_kind::notify));
+    pk.pack(path.ns);
+    pk.pack(path.server_type);
+    pk.pack(path.service);
+    pk.pack(path.method);
+    pk.pack(args);
+}
+
+/// Appends a successful response carrying `result`.
+template <class T>
+void encode_response(frame& out, std::uint64_t id, const T& result)
+{
+    packer pk(out);
+    pk.pack_array(5);
+    pk.pack_uint8(static_cast<std::uint8_t>(message_kind::response));
+    pk.pack_uint64(id);
+    pk.pack_uint8(0);
+    pk.pack(std::string_view{});
+    pk.pack(result);
+}
+
+/// Appends a successful response with a nil result (a `void` method).
+void encode_void_response(frame& out, std::uint64_t id);
+
+/// Appends an error response; `code` must not be 0.
+void encode_error_response(frame& out, std::uint64_t id, std::error_code code,
+                           std::string_view message);
+
+void encode_ping(frame& out, std::uint64_t nonce);
+void encode_pong(frame& out, std::uint64_t nonce);
+void encode_hello(frame& out, std::string_view peer_id);
+/// `code` empty means accepted.
+void encode_hello_ack(frame& out, std::string_view peer_id, std::error_code code = {},
+                      std::string_view message = {});
+
+/** Decodes one message body.
+
+    Strings and the msgpack objects in `out` point into `body` and `zone`.
+    @returns `error::protocol_error` on malformed or trailing bytes, unknown kinds or wrong
+    element types; never throws.
+*/
+std::error_code decode(std::span<const char> body, msgpack::zone& zone, message& out) noexcept;
+
+/** Reads only the kind of a message, without decoding it (for transports that handle
+    ping/pong themselves). Returns 0 if the body does not start like a message.
+*/
+std::uint8_t peek_kind(std::span<const char> body) noexcept;
+
+/** Reads the nonce of a ping or pong body; 0 if malformed. */
+std::uint64_t peek_nonce(std::span<const char> body) noexcept;
+
+} // namespace mailroom::protocol

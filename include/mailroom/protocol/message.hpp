@@ -1,0 +1,70 @@
+#pragma once
+
+#include <msgpack.hpp>
+
+#include <cstdint>
+#include <string_view>
+
+namespace mailroom::protocol {
+
+/// The protocol version this build speaks; sent in the handshake (docs/protocol.md).
+inline constexpr std::uint32_t version = 1;
+
+/// The first element of every message array: what the message is.
+enum class message_kind : std::uint8_t {
+    request = 1,
+    notify = 2,
+    response = 3,
+    ping = 4,
+    pong = 5,
+    hello = 6,
+    hello_ack = 7,
+};
+
+/// Where a call goes: namespace ("user" or "sys"), server type, service and method.
+struct method_path {
+    std::string_view ns = "user";
+    std::string_view server_type;
+    std::string_view service;
+    std::string_view method;
+};
+
+/// A decoded request or notify (`id == 0`). Views point into the received bytes.
+struct request_view {
+    std::uint64_t id = 0;
+    method_path path;
+    /// The arguments, always a msgpack array.
+    msgpack::object args;
+    /// Time the caller still waits for the answer, in milliseconds; 0 = not given.
+    std::uint32_t timeout_ms = 0;
+};
+
+/// A decoded response. `code == 0` means success and `result` holds the value.
+struct response_view {
+    std::uint64_t id = 0;
+    /// A value of `mailroom::error`, or 0.
+    int code = 0;
+    std::string_view message;
+    msgpack::object result;
+};
+
+/// A decoded hello (client to server) or hello_ack (server to client).
+struct hello_view {
+    std::uint32_t version = 0;
+    /// The sender's server id (may be empty for a client that is not a server).
+    std::string_view peer_id;
+    /// hello_ack only: 0 if accepted, else a `mailroom::error` value.
+    int code = 0;
+    std::string_view message;
+};
+
+/// Any decoded message: `kind` tells which member is filled.
+struct message {
+    message_kind kind = message_kind::request;
+    request_view request;   ///< request, notify
+    response_view response; ///< response
+    hello_view hello;       ///< hello, hello_ack
+    std::uint64_t nonce = 0; ///< ping, pong
+};
+
+} // namespace mailroom::protocol

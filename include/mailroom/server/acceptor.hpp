@@ -1,0 +1,87 @@
+#pragma once
+
+#include <mailroom/protocol/frame.hpp>
+
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <system_error>
+
+namespace mailroom {
+
+/** One accepted link, as a transport exposes it to the core.
+
+    Rules every transport follows (the conformance suite checks them): `send` never blocks,
+    keeps order, and silently discards frames once the link is closing; no member function
+    invokes a handler inline.
+
+    @par Thread safety
+    `send` and `close` may be called from any thread, concurrently.
+*/
+class connection {
+public:
+    virtual ~connection() = default;
+
+    /// Queues one frame; frames queued while a write is in flight leave together.
+    virtual void send(frame f) = 0;
+
+    /// Closes the link; idempotent. The handler's `on_close` still runs once.
+    virtual void close() = 0;
+
+    /// The peer's address, for logs (e.g. "127.0.0.1:50312").
+    virtual std::string remote_address() const = 0;
+
+    /// Bytes accepted by `send` and not yet written (0 if the transport does not know).
+    virtual std::size_t queued_bytes() const noexcept { return 0; }
+};
+
+/** What a connection reports upward: implemented by the core for each connection.
+
+    Called on the connection's executor, one call at a time.
+*/
+class connection_handler {
+public:
+    virtual ~connection_handler() = default;
+
+    /// One received message body; the bytes are valid only during the call.
+    virtual void on_message(std::span<const char> body) = 0;
+
+    /// The link is gone (peer closed, error, or `close()`); called exactly once.
+    virtual void on_close(std::error_code ec) = 0;
+};
+
+/// Given to an acceptor: returns the handler for each connection it accepts. When it returns
+/// null (the server is stopping), the acceptor closes that connection.
+using accept_handler =
+    std::function<std::shared_ptr<connection_handler>(std::shared_ptr<connection>)>;
+
+/** The server half of a transport: listens and hands each accepted link to the core.
+
+    @par Thread safety
+    `close` may be called from any thread.
+
+    @par Example
+    @code
+    auto acc = mailroom::tcp::make_acceptor(ioc.get_executor(), {.port = 0});
+    server.listen(acc);
+    std::cout << acc->local_address();
+    @endcode
+*/
+class acceptor {
+public:
+    virtual ~acceptor() = default;
+
+    /** Binds, listens and starts accepting; each connection goes to `on_accept` (on the
+        acceptor's executor). Returns the error if it cannot listen.
+    */
+    virtual std::error_code start(accept_handler on_accept) = 0;
+
+    /// Stops accepting. Connections already accepted stay up; the server closes them.
+    virtual void close() = 0;
+
+    /// Where it listens, for logs and tests (e.g. "127.0.0.1:41234").
+    virtual std::string local_address() const = 0;
+};
+
+} // namespace mailroom

@@ -1,0 +1,29 @@
+#pragma once
+
+#include <mailroom/protocol/message.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <string_view>
+
+namespace mailroom {
+
+/** What a remote handler may know about the call it serves. Take it as an optional first
+    parameter `const call_context&`.
+
+    The views are valid until the handler returns (copy what you keep).
+*/
+struct call_context {
+    /// The caller's server id from its handshake (empty for a plain client).
+    std::string_view caller_id;
+    /// The caller's request id; 0 for a notify.
+    std::uint64_t request_id = 0;
+    /// The namespace, server type, service and method called.
+    protocol::method_path path;
+    /// When the caller stops waiting; `time_point::max()` if it did not say.
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+
+    bool is_notify() const noexcept { return request_id == 0; }
+};
+
+} // namespace mailroom

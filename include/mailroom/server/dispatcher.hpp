@@ -1,0 +1,71 @@
+#pragma once
+
+#include <mailroom/detail/string_map.hpp>
+#include <mailroom/server/call_context.hpp>
+#include <mailroom/server/responder.hpp>
+
+#include <msgpack.hpp>
+
+#include <functional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+namespace mailroom {
+
+/** A bound remote method: gets the call, its arguments (a msgpack array) and the responder.
+    Runs on the I/O thread that received the call; it may answer later from any thread.
+*/
+using raw_handler =
+    std::function<void(const call_context& ctx, const msgpack::object& args, responder r)>;
+
+/** Maps (namespace, service, method) to handlers and runs them.
+
+    @ref add binds a plain C++ callable: its parameter types (after an optional leading
+    `const call_context&`) come from its signature, the arguments are converted to them
+    (`bad_arguments` if they do not convert or their count differs), the return value is
+    the result (`void` methods answer nil) and an exception becomes `remote_error` with its
+    `what()`. Unknown names answer `unknown_service` / `unknown_method`.
+
+    @par Thread safety
+    All member functions may be called concurrently. Handlers may run concurrently on
+    several I/O threads; they guard their own state.
+
+    @par Example
+    @code
+    d.add("echo", "upper", [](std::string s) { for (auto& c : s) c = std::toupper(c); return s; });
+    d.add("calc", "add", [](const mailroom::call_context& ctx, int a, int b) { return a + b; });
+    @endcode
+*/
+class dispatcher {
+public:
+    /// Binds `f` as `ns.service.method`. Replaces an existing binding of the same name.
+    template <class F>
+    void add(std::string_view service, std::string_view method, F f, std::string_view ns = "user");
+
+    /// Binds a raw handler as `ns.service.method`.
+    void add_raw(std::string_view ns, std::string_view service, std::string_view method,
+                 raw_handler h);
+
+    /// Runs the handler for `ctx.path`, or answers the lookup error through `r`.
+    void dispatch(const call_context& ctx, const msgpack::object& args, responder r) const;
+
+    /// Looks a method up: `unknown_service`, `unknown_method`, or success with `out` set.
+    std::error_code find(const protocol::method_path& path, raw_handler& out) const;
+
+    /// "ns.service.method" of every bound method, sorted.
+    std::vector<std::string> methods() const;
+
+private:
+    static std::string service_key(std::string_view ns, std::string_view service);
+
+    mutable std::shared_mutex mu_;
+    // ns + '\0' + service -> method -> handler
+    detail::string_map<detail::string_map<raw_handler>> services_;
+};
+
+} // namespace mailroom
+
+#include <mailroom/server/impl/dispatcher.hpp>

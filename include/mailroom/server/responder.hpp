@@ -1,0 +1,85 @@
+#pragma once
+
+#include <mailroom/protocol/codec.hpp>
+#include <mailroom/server/acceptor.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+namespace mailroom {
+
+/** The right and duty to answer one call: exactly one of `send` or `fail` takes effect.
+
+    A responder that is destroyed without answering answers `remote_error` ("the handler
+    dropped the call"), so a caller never waits for its timeout because a handler forgot it.
+    A notify's responder sends nothing.
+
+    @par Thread safety
+    Distinct objects: safe. Shared objects: unsafe. It may be moved to and completed on any
+    thread.
+
+    @par Example
+    @code
+    dispatcher.add_raw("user", "clock", "now", [](const call_context&, const msgpack::object&,
+                                                  responder r) { r.send(std::time(nullptr)); });
+    @endcode
+*/
+class responder {
+public:
+    /// A responder that owes nothing (a notify).
+    responder() noexcept = default;
+
+    responder(std::shared_ptr<connection> conn, std::uint64_t id) noexcept
+        : conn_(std::move(conn)), id_(id)
+    {
+    }
+
+    responder(responder&& other) noexcept
+        : conn_(std::move(other.conn_)), id_(std::exchange(other.id_, 0))
+    {
+    }
+
+    responder& operator=(responder&& other) noexcept
+    {
+        if (this != &other) {
+            drop();
+            conn_ = std::move(other.conn_);
+            id_ = std::exchange(other.id_, 0);
+        }
+        return *this;
+    }
+
+    ~responder() { drop(); }
+
+    /// True until an answer was sent (always false for a notify).
+    bool owed() const noexcept { return conn_ && id_ != 0; }
+
+    /// Answers with a result.
+    template <class T>
+    void send(const T& result)
+    {
+        if (!owed())
+            return;
+        frame f;
+        protocol::encode_response(f, id_, result);
+        finish(std::move(f));
+    }
+
+    /// Answers a `void` method.
+    void send();
+
+    /// Answers with an error (a `mailroom::error` or any code whose value the caller knows).
+    void fail(std::error_code ec, std::string_view message = {});
+
+private:
+    void finish(frame f);
+    void drop() noexcept;
+
+    std::shared_ptr<connection> conn_;
+    std::uint64_t id_ = 0;
+};
+
+} // namespace mailroom

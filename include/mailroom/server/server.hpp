@@ -1,0 +1,74 @@
+#pragma once
+
+#include <mailroom/detail/config.hpp>
+#include <mailroom/logger.hpp>
+#include <mailroom/server/acceptor.hpp>
+#include <mailroom/server/dispatcher.hpp>
+
+#include <memory>
+#include <string>
+#include <system_error>
+
+namespace mailroom {
+
+namespace detail {
+struct server_state;
+} // namespace detail
+
+/// Options of a @ref server.
+struct server_options {
+    /// This server's id, sent in the handshake; a client that expects another id refuses the
+    /// link. Default: empty (not checked).
+    std::string server_id;
+    /// Where the server logs handshakes and protocol errors.
+    logger log;
+};
+
+/** The server side of the call path: acceptors hand it connections, it performs the
+    handshake, decodes requests and runs them through its @ref dispatcher.
+
+    A malformed frame closes only the connection it came on. Responses go back on the
+    connection the request came from.
+
+    @par Thread safety
+    All member functions may be called from any thread, concurrently.
+
+    @par Example
+    @code
+    mailroom::server srv(ioc.get_executor(), {.server_id = "chat-1"});
+    srv.get_dispatcher().add("chatRemote", "add", [](std::string uid) { ... });
+    srv.listen(mailroom::tcp::make_acceptor(ioc.get_executor(), {.port = 3150}));
+    @endcode
+*/
+class server {
+public:
+    using executor_type = asio::any_io_executor;
+
+    explicit server(executor_type ex, server_options options = {});
+
+    /// Stops the server (see @ref stop).
+    ~server();
+
+    server(const server&) = delete;
+    server& operator=(const server&) = delete;
+
+    executor_type get_executor() const noexcept;
+
+    dispatcher& get_dispatcher() noexcept;
+
+    /// Starts `a` and keeps it until @ref stop. Returns the error if it cannot listen.
+    std::error_code listen(std::shared_ptr<acceptor> a);
+
+    /** Stops accepting and closes every connection. Calls in flight are not answered: their
+        callers complete with `disconnected`. Idempotent.
+    */
+    void stop();
+
+    /// Connections currently open.
+    std::size_t connections() const;
+
+private:
+    std::shared_ptr<detail::server_state> state_;
+};
+
+} // namespace mailroom

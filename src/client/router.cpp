@@ -1,0 +1,91 @@
+#include <mailroom/client/router.hpp>
+#include <mailroom/crc32.hpp>
+
+#include <atomic>
+#include <charconv>
+#include <memory>
+#include <mutex>
+#include <random>
+
+namespace mailroom {
+namespace routes {
+
+route_function round_robin()
+{
+    auto next = std::make_shared<std::atomic<std::uint64_t>>(0);
+    return [next](const route_param&, const protocol::method_path& call,
+                  const server_table& servers) -> std::string {
+        auto list = servers.of_type(call.server_type);
+        if (list.empty())
+            return {};
+        return list[next->fetch_add(1, std::memory_order_relaxed) % list.size()]->id;
+    };
+}
+
+route_function hash()
+{
+    auto fallback = round_robin();
+    return [fallback](const route_param& p, const protocol::method_path& call,
+                      const server_table& servers) -> std::string {
+        auto list = servers.of_type(call.server_type);
+        if (list.empty())
+            return {};
+        std::uint32_t h = 0;
+        if (p.has_key()) {
+            h = crc32(p.key());
+        } else if (p.has_number()) {
+            char buf[24];
+            auto r = std::to_chars(buf, buf + sizeof buf, p.number());
+            h = crc32(std::string_view(buf, static_cast<std::size_t>(r.ptr - buf)));
+        } else {
+            return fallback(p, call, servers);
+        }
+        return list[h % list.size()]->id;
+    };
+}
+
+route_function random()
+{
+    // splitmix64 over an atomic counter: lock-free, no per-thread state.
+    auto state = std::make_shared<std::atomic<std::uint64_t>>(std::random_device{}());
+    return [state](const route_param&, const protocol::method_path& call,
+                   const server_table& servers) -> std::string {
+        auto list = servers.of_type(call.server_type);
+        if (list.empty())
+            return {};
+        std::uint64_t z = state->fetch_add(0x9E3779B97F4A7C15ull, std::memory_order_relaxed);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        z ^= z >> 31;
+        return list[z % list.size()]->id;
+    };
+}
+
+} // namespace routes
+
+router::router() : default_(routes::hash()) {}
+
+router::router(route_function default_route) : default_(std::move(default_route)) {}
+
+void router::set(std::string server_type, route_function f)
+{
+    std::unique_lock lock(mu_);
+    by_type_[std::move(server_type)] = std::move(f);
+}
+
+void router::set_default(route_function f)
+{
+    std::unique_lock lock(mu_);
+    default_ = std::move(f);
+}
+
+std::string router::route(const route_param& param, const protocol::method_path& call,
+                          const server_table& servers) const
+{
+    std::shared_lock lock(mu_);
+    auto it = by_type_.find(call.server_type);
+    const route_function& f = it != by_type_.end() ? it->second : default_;
+    return f ? f(param, call, servers) : std::string{};
+}
+
+} // namespace mailroom

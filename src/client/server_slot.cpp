@@ -1,0 +1,378 @@
+#include "server_slot.hpp"
+
+#include <mailroom/error.hpp>
+#include <mailroom/protocol/codec.hpp>
+
+#include <boost/asio/post.hpp>
+
+#include <algorithm>
+
+namespace mailroom::detail {
+namespace {
+
+/// Forwards one mail box's events to its slot, tagged with the mail box's generation.
+/// Holds the slot weakly: a mail box never keeps a removed server's slot alive.
+class slot_sink final : public mailbox_handler {
+public:
+    slot_sink(std::weak_ptr<server_slot> slot, std::uint64_t gen) : slot_(std::move(slot)), gen_(gen) {}
+
+    void on_message(std::span<const char> body) override
+    {
+        if (auto s = slot_.lock())
+            s->on_message(gen_, body);
+    }
+
+    void on_close(std::error_code ec) override
+    {
+        if (auto s = slot_.lock())
+            s->on_close(gen_, ec);
+    }
+
+private:
+    std::weak_ptr<server_slot> slot_;
+    std::uint64_t gen_;
+};
+
+} // namespace
+
+void server_slot::completions::run()
+{
+    for (auto& [h, ec] : calls)
+        h(ec, nullptr);
+    for (auto& [h, ec] : statuses)
+        h(ec);
+}
+
+server_slot::server_slot(std::shared_ptr<station_shared> shared, server_info info,
+                         mailbox_factory factory)
+    : shared_(std::move(shared)), info_(std::move(info)), factory_(std::move(factory)),
+      call_timer_(shared_->executor), connect_timer_(shared_->executor)
+{
+}
+
+void server_slot::post_error(call_handler h, std::error_code ec)
+{
+    // Errors found while initiating are posted: a handler never runs inside the call that
+    // started the operation.
+    asio::post(shared_->executor, [h = std::move(h), ec]() mutable { h(ec, nullptr); });
+}
+
+void server_slot::call(std::uint64_t id, frame f, clock::time_point deadline, call_handler handler)
+{
+    std::lock_guard lock(mu_);
+    if (state_ == state::closed)
+        return post_error(std::move(handler), closed_reason_);
+    if (state_ != state::open) {
+        if (queue_.size() >= shared_->options.max_pending_per_server)
+            return post_error(std::move(handler), error::queue_full);
+        queue_.push_back(queued{std::move(f), id, {}});
+    }
+    if (!pending_.insert(id, deadline, std::move(handler)))
+        return; // ids come from the station's counter and are never reused
+    if (state_ == state::open)
+        mailbox_->send(std::move(f));
+    else if (state_ == state::idle)
+        start_cycle_locked();
+    if (!call_timer_armed_ || deadline < call_timer_at_)
+        arm_call_timer_locked();
+}
+
+void server_slot::notify(frame f, status_handler handler)
+{
+    std::unique_lock lock(mu_);
+    auto fail = [&](std::error_code ec) {
+        asio::post(shared_->executor, [h = std::move(handler), ec]() mutable { h(ec); });
+    };
+    if (state_ == state::closed)
+        return fail(closed_reason_);
+    if (state_ == state::open) {
+        mailbox_->send(std::move(f));
+        lock.unlock();
+        asio::post(shared_->executor, [h = std::move(handler)]() mutable { h({}); });
+        return;
+    }
+    if (queue_.size() >= shared_->options.max_pending_per_server)
+        return fail(error::queue_full);
+    queue_.push_back(queued{std::move(f), 0, std::move(handler)});
+    ++queued_notifies_;
+    if (state_ == state::idle)
+        start_cycle_locked();
+}
+
+void server_slot::shutdown(std::error_code reason)
+{
+    completions done;
+    {
+        std::lock_guard lock(mu_);
+        if (state_ == state::closed)
+            return;
+        drop_mailbox_locked();
+        state_ = state::closed;
+        closed_reason_ = reason;
+        fail_all_locked(reason, done);
+        ++call_timer_seq_;
+        ++connect_timer_seq_;
+        call_timer_.cancel();
+        connect_timer_.cancel();
+    }
+    done.run();
+}
+
+std::size_t server_slot::pending() const
+{
+    std::lock_guard lock(mu_);
+    return pending_.size() + queued_notifies_;
+}
+
+void server_slot::start_cycle_locked()
+{
+    state_ = state::connecting;
+    connect_deadline_ = clock::now() + shared_->options.connect_timeout;
+    backoff_ = shared_->options.reconnect_delay;
+    waiting_retry_ = false;
+    attempt_locked();
+    arm_connect_timer_locked(connect_deadline_);
+}
+
+void server_slot::attempt_locked()
+{
+    auto gen = ++gen_;
+    mailbox_context ctx{shared_->executor, info_,
+                        std::make_shared<slot_sink>(weak_from_this(), gen),
+                        shared_->options.max_frame_size};
+    try {
+        mailbox_ = factory_(ctx);
+    } catch (const std::exception& e) {
+        shared_->options.log.log(log_level::error, "mailbox factory for {} ({}) threw: {}",
+                                 info_.id, info_.transport, e.what());
+        mailbox_.reset();
+    }
+    if (!mailbox_) {
+        // A factory that cannot build a mail box will not do better on retry; the connect
+        // timer fails the queued calls with connect_failed.
+        last_connect_error_ = error::connect_failed;
+        return;
+    }
+    mailbox_->async_connect([weak = weak_from_this(), gen](std::error_code ec) {
+        if (auto s = weak.lock())
+            s->on_connected(gen, ec);
+    });
+}
+
+void server_slot::drop_mailbox_locked()
+{
+    if (mailbox_) {
+        mailbox_->close();
+        mailbox_.reset();
+    }
+    ++gen_; // anything the old mail box still reports is stale
+}
+
+void server_slot::retry_or_fail_locked(std::error_code ec, completions& done)
+{
+    last_connect_error_ = ec;
+    drop_mailbox_locked();
+    auto now = clock::now();
+    if (now + backoff_ >= connect_deadline_)
+        return fail_cycle_locked(error::connect_failed, done);
+    state_ = state::connecting;
+    waiting_retry_ = true;
+    arm_connect_timer_locked(now + backoff_);
+    backoff_ = std::min(backoff_ * 2, shared_->options.max_reconnect_delay);
+}
+
+void server_slot::fail_cycle_locked(std::error_code ec, completions& done)
+{
+    shared_->options.log.log(log_level::warning, "could not connect to {} at {}:{} ({}): {}",
+                             info_.id, info_.host, info_.port, info_.transport,
+                             last_connect_error_ ? last_connect_error_.message() : "timed out");
+    drop_mailbox_locked();
+    state_ = state::idle;
+    // Every pending call is still queued here: a link that was open failed its calls with
+    // `disconnected` before the slot went back to idle.
+    fail_all_locked(ec, done);
+    ++connect_timer_seq_;
+    connect_timer_.cancel();
+}
+
+void server_slot::fail_all_locked(std::error_code ec, completions& done)
+{
+    std::vector<call_handler> calls;
+    pending_.take_all(calls);
+    for (auto& h : calls)
+        done.calls.emplace_back(std::move(h), ec);
+    for (auto& q : queue_)
+        if (q.id == 0)
+            done.statuses.emplace_back(std::move(q.notify_handler), ec);
+    queue_.clear();
+    queued_notifies_ = 0;
+}
+
+void server_slot::open_locked(completions& done)
+{
+    state_ = state::open;
+    ++connect_timer_seq_;
+    connect_timer_.cancel();
+    // Queued frames leave in call order, before anything sent after this point.
+    for (auto& q : queue_) {
+        if (q.id == 0) {
+            mailbox_->send(std::move(q.f));
+            done.statuses.emplace_back(std::move(q.notify_handler), std::error_code{});
+        } else if (pending_.contains(q.id)) {
+            mailbox_->send(std::move(q.f));
+        }
+    }
+    queue_.clear();
+    queued_notifies_ = 0;
+}
+
+void server_slot::on_connected(std::uint64_t gen, std::error_code ec)
+{
+    completions done;
+    {
+        std::lock_guard lock(mu_);
+        if (gen != gen_ || state_ != state::connecting)
+            return;
+        if (ec) {
+            retry_or_fail_locked(ec, done);
+        } else {
+            state_ = state::handshaking;
+            frame hello;
+            protocol::encode_hello(hello, shared_->options.client_id);
+            mailbox_->send(std::move(hello));
+        }
+    }
+    done.run();
+}
+
+void server_slot::on_message(std::uint64_t gen, std::span<const char> body)
+{
+    msgpack::zone zone;
+    protocol::message msg;
+    auto dec = protocol::decode(body, zone, msg);
+    call_handler handler;
+    completions done;
+    {
+        std::lock_guard lock(mu_);
+        if (gen != gen_)
+            return;
+        if (state_ == state::handshaking) {
+            if (dec || msg.kind != protocol::message_kind::hello_ack) {
+                last_connect_error_ = error::protocol_error;
+                fail_cycle_locked(error::connect_failed, done);
+            } else if (msg.hello.code != 0) {
+                last_connect_error_ = std::error_code(msg.hello.code, error_category());
+                fail_cycle_locked(last_connect_error_, done);
+            } else if (!msg.hello.peer_id.empty() && msg.hello.peer_id != info_.id) {
+                // The address now belongs to another server (a restart moved ids around):
+                // never deliver calls for one server to another.
+                last_connect_error_ = error::unknown_server;
+                shared_->options.log.log(log_level::error, "{} at {}:{} answered as {}",
+                                         info_.id, info_.host, info_.port, msg.hello.peer_id);
+                fail_cycle_locked(error::connect_failed, done);
+            } else {
+                open_locked(done);
+            }
+        } else if (state_ == state::open) {
+            if (dec || msg.kind != protocol::message_kind::response) {
+                shared_->options.log.log(log_level::error, "protocol error from {}: {}", info_.id,
+                                         dec ? dec.message() : "unexpected message kind");
+                drop_mailbox_locked();
+                state_ = state::idle;
+                fail_all_locked(error::disconnected, done);
+            } else if (auto h = pending_.take(msg.response.id)) {
+                handler = std::move(*h);
+            }
+            // else: a late reply to a call that already timed out; dropped by design.
+        }
+    }
+    done.run();
+    if (handler)
+        handler({}, &msg.response);
+}
+
+void server_slot::on_close(std::uint64_t gen, std::error_code ec)
+{
+    completions done;
+    {
+        std::lock_guard lock(mu_);
+        if (gen != gen_)
+            return;
+        if (state_ == state::open) {
+            shared_->options.log.log(log_level::info, "link to {} closed: {}", info_.id,
+                                     ec.message());
+            drop_mailbox_locked();
+            state_ = state::idle;
+            fail_all_locked(error::disconnected, done);
+        } else if (state_ == state::handshaking) {
+            retry_or_fail_locked(ec, done);
+        }
+    }
+    done.run();
+}
+
+void server_slot::arm_call_timer_locked()
+{
+    auto next = pending_.next_deadline();
+    if (!next)
+        return;
+    call_timer_armed_ = true;
+    call_timer_at_ = *next;
+    auto seq = ++call_timer_seq_;
+    call_timer_.expires_at(*next);
+    call_timer_.async_wait([weak = weak_from_this(), seq](const boost::system::error_code&) {
+        if (auto s = weak.lock())
+            s->on_call_timer(seq);
+    });
+}
+
+void server_slot::on_call_timer(std::uint64_t seq)
+{
+    completions done;
+    {
+        std::lock_guard lock(mu_);
+        if (seq != call_timer_seq_)
+            return; // re-armed or cancelled since
+        call_timer_armed_ = false;
+        std::vector<call_handler> expired;
+        pending_.take_expired(clock::now(), expired);
+        for (auto& h : expired)
+            done.calls.emplace_back(std::move(h), error::timeout);
+        arm_call_timer_locked();
+    }
+    done.run();
+}
+
+void server_slot::arm_connect_timer_locked(clock::time_point at)
+{
+    auto seq = ++connect_timer_seq_;
+    connect_timer_.expires_at(at);
+    connect_timer_.async_wait([weak = weak_from_this(), seq](const boost::system::error_code&) {
+        if (auto s = weak.lock())
+            s->on_connect_timer(seq);
+    });
+}
+
+void server_slot::on_connect_timer(std::uint64_t seq)
+{
+    completions done;
+    {
+        std::lock_guard lock(mu_);
+        if (seq != connect_timer_seq_)
+            return;
+        if (state_ != state::connecting && state_ != state::handshaking)
+            return;
+        if (clock::now() >= connect_deadline_) {
+            fail_cycle_locked(error::connect_failed, done);
+        } else if (waiting_retry_) {
+            waiting_retry_ = false;
+            attempt_locked();
+            arm_connect_timer_locked(connect_deadline_);
+        } else {
+            arm_connect_timer_locked(connect_deadline_);
+        }
+    }
+    done.run();
+}
+
+} // namespace mailroom::detail

@@ -1,0 +1,105 @@
+#include <mailroom/error.hpp>
+
+namespace mailroom {
+namespace {
+
+class error_category_impl final : public std::error_category {
+public:
+    const char* name() const noexcept override { return "mailroom"; }
+
+    std::string message(int ev) const override
+    {
+        switch (static_cast<error>(ev)) {
+        case error::no_target_server: return "no target server for the call";
+        case error::connect_failed: return "could not connect to the remote server";
+        case error::timeout: return "the call timed out";
+        case error::disconnected: return "the connection closed before the response arrived";
+        case error::server_busy: return "the server is too busy";
+        case error::queue_full: return "the pending queue is full";
+        case error::unknown_service: return "unknown service";
+        case error::unknown_method: return "unknown method";
+        case error::bad_arguments: return "the arguments do not match the method";
+        case error::remote_error: return "the remote handler failed";
+        case error::frame_too_large: return "frame larger than the maximum frame size";
+        case error::protocol_error: return "malformed or unexpected frame";
+        case error::version_mismatch: return "incompatible protocol version";
+        case error::cancelled: return "cancelled by shutdown";
+        case error::unknown_transport: return "no transport registered under that name";
+        case error::unknown_server: return "unknown server id";
+        case error::bad_result: return "the result does not match the expected type";
+        case error::keepalive_timeout: return "the peer stopped answering keepalive pings";
+        case error::deadline_exceeded: return "the deadline passed before the call started";
+        }
+        return "unknown mailroom error " + std::to_string(ev);
+    }
+
+    std::error_condition default_error_condition(int ev) const noexcept override
+    {
+        switch (static_cast<error>(ev)) {
+        case error::no_target_server:
+        case error::connect_failed:
+        case error::unknown_transport:
+        case error::unknown_server:
+        case error::deadline_exceeded:
+            return condition::retryable;
+        case error::server_busy:
+        case error::queue_full:
+            return condition::overloaded;
+        case error::disconnected:
+        case error::keepalive_timeout:
+        case error::timeout:
+            return condition::disconnected;
+        case error::unknown_service:
+        case error::unknown_method:
+        case error::version_mismatch:
+            return condition::unimplemented;
+        case error::bad_arguments:
+        case error::remote_error:
+        case error::frame_too_large:
+        case error::protocol_error:
+        case error::cancelled:
+        case error::bad_result:
+            return condition::failed;
+        }
+        return condition::failed;
+    }
+};
+
+class condition_category_impl final : public std::error_category {
+public:
+    const char* name() const noexcept override { return "mailroom.condition"; }
+
+    std::string message(int ev) const override
+    {
+        switch (static_cast<condition>(ev)) {
+        case condition::retryable: return "the call never reached a handler and may be retried";
+        case condition::overloaded: return "overloaded";
+        case condition::disconnected: return "the link went down";
+        case condition::unimplemented: return "not implemented by the callee";
+        case condition::failed: return "failed";
+        }
+        return "unknown mailroom condition " + std::to_string(ev);
+    }
+
+    bool equivalent(const std::error_code& code, int cond) const noexcept override
+    {
+        return code.category() == mailroom::error_category() &&
+               code.category().default_error_condition(code.value()).value() == cond;
+    }
+};
+
+} // namespace
+
+const std::error_category& error_category() noexcept
+{
+    static const error_category_impl instance;
+    return instance;
+}
+
+const std::error_category& condition_category() noexcept
+{
+    static const condition_category_impl instance;
+    return instance;
+}
+
+} // namespace mailroom

@@ -1,0 +1,72 @@
+#include "server_state.hpp"
+#include "session.hpp"
+
+#include <mailroom/server/server.hpp>
+
+namespace mailroom {
+
+server::server(executor_type ex, server_options options)
+    : state_(std::make_shared<detail::server_state>())
+{
+    state_->executor = std::move(ex);
+    state_->options = std::move(options);
+}
+
+server::~server() { stop(); }
+
+server::executor_type server::get_executor() const noexcept { return state_->executor; }
+
+dispatcher& server::get_dispatcher() noexcept { return state_->disp; }
+
+std::error_code server::listen(std::shared_ptr<acceptor> a)
+{
+    {
+        std::lock_guard lock(state_->mu);
+        if (state_->stopped)
+            return error::cancelled;
+    }
+    std::weak_ptr<detail::server_state> weak = state_;
+    auto ec = a->start([weak](std::shared_ptr<connection> conn)
+                           -> std::shared_ptr<connection_handler> {
+        auto st = weak.lock();
+        if (!st)
+            return nullptr;
+        auto s = std::make_shared<detail::session>(weak, conn);
+        std::lock_guard lock(st->mu);
+        if (st->stopped)
+            return nullptr; // the acceptor closes a connection nobody handles
+        st->sessions.emplace(s.get(), s);
+        return s;
+    });
+    if (ec)
+        return ec;
+    std::lock_guard lock(state_->mu);
+    state_->acceptors.push_back(std::move(a));
+    return {};
+}
+
+void server::stop()
+{
+    std::vector<std::shared_ptr<acceptor>> acceptors;
+    std::vector<std::weak_ptr<detail::session>> sessions;
+    {
+        std::lock_guard lock(state_->mu);
+        state_->stopped = true;
+        acceptors.swap(state_->acceptors);
+        for (auto& [p, w] : state_->sessions)
+            sessions.push_back(w);
+    }
+    for (auto& a : acceptors)
+        a->close();
+    for (auto& w : sessions)
+        if (auto s = w.lock())
+            s->close();
+}
+
+std::size_t server::connections() const
+{
+    std::lock_guard lock(state_->mu);
+    return state_->sessions.size();
+}
+
+} // namespace mailroom

@@ -1,0 +1,42 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace mailroom::tcp {
+
+/// Settings of one TCP link, on either end.
+struct stream_options {
+    /// Disable Nagle's algorithm (TCP_NODELAY). Default: true. pomelo-rpc never sets it and
+    /// pays ~40 ms per small call in delayed ACKs.
+    bool no_delay = true;
+    /// Send a ping after this much silence from the peer; 0 disables pings. Default: 10 s on a
+    /// mail box; the acceptor side only answers pings.
+    std::chrono::milliseconds keepalive_interval{10'000};
+    /// Close a link that received nothing for this long (`keepalive_timeout`); 0 disables.
+    /// Default: 30 s.
+    std::chrono::milliseconds keepalive_timeout{30'000};
+    /// Bytes a link may hold in its write queue; more closes the link (the peer does not
+    /// read). Default: 64 MiB.
+    std::size_t max_write_queue_bytes = 64u << 20;
+    /// Bytes asked of the socket per read. Default: 64 KiB.
+    std::size_t read_size = 64u << 10;
+};
+
+/// Settings of a TCP acceptor.
+struct acceptor_options {
+    /// Address to bind. Default: "127.0.0.1"; use "0.0.0.0" or "::" for every interface.
+    std::string host = "127.0.0.1";
+    /// Port to bind; 0 picks a free one (read it back with `acceptor::port()`). Default: 0.
+    std::uint16_t port = 0;
+    /// Largest message body accepted, in bytes. Default: 8 MiB.
+    std::size_t max_frame_size = 8u << 20;
+    /// Per-connection settings. Default: no pings of its own; closes a client silent for 60 s
+    /// (a live mail box pings every 10 s).
+    stream_options stream{.keepalive_interval = std::chrono::milliseconds(0),
+                          .keepalive_timeout = std::chrono::milliseconds(60'000)};
+};
+
+} // namespace mailroom::tcp

@@ -1,0 +1,175 @@
+#include "framed_stream.hpp"
+
+#include <mailroom/detail/to_std_error.hpp>
+#include <mailroom/error.hpp>
+#include <mailroom/protocol/codec.hpp>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+
+namespace mailroom::tcp::detail {
+
+framed_stream::framed_stream(socket_type socket, stream_options options, std::size_t max_frame_size)
+    : socket_(std::move(socket)), timer_(socket_.get_executor()), parser_(max_frame_size),
+      options_(options), last_rx_(clock::now())
+{
+}
+
+void framed_stream::start()
+{
+    last_rx_ = clock::now();
+    do_read();
+    arm_timer();
+}
+
+void framed_stream::send_frame(frame f)
+{
+    if (closing())
+        return;
+    auto wire = f.wire();
+    bool overflow = false;
+    bool start_write = false;
+    {
+        std::lock_guard lock(mu_);
+        if (queued_.load(std::memory_order_relaxed) + wire.size() > options_.max_write_queue_bytes) {
+            overflow = true;
+        } else {
+            out_.insert(out_.end(), wire.begin(), wire.end());
+            queued_.fetch_add(wire.size(), std::memory_order_relaxed);
+            start_write = !writing_;
+            writing_ = true;
+        }
+    }
+    if (overflow) {
+        // The peer stopped reading: holding more would grow without bound. Closing fails
+        // the calls on this link with `disconnected` instead of losing them silently.
+        closing_ = true;
+        asio::post(socket_.get_executor(), [self = shared_from_this()] {
+            self->shutdown(error::queue_full, false);
+        });
+    } else if (start_write) {
+        asio::post(socket_.get_executor(), [self = shared_from_this()] { self->do_write(); });
+    }
+}
+
+void framed_stream::close_stream()
+{
+    closing_ = true;
+    asio::post(socket_.get_executor(), [self = shared_from_this()] {
+        self->shutdown(std::make_error_code(std::errc::operation_canceled), true);
+    });
+}
+
+void framed_stream::shutdown(std::error_code ec, bool local)
+{
+    if (closed_)
+        return;
+    closed_ = true;
+    closing_ = true;
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+    timer_.cancel();
+    closed(ec, local);
+}
+
+void framed_stream::do_read()
+{
+    auto buf = parser_.prepare(options_.read_size);
+    socket_.async_read_some(asio::buffer(buf.data(), buf.size()),
+                            [self = shared_from_this()](const boost::system::error_code& ec,
+                                                        std::size_t n) { self->on_read(ec, n); });
+}
+
+void framed_stream::on_read(const boost::system::error_code& ec, std::size_t n)
+{
+    if (closed_)
+        return;
+    if (ec)
+        return shutdown(mailroom::detail::to_std_error(ec), false);
+    parser_.commit(n);
+    last_rx_ = clock::now();
+    ping_outstanding_ = false;
+    std::error_code perr;
+    while (!closing()) {
+        auto body = parser_.next(perr);
+        if (!body)
+            break;
+        handle(*body);
+    }
+    if (perr)
+        return shutdown(perr, false);
+    if (!closing())
+        do_read();
+}
+
+void framed_stream::handle(std::span<const char> body)
+{
+    switch (protocol::peek_kind(body)) {
+    case static_cast<std::uint8_t>(protocol::message_kind::ping): {
+        frame pong;
+        protocol::encode_pong(pong, protocol::peek_nonce(body));
+        send_frame(std::move(pong));
+        return;
+    }
+    case static_cast<std::uint8_t>(protocol::message_kind::pong):
+        return; // last_rx_ already moved
+    default:
+        deliver(body);
+    }
+}
+
+void framed_stream::do_write()
+{
+    {
+        std::lock_guard lock(mu_);
+        if (out_.empty() || closed_) {
+            writing_ = false;
+            return;
+        }
+        inflight_.swap(out_);
+        out_.clear();
+    }
+    asio::async_write(socket_, asio::buffer(inflight_),
+                      [self = shared_from_this()](const boost::system::error_code& ec,
+                                                  std::size_t n) {
+                          self->queued_.fetch_sub(n, std::memory_order_relaxed);
+                          if (ec)
+                              return self->shutdown(mailroom::detail::to_std_error(ec), false);
+                          self->do_write();
+                      });
+}
+
+void framed_stream::arm_timer()
+{
+    using std::chrono::milliseconds;
+    milliseconds period = options_.keepalive_interval.count() > 0 ? options_.keepalive_interval
+                                                                  : options_.keepalive_timeout / 2;
+    if (options_.keepalive_timeout.count() > 0 && options_.keepalive_timeout < period)
+        period = options_.keepalive_timeout;
+    if (period.count() <= 0)
+        return;
+    timer_.expires_after(period);
+    timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+        if (!ec)
+            self->on_tick();
+    });
+}
+
+void framed_stream::on_tick()
+{
+    if (closed_)
+        return;
+    auto silent = clock::now() - last_rx_;
+    if (options_.keepalive_timeout.count() > 0 && silent >= options_.keepalive_timeout)
+        return shutdown(error::keepalive_timeout, false);
+    if (options_.keepalive_interval.count() > 0 && silent >= options_.keepalive_interval &&
+        !ping_outstanding_) {
+        ping_outstanding_ = true;
+        frame ping;
+        protocol::encode_ping(ping, ++ping_nonce_);
+        send_frame(std::move(ping));
+    }
+    arm_timer();
+}
+
+} // namespace mailroom::tcp::detail
