@@ -114,8 +114,12 @@ void mail_station::send_request(std::string_view server_id, std::uint64_t id, fr
     auto deadline = std::chrono::steady_clock::now() +
                     (timeout.count() > 0 ? timeout : shared_->options.request_timeout);
     std::error_code ec;
-    auto slot = slot_for(server_id, ec);
+    // Peers share the frame limit: a frame the server would refuse (closing the link and
+    // every call on it) fails alone, here.
+    auto slot = f.body_size() > shared_->options.max_frame_size ? nullptr : slot_for(server_id, ec);
     if (!slot) {
+        if (!ec)
+            ec = error::frame_too_large;
         asio::post(shared_->executor, [h = std::move(handler), ec]() mutable { h(ec, nullptr); });
         return;
     }
@@ -125,8 +129,10 @@ void mail_station::send_request(std::string_view server_id, std::uint64_t id, fr
 void mail_station::send_notify(std::string_view server_id, frame f, detail::status_handler handler)
 {
     std::error_code ec;
-    auto slot = slot_for(server_id, ec);
+    auto slot = f.body_size() > shared_->options.max_frame_size ? nullptr : slot_for(server_id, ec);
     if (!slot) {
+        if (!ec)
+            ec = error::frame_too_large;
         asio::post(shared_->executor, [h = std::move(handler), ec]() mutable { h(ec); });
         return;
     }

@@ -62,13 +62,13 @@ void server_slot::call(std::uint64_t id, frame f, clock::time_point deadline, ca
     std::lock_guard lock(mu_);
     if (state_ == state::closed)
         return post_error(std::move(handler), closed_reason_);
-    if (state_ != state::open) {
-        if (queue_.size() >= shared_->options.max_pending_per_server)
-            return post_error(std::move(handler), error::queue_full);
+    if (pending_.contains(id) || id == 0) // misuse: ids come from next_request_id()
+        return post_error(std::move(handler), error::protocol_error);
+    if (state_ != state::open && queue_.size() >= shared_->options.max_pending_per_server)
+        return post_error(std::move(handler), error::queue_full);
+    pending_.insert(id, deadline, std::move(handler));
+    if (state_ != state::open)
         queue_.push_back(queued{std::move(f), id, {}});
-    }
-    if (!pending_.insert(id, deadline, std::move(handler)))
-        return; // ids come from the station's counter and are never reused
     if (state_ == state::open)
         mailbox_->send(std::move(f));
     else if (state_ == state::idle)
@@ -274,7 +274,13 @@ void server_slot::on_message(std::uint64_t gen, std::span<const char> body)
                 open_locked(done);
             }
         } else if (state_ == state::open) {
-            if (dec || msg.kind != protocol::message_kind::response) {
+            if (!dec && msg.kind == protocol::message_kind::ping) {
+                frame pong; // transports usually answer pings themselves; this one did not
+                protocol::encode_pong(pong, msg.nonce);
+                mailbox_->send(std::move(pong));
+            } else if (!dec && msg.kind == protocol::message_kind::pong) {
+                // liveness only
+            } else if (dec || msg.kind != protocol::message_kind::response) {
                 shared_->options.log.log(log_level::error, "protocol error from {}: {}", info_.id,
                                          dec ? dec.message() : "unexpected message kind");
                 drop_mailbox_locked();

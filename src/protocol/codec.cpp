@@ -237,13 +237,14 @@ std::uint8_t peek_kind(std::span<const char> body) noexcept
     return k;
 }
 
-std::uint64_t peek_nonce(std::span<const char> body) noexcept
+bool decode_keepalive(std::span<const char> body, std::uint64_t& nonce) noexcept
 {
     msgpack::zone zone;
     message m;
     if (decode(body, zone, m) || (m.kind != message_kind::ping && m.kind != message_kind::pong))
-        return 0;
-    return m.nonce;
+        return false;
+    nonce = m.nonce;
+    return true;
 }
 
 } // namespace mailroom::protocol

@@ -1,6 +1,8 @@
 #include <mailroom/error.hpp>
 #include <mailroom/server/responder.hpp>
 
+#include <string>
+
 namespace mailroom {
 
 void responder::send()
@@ -16,15 +18,27 @@ void responder::fail(std::error_code ec, std::string_view message)
 {
     if (!owed())
         return;
-    if (!ec)
+    std::string text(message.empty() ? ec.message() : message);
+    // Only mailroom's numbers mean something to the caller; anything else travels as
+    // remote_error with its own message.
+    if (!ec || ec.category() != error_category()) {
+        if (ec && message.empty())
+            text = std::string(ec.category().name()) + ": " + ec.message();
         ec = error::remote_error;
+    }
     frame f;
-    protocol::encode_error_response(f, id_, ec, message.empty() ? ec.message() : message);
+    protocol::encode_error_response(f, id_, ec, text);
     finish(std::move(f));
 }
 
 void responder::finish(frame f)
 {
+    if (f.body_size() > max_frame_size_) {
+        // The caller would close the link on it; it gets a named error instead.
+        f.clear();
+        protocol::encode_error_response(f, id_, error::frame_too_large,
+                                        "the result is larger than the maximum frame size");
+    }
     conn_->send(std::move(f));
     conn_.reset();
     id_ = 0;

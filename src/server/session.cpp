@@ -62,7 +62,7 @@ void session::on_message(std::span<const char> body)
         ctx.path = req.path;
         if (req.timeout_ms)
             ctx.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(req.timeout_ms);
-        responder r = req.id ? responder(conn_, req.id) : responder();
+        responder r = req.id ? responder(conn_, req.id, st->options.max_frame_size) : responder();
         st->disp.dispatch(ctx, req.args, std::move(r));
         return;
     }

@@ -29,6 +29,7 @@ tcp_cluster::~tcp_cluster()
 void tcp_cluster::start_server(std::uint16_t port)
 {
     srv.emplace(ioc.get_executor(), server_options{.server_id = "echo-1",
+                                                   .max_frame_size = server_max_frame_size,
                                                    .log = {.min_level = log_level::off}});
     auto& d = srv->get_dispatcher();
     d.add("echoRemote", "echo", [](std::string s) { return s; });

@@ -46,6 +46,9 @@ public:
     router routes;
     std::optional<proxy> rpc;
 
+    /// The server's `max_frame_size` (responses above it answer frame_too_large).
+    std::size_t server_max_frame_size = 8u << 20;
+
     /// Hook to bind more methods on every (re)started server.
     std::function<void(dispatcher&)> bind_more;
 

@@ -300,6 +300,55 @@ TEST(TcpEndToEnd, KeepaliveDetectsAServerThatStoppedAnswering)
     silent.join();
 }
 
+TEST(TcpEndToEnd, AServerRefusingTheProtocolVersionSaysSoBeforeClosing)
+{
+    tcp_cluster c;
+    c.start_server();
+    asio::ip::tcp::socket s(c.ioc);
+    s.connect({asio::ip::make_address("127.0.0.1"), c.port()});
+    // hello with version 99: [6, 99, "future"]
+    const char hello[] = {'\0', '\0', '\0', '\x0a', '\x93', '\x06', '\x63', '\xa6',
+                          'f',  'u',  't',  'u',    'r',    'e'};
+    asio::write(s, asio::buffer(hello));
+    char hdr[4];
+    auto f = asio::async_read(s, asio::buffer(hdr), asio::use_future);
+    wait(f);
+    std::vector<char> body((std::uint8_t(hdr[2]) << 8) | std::uint8_t(hdr[3]));
+    auto g = asio::async_read(s, asio::buffer(body), asio::use_future);
+    wait(g);
+    msgpack::zone zone;
+    mailroom::protocol::message m;
+    ASSERT_FALSE(mailroom::protocol::decode(body, zone, m));
+    ASSERT_EQ(m.kind, mailroom::protocol::message_kind::hello_ack);
+    EXPECT_EQ(m.hello.code, static_cast<int>(error::version_mismatch));
+    EXPECT_EQ(m.hello.peer_id, "echo-1");
+    char more;
+    auto h = s.async_read_some(asio::buffer(&more, 1), asio::use_future);
+    EXPECT_THROW(wait(h), boost::system::system_error) << "then the server closes";
+}
+
+TEST(TcpEndToEnd, OversizedCallsAndResultsFailAloneWithFrameTooLarge)
+{
+    tcp_cluster c(2, {.max_frame_size = 64 << 10});
+    c.server_max_frame_size = 1 << 10;
+    c.bind_more = [](mailroom::dispatcher& d) {
+        d.add("echoRemote", "grow", [](int n) { return std::string(static_cast<std::size_t>(n), 'z'); });
+    };
+    c.start_server();
+    auto big_call = c.rpc->async_call<std::string>(echo_path("echoRemote", "echo"), "k",
+                                                   std::tuple{std::string(100 << 10, 'x')},
+                                                   asio::use_future);
+    EXPECT_EQ(std::get<0>(wait(big_call)), error::frame_too_large) << "refused by the client";
+    auto big_result = c.rpc->async_call<std::string>(echo_path("echoRemote", "grow"), "k",
+                                                     std::tuple{4096}, asio::use_future);
+    EXPECT_EQ(std::get<0>(wait(big_result)), error::frame_too_large) << "refused by the server";
+    auto fits = c.rpc->async_call<std::string>(echo_path("echoRemote", "grow"), "k",
+                                               std::tuple{100}, asio::use_future);
+    auto [ec, v] = wait(fits);
+    EXPECT_FALSE(ec) << "the link survived: " << ec.message();
+    EXPECT_EQ(v.size(), 100u);
+}
+
 TEST(TcpEndToEnd, ManyClientsShareOneServer)
 {
     tcp_cluster server_side;

@@ -43,7 +43,8 @@ struct mail_station_options {
     /// Calls (and notifies) queued per server while its mail box connects. One more fails
     /// with `queue_full`. Default: 10,000 (pomelo's, which drops the overflow silently).
     std::size_t max_pending_per_server = 10'000;
-    /// Largest message body accepted from a server, in bytes. Default: 8 MiB.
+    /// Largest message body sent to or accepted from a server, in bytes; a larger call fails
+    /// with `frame_too_large`. Default: 8 MiB.
     std::size_t max_frame_size = 8u << 20;
     /// Where the station logs connects, disconnects and protocol errors.
     logger log;
@@ -54,8 +55,10 @@ struct mail_station_options {
     It keeps the server table, turns a server id into a mail box through the factory
     registered for the server's transport name, queues calls while that mail box connects
     (bounded), matches responses to calls by request id, and applies timeouts. Every call
-    completes exactly once: with its response, or with `timeout`, `disconnected`,
-    `connect_failed`, `queue_full`, `unknown_server`, `unknown_transport` or `cancelled`.
+    completes exactly once: with its response (which may carry the remote's error), or with
+    `timeout`, `disconnected`, `connect_failed`, `version_mismatch` (the server refused the
+    handshake), `queue_full`, `frame_too_large` (above `max_frame_size`), `no_target_server`,
+    `unknown_server`, `unknown_transport` or `cancelled`.
 
     Most code calls through a @ref proxy; the station's own call interface takes an encoded
     frame and a type-erased handler.

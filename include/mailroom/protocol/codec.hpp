@@ -98,7 +98,8 @@ std::error_code decode(std::span<const char> body, msgpack::zone& zone, message&
 */
 std::uint8_t peek_kind(std::span<const char> body) noexcept;
 
-/** Reads the nonce of a ping or pong body; 0 if malformed. */
-std::uint64_t peek_nonce(std::span<const char> body) noexcept;
+/** Decodes a ping or pong body into its nonce; false if `body` is anything else or malformed.
+*/
+bool decode_keepalive(std::span<const char> body, std::uint64_t& nonce) noexcept;
 
 } // namespace mailroom::protocol

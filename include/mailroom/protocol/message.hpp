@@ -35,7 +35,8 @@ struct request_view {
     method_path path;
     /// The arguments, always a msgpack array.
     msgpack::object args;
-    /// Time the caller still waits for the answer, in milliseconds; 0 = not given.
+    /// The caller's timeout for this call, in milliseconds, as set when it was made; 0 = not
+    /// given. The callee's deadline is its receive time plus this (an upper bound).
     std::uint32_t timeout_ms = 0;
 };
 

@@ -26,7 +26,9 @@ public:
     /// Queues one frame; frames queued while a write is in flight leave together.
     virtual void send(frame f) = 0;
 
-    /// Closes the link; idempotent. The handler's `on_close` still runs once.
+    /** Closes the link once the frames already sent have been written (so a refusal reaches
+        the peer); idempotent. The handler's `on_close` still runs once.
+    */
     virtual void close() = 0;
 
     /// The peer's address, for logs (e.g. "127.0.0.1:50312").

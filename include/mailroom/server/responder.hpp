@@ -32,13 +32,17 @@ public:
     /// A responder that owes nothing (a notify).
     responder() noexcept = default;
 
-    responder(std::shared_ptr<connection> conn, std::uint64_t id) noexcept
-        : conn_(std::move(conn)), id_(id)
+    /// Owes an answer to request `id` on `conn`; answers above `max_frame_size` bytes are
+    /// replaced by `frame_too_large`.
+    responder(std::shared_ptr<connection> conn, std::uint64_t id,
+              std::size_t max_frame_size = 8u << 20) noexcept
+        : conn_(std::move(conn)), id_(id), max_frame_size_(max_frame_size)
     {
     }
 
     responder(responder&& other) noexcept
-        : conn_(std::move(other.conn_)), id_(std::exchange(other.id_, 0))
+        : conn_(std::move(other.conn_)), id_(std::exchange(other.id_, 0)),
+          max_frame_size_(other.max_frame_size_)
     {
     }
 
@@ -48,6 +52,7 @@ public:
             drop();
             conn_ = std::move(other.conn_);
             id_ = std::exchange(other.id_, 0);
+            max_frame_size_ = other.max_frame_size_;
         }
         return *this;
     }
@@ -71,7 +76,9 @@ public:
     /// Answers a `void` method.
     void send();
 
-    /// Answers with an error (a `mailroom::error` or any code whose value the caller knows).
+    /** Answers with an error. A `mailroom::error` travels as itself; any other code travels
+        as `remote_error` with `message` (or the code's category and message).
+    */
     void fail(std::error_code ec, std::string_view message = {});
 
 private:
@@ -80,6 +87,7 @@ private:
 
     std::shared_ptr<connection> conn_;
     std::uint64_t id_ = 0;
+    std::size_t max_frame_size_ = 8u << 20;
 };
 
 } // namespace mailroom

@@ -20,6 +20,9 @@ struct server_options {
     /// This server's id, sent in the handshake; a client that expects another id refuses the
     /// link. Default: empty (not checked).
     std::string server_id;
+    /// Largest response body sent, in bytes; a larger result is answered with
+    /// `frame_too_large`. Keep it equal to the acceptors' limit. Default: 8 MiB.
+    std::size_t max_frame_size = 8u << 20;
     /// Where the server logs handshakes and protocol errors.
     logger log;
 };

@@ -7,6 +7,7 @@
 #include <boost/asio/strand.hpp>
 
 #include <atomic>
+#include <mutex>
 #include <string>
 
 namespace mailroom::tcp {
@@ -38,7 +39,7 @@ public:
     }
 
     void send(frame f) override { send_frame(std::move(f)); }
-    void close() override { close_stream(); }
+    void close() override { close_stream(true); }
     std::string remote_address() const override { return remote_; }
     std::size_t queued_bytes() const noexcept override { return queued(); }
 
@@ -93,12 +94,13 @@ public:
 
     void close() override
     {
-        asio::post(strand_, [self = shared_from_this()] {
-            self->closed_ = true;
-            boost::system::error_code ignored;
-            self->acceptor_.close(ignored);
-            self->retry_timer_.cancel();
-        });
+        // Closed here rather than on the strand, so the port is free when close() returns
+        // (a server restarting on the same port binds right after stop()).
+        std::lock_guard lock(mu_);
+        closed_ = true;
+        boost::system::error_code ignored;
+        acceptor_.close(ignored);
+        retry_timer_.cancel();
     }
 
     std::string local_address() const override { return address_; }
@@ -107,6 +109,7 @@ public:
 private:
     void do_accept()
     {
+        std::lock_guard lock(mu_);
         if (closed_)
             return;
         acceptor_.async_accept(
@@ -119,10 +122,13 @@ private:
 
     void on_accept(const boost::system::error_code& ec, asio::ip::tcp::socket socket)
     {
-        if (closed_ || ec == asio::error::operation_aborted)
+        if (ec == asio::error::operation_aborted)
             return;
         if (ec) {
             // Out of descriptors and the like: wait instead of spinning on the error.
+            std::lock_guard lock(mu_);
+            if (closed_)
+                return;
             retry_timer_.expires_after(std::chrono::milliseconds(100));
             retry_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& e) {
                 if (!e)
@@ -150,7 +156,8 @@ private:
     accept_handler on_accept_;
     std::atomic<std::uint16_t> port_{0};
     std::string address_;
-    bool closed_ = false; // strand only
+    std::mutex mu_; // guards acceptor_, retry_timer_ and closed_: close() runs on any thread
+    bool closed_ = false;
 };
 
 } // namespace

@@ -7,6 +7,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
+#include <algorithm>
+
 namespace mailroom::tcp::detail {
 
 framed_stream::framed_stream(socket_type socket, stream_options options, std::size_t max_frame_size)
@@ -52,11 +54,19 @@ void framed_stream::send_frame(frame f)
     }
 }
 
-void framed_stream::close_stream()
+void framed_stream::close_stream(bool flush)
 {
     closing_ = true;
-    asio::post(socket_.get_executor(), [self = shared_from_this()] {
-        self->shutdown(std::make_error_code(std::errc::operation_canceled), true);
+    asio::post(socket_.get_executor(), [self = shared_from_this(), flush] {
+        bool busy;
+        {
+            std::lock_guard lock(self->mu_);
+            busy = self->writing_;
+        }
+        if (flush && busy)
+            self->close_when_flushed_ = true; // do_write closes once the queue is empty
+        else
+            self->shutdown(std::make_error_code(std::errc::operation_canceled), true);
     });
 }
 
@@ -104,30 +114,38 @@ void framed_stream::on_read(const boost::system::error_code& ec, std::size_t n)
 
 void framed_stream::handle(std::span<const char> body)
 {
-    switch (protocol::peek_kind(body)) {
-    case static_cast<std::uint8_t>(protocol::message_kind::ping): {
+    // Keepalive traffic stays in the transport; anything that merely looks like it (a
+    // malformed ping) goes up, where the core treats it as the protocol error it is.
+    const auto kind = protocol::peek_kind(body);
+    std::uint64_t nonce = 0;
+    if (kind == static_cast<std::uint8_t>(protocol::message_kind::ping) &&
+        protocol::decode_keepalive(body, nonce)) {
         frame pong;
-        protocol::encode_pong(pong, protocol::peek_nonce(body));
+        protocol::encode_pong(pong, nonce);
         send_frame(std::move(pong));
-        return;
-    }
-    case static_cast<std::uint8_t>(protocol::message_kind::pong):
-        return; // last_rx_ already moved
-    default:
+    } else if (kind != static_cast<std::uint8_t>(protocol::message_kind::pong) ||
+               !protocol::decode_keepalive(body, nonce)) {
         deliver(body);
     }
 }
 
 void framed_stream::do_write()
 {
+    bool idle = false;
     {
         std::lock_guard lock(mu_);
         if (out_.empty() || closed_) {
             writing_ = false;
-            return;
+            idle = true;
+        } else {
+            inflight_.swap(out_);
+            out_.clear();
         }
-        inflight_.swap(out_);
-        out_.clear();
+    }
+    if (idle) {
+        if (close_when_flushed_)
+            shutdown(std::make_error_code(std::errc::operation_canceled), true);
+        return;
     }
     asio::async_write(socket_, asio::buffer(inflight_),
                       [self = shared_from_this()](const boost::system::error_code& ec,
@@ -146,8 +164,9 @@ void framed_stream::arm_timer()
                                                                   : options_.keepalive_timeout / 2;
     if (options_.keepalive_timeout.count() > 0 && options_.keepalive_timeout < period)
         period = options_.keepalive_timeout;
-    if (period.count() <= 0)
+    if (options_.keepalive_interval.count() <= 0 && options_.keepalive_timeout.count() <= 0)
         return;
+    period = std::max(period, milliseconds(1));
     timer_.expires_after(period);
     timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
         if (!ec)

@@ -37,8 +37,10 @@ public:
     /// Thread-safe; discarded once the stream is closing.
     void send_frame(frame f);
 
-    /// Thread-safe, idempotent: closes on the strand; `closed(ec, true)` follows.
-    void close_stream();
+    /** Thread-safe, idempotent: closes on the strand; `closed(ec, true)` follows. With
+        `flush`, frames already queued are written first (a refusal the peer must read).
+    */
+    void close_stream(bool flush);
 
     std::size_t queued() const noexcept { return queued_.load(std::memory_order_relaxed); }
 
@@ -78,6 +80,7 @@ private:
     std::vector<char> out_;
     bool writing_ = false;
     std::vector<char> inflight_; // strand only
+    bool close_when_flushed_ = false; // strand only
     std::atomic<std::size_t> queued_{0};
     std::atomic<bool> closing_{false};
 

@@ -30,7 +30,7 @@ public:
 
     void send(frame f) override { send_frame(std::move(f)); }
 
-    void close() override { close_stream(); }
+    void close() override { close_stream(false); }
 
     std::size_t queued_bytes() const noexcept override { return queued(); }
 

@@ -2,6 +2,8 @@
 
 #include <mailroom/protocol/codec.hpp>
 
+#include <algorithm>
+#include <cstdint>
 #include <utility>
 
 namespace mailroom {
@@ -46,7 +48,9 @@ auto proxy::initiate_call(std::string target, const protocol::method_path& path,
     const auto id = station_.next_request_id();
     frame f;
     // The callee learns how long the caller waits (docs/protocol.md, request metadata).
-    protocol::encode_request(f, id, path, args, static_cast<std::uint32_t>(timeout.count()));
+    protocol::encode_request(
+        f, id, path, args,
+        static_cast<std::uint32_t>(std::min<std::int64_t>(timeout.count(), UINT32_MAX)));
     // Encoded eagerly: the initiation may run later (use_awaitable), when `args` is gone.
     return asio::async_initiate<CompletionToken, detail::call_signature_t<R>>(
         [this](auto handler, std::string target, std::uint64_t id, frame f,
