@@ -1,0 +1,26 @@
+# Fails if the C++ block of README.md is not, line for line, the part of
+# examples/hello/main.cpp between the two "// [readme]" markers: the README shows only
+# code that the build compiles and ctest runs.
+function(between text open close out)
+    string(FIND "${text}" "${open}" a)
+    if(a EQUAL -1)
+        message(FATAL_ERROR "marker '${open}' not found")
+    endif()
+    string(LENGTH "${open}" n)
+    math(EXPR a "${a} + ${n}")
+    string(SUBSTRING "${text}" ${a} -1 rest)
+    string(FIND "${rest}" "${close}" b)
+    if(b EQUAL -1)
+        message(FATAL_ERROR "closing '${close}' not found")
+    endif()
+    string(SUBSTRING "${rest}" 0 ${b} body)
+    set(${out} "${body}" PARENT_SCOPE)
+endfunction()
+
+file(READ ${README} readme)
+file(READ ${SOURCE} source)
+between("${readme}" "```cpp\n" "\n```" snippet)
+between("${source}" "// [readme]\n" "\n// [readme]" code)
+if(NOT snippet STREQUAL code)
+    message(FATAL_ERROR "README.md's cpp block differs from examples/hello/main.cpp")
+endif()

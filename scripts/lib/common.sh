@@ -1,0 +1,29 @@
+# Shared by scripts/demo.sh and scripts/test.sh: installs missing Debian packages
+# (idempotent; apt-get runs only when something is missing) and configures + builds.
+
+# Packages the build needs on Debian 12.
+MAILROOM_BUILD_PACKAGES=(g++ cmake ninja-build libboost-dev libmsgpack-cxx-dev libfmt-dev)
+# Added for the tests and benchmarks.
+MAILROOM_TEST_PACKAGES=(libgtest-dev libgmock-dev libbenchmark-dev)
+
+mailroom_install() {
+    local missing=()
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    echo "== installing: ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq
+    $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# mailroom_build <build dir> [cmake args...]
+mailroom_build() {
+    local dir=$1
+    shift
+    cmake -S . -B "$dir" -G Ninja "$@"
+    cmake --build "$dir" -j2
+}
