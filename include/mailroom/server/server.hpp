@@ -60,7 +60,7 @@ public:
     dispatcher& get_dispatcher() noexcept;
 
     /// Starts `a` and keeps it until @ref stop. Returns the error if it cannot listen.
-    std::error_code listen(std::shared_ptr<acceptor> a);
+    [[nodiscard]] std::error_code listen(std::shared_ptr<acceptor> a);
 
     /** Stops accepting and closes every connection. Calls in flight are not answered: their
         callers complete with `disconnected`. Idempotent.
