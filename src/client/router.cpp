@@ -10,15 +10,36 @@
 namespace mailroom {
 namespace routes {
 
+namespace {
+
+/// One round-robin position per server type, so calls to other types do not skip servers.
+class round_robin_state {
+public:
+    std::uint64_t next(std::string_view server_type)
+    {
+        std::lock_guard lock(mu_);
+        auto it = counters_.find(server_type);
+        if (it == counters_.end())
+            it = counters_.emplace(std::string(server_type), 0).first;
+        return it->second++;
+    }
+
+private:
+    std::mutex mu_;
+    detail::string_map<std::uint64_t> counters_;
+};
+
+} // namespace
+
 route_function round_robin()
 {
-    auto next = std::make_shared<std::atomic<std::uint64_t>>(0);
-    return [next](const route_param&, const protocol::method_path& call,
-                  const server_table& servers) -> std::string {
+    auto state = std::make_shared<round_robin_state>();
+    return [state](const route_param&, const protocol::method_path& call,
+                   const server_table& servers) -> std::string {
         auto list = servers.of_type(call.server_type);
         if (list.empty())
             return {};
-        return list[next->fetch_add(1, std::memory_order_relaxed) % list.size()]->id;
+        return list[state->next(call.server_type) % list.size()]->id;
     };
 }
 
@@ -35,12 +56,18 @@ route_function hash()
             h = crc32(p.key());
         } else if (p.has_number()) {
             char buf[24];
-            auto r = std::to_chars(buf, buf + sizeof buf, p.number());
+            char* first = buf;
+            if (p.negative())
+                *first++ = '-';
+            auto r = std::to_chars(first, buf + sizeof buf, p.number());
             h = crc32(std::string_view(buf, static_cast<std::size_t>(r.ptr - buf)));
         } else {
             return fallback(p, call, servers);
         }
-        return list[h % list.size()]->id;
+        // pomelo: Math.abs(crc.crc32(uid.toString())) % n, where node's crc32 is signed.
+        const std::int64_t s = static_cast<std::int32_t>(h);
+        const std::uint64_t index = static_cast<std::uint64_t>(s < 0 ? -s : s);
+        return list[index % list.size()]->id;
     };
 }
 

@@ -136,7 +136,7 @@ bool decode_fields(const msgpack::object& root, message& out)
     const msgpack::object* e = root.via.array.ptr;
     const std::uint32_t n = root.via.array.size;
     std::uint64_t kind = 0;
-    if (!get_uint(e[0], kind))
+    if (!get_uint(e[0], kind) || kind > static_cast<std::uint64_t>(message_kind::hello_ack))
         return false;
     switch (static_cast<message_kind>(kind)) {
     case message_kind::request: {

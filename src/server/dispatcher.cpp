@@ -58,7 +58,12 @@ void dispatcher::dispatch(const call_context& ctx, const msgpack::object& args, 
             what += "." + std::string(ctx.path.method);
         return r.fail(ec, ec.message() + ": " + what);
     }
-    h(ctx, args, std::move(r));
+    try {
+        h(ctx, args, std::move(r));
+    } catch (...) {
+        // A raw handler threw: its responder, destroyed while unwinding, has answered
+        // remote_error already. Nothing may escape into the I/O loop.
+    }
 }
 
 std::vector<std::string> dispatcher::methods() const

@@ -1,6 +1,7 @@
 #include <mailroom/error.hpp>
 #include <mailroom/server/responder.hpp>
 
+#include <exception>
 #include <string>
 
 namespace mailroom {
@@ -18,11 +19,13 @@ void responder::fail(std::error_code ec, std::string_view message)
 {
     if (!owed())
         return;
+    if (!ec)
+        ec = error::remote_error;
     std::string text(message.empty() ? ec.message() : message);
     // Only mailroom's numbers mean something to the caller; anything else travels as
     // remote_error with its own message.
-    if (!ec || ec.category() != error_category()) {
-        if (ec && message.empty())
+    if (ec.category() != error_category()) {
+        if (message.empty())
             text = std::string(ec.category().name()) + ": " + ec.message();
         ec = error::remote_error;
     }
@@ -49,7 +52,9 @@ void responder::drop() noexcept
     if (!owed())
         return;
     try {
-        fail(error::remote_error, "the handler dropped the call without answering");
+        fail(error::remote_error, std::uncaught_exceptions() > 0
+                                      ? "the handler threw before answering"
+                                      : "the handler dropped the call without answering");
     } catch (...) {
         // Out of memory while encoding: the caller will see its timeout instead.
     }

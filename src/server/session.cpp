@@ -60,6 +60,7 @@ void session::on_message(std::span<const char> body)
         ctx.caller_id = peer_id_;
         ctx.request_id = req.id;
         ctx.path = req.path;
+        ctx.executor = st->executor;
         if (req.timeout_ms)
             ctx.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(req.timeout_ms);
         responder r = req.id ? responder(conn_, req.id, st->options.max_frame_size) : responder();

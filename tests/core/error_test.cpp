@@ -16,7 +16,10 @@ using mailroom::error;
 constexpr int first_error = static_cast<int>(error::no_target_server);
 constexpr int last_error = static_cast<int>(error::deadline_exceeded);
 
-std::string fallback_message(int ev) { return "unknown mailroom error " + std::to_string(ev); }
+std::string fallback_message(int ev)
+{
+    return "unknown mailroom error " + std::to_string(ev);
+}
 
 // The failure policy of every code, as error.hpp documents it. Spelled out in full so that
 // changing a mapping is a visible, reviewed change.

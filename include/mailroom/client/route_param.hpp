@@ -37,8 +37,16 @@ public:
     /// Routes on a number (a numeric user id, a room number).
     template <class Int>
         requires std::is_integral_v<Int>
-    route_param(Int number) noexcept : number_(static_cast<std::uint64_t>(number)), has_number_(true)
+    route_param(Int number) noexcept : has_number_(true)
     {
+        if constexpr (std::is_signed_v<Int>) {
+            negative_ = number < 0;
+            // magnitude, without overflow for the most negative value
+            number_ = negative_ ? std::uint64_t(0) - static_cast<std::uint64_t>(number)
+                                : static_cast<std::uint64_t>(number);
+        } else {
+            number_ = number;
+        }
     }
 
     /// Routes on any object, e.g. a session; the route function reads it with @ref get.
@@ -63,7 +71,9 @@ public:
     std::string_view key() const noexcept { return key_; }
 
     bool has_number() const noexcept { return has_number_; }
+    /// The magnitude of the number; see @ref negative for its sign.
     std::uint64_t number() const noexcept { return number_; }
+    bool negative() const noexcept { return negative_; }
 
     /// The object given to @ref of, if it is a `T`; otherwise nullptr.
     template <class T>
@@ -81,6 +91,7 @@ private:
     const std::type_info* type_ = nullptr;
     bool has_key_ = false;
     bool has_number_ = false;
+    bool negative_ = false;
 };
 
 } // namespace mailroom

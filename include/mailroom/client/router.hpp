@@ -1,8 +1,8 @@
 #pragma once
 
-#include <mailroom/detail/string_map.hpp>
 #include <mailroom/client/route_param.hpp>
 #include <mailroom/client/server_table.hpp>
+#include <mailroom/detail/string_map.hpp>
 #include <mailroom/protocol/message.hpp>
 
 #include <functional>
@@ -24,13 +24,13 @@ using route_function = std::function<std::string(
 /// Built-in route functions.
 namespace routes {
 
-/** pomelo's default: CRC-32 of the key (a number is hashed as its decimal string, like a
-    numeric uid in pomelo) modulo the servers of the type ordered by id. Without a key or
-    number, round robin.
+/** pomelo's default route: `abs(int32(crc32(key))) % n` over the servers of the type
+    ordered by id — the server a pomelo cluster picks for the same uid. A number is hashed as
+    its decimal string, like a numeric uid in pomelo. Without a key or number, round robin.
 */
 route_function hash();
 
-/// Round robin over the servers of the type, per route function instance.
+/// Round robin over the servers of each type (one position per type and instance).
 route_function round_robin();
 
 /// A uniformly random server of the type.

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <mailroom/detail/config.hpp>
 #include <mailroom/protocol/message.hpp>
 
 #include <chrono>
@@ -11,7 +12,8 @@ namespace mailroom {
 /** What a remote handler may know about the call it serves. Take it as an optional first
     parameter `const call_context&`.
 
-    The views are valid until the handler returns (copy what you keep).
+    The views are valid until the handler returns (a coroutine handler: until it completes).
+    Copy what you keep longer.
 */
 struct call_context {
     /// The caller's server id from its handshake (empty for a plain client).
@@ -20,8 +22,11 @@ struct call_context {
     std::uint64_t request_id = 0;
     /// The namespace, server type, service and method called.
     protocol::method_path path;
-    /// When the caller stops waiting; `time_point::max()` if it did not say.
+    /// When the caller stops waiting (receive time + the caller's timeout);
+    /// `time_point::max()` if it did not say.
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+    /// The executor the handler runs on (a coroutine handler's awaits resume there).
+    asio::any_io_executor executor;
 
     bool is_notify() const noexcept { return request_id == 0; }
 };

@@ -7,6 +7,7 @@
 #include <msgpack.hpp>
 
 #include <functional>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -23,11 +24,16 @@ using raw_handler =
 
 /** Maps (namespace, service, method) to handlers and runs them.
 
-    @ref add binds a plain C++ callable: its parameter types (after an optional leading
-    `const call_context&`) come from its signature, the arguments are converted to them
-    (`bad_arguments` if they do not convert or their count differs), the return value is
-    the result (`void` methods answer nil) and an exception becomes `remote_error` with its
-    `what()`. Unknown names answer `unknown_service` / `unknown_method`.
+    @ref add binds a C++ callable in one of three forms, read from its signature: a plain
+    function returning its result, a coroutine returning `asio::awaitable<R>`, or a function
+    taking a trailing `reply_callback<R>`; each may take a leading `const call_context&`.
+    The arguments are converted to the remaining parameter types (`bad_arguments` if they do
+    not convert or their count differs), `void` methods answer nil, and an exception becomes
+    `remote_error` with its `what()`. Unknown names answer `unknown_service` /
+    `unknown_method`.
+
+    Without an executor a handler runs on the I/O thread that read the call. With one (a
+    strand per service is what the App uses), every call of that method is posted to it.
 
     @par Thread safety
     All member functions may be called concurrently. Handlers may run concurrently on
@@ -37,13 +43,19 @@ using raw_handler =
     @code
     d.add("echo", "upper", [](std::string s) { for (auto& c : s) c = std::toupper(c); return s; });
     d.add("calc", "add", [](const mailroom::call_context& ctx, int a, int b) { return a + b; });
+    d.add("calc", "slow", [](int a) -> asio::awaitable<int> { co_return a; }, strand);
     @endcode
 */
 class dispatcher {
 public:
-    /// Binds `f` as `ns.service.method`. Replaces an existing binding of the same name.
+    /// Binds `f` as `ns.service.method`, run on the I/O thread. Replaces an existing binding.
     template <class F>
     void add(std::string_view service, std::string_view method, F f, std::string_view ns = "user");
+
+    /// Binds `f` as `ns.service.method`, every call posted to `ex`.
+    template <class F>
+    void add(std::string_view service, std::string_view method, F f, asio::any_io_executor ex,
+             std::string_view ns = "user");
 
     /// Binds a raw handler as `ns.service.method`.
     void add_raw(std::string_view ns, std::string_view service, std::string_view method,
@@ -59,6 +71,10 @@ public:
     std::vector<std::string> methods() const;
 
 private:
+    template <class F>
+    void bind(std::string_view service, std::string_view method, F f,
+              std::optional<asio::any_io_executor> ex, std::string_view ns);
+
     static std::string service_key(std::string_view ns, std::string_view service);
 
     mutable std::shared_mutex mu_;

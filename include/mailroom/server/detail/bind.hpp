@@ -1,58 +1,26 @@
 #pragma once
 
+#include <mailroom/detail/config.hpp>
 #include <mailroom/error.hpp>
 #include <mailroom/server/call_context.hpp>
+#include <mailroom/server/detail/handler_traits.hpp>
+#include <mailroom/server/reply_callback.hpp>
 #include <mailroom/server/responder.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 
 #include <msgpack.hpp>
 
 #include <exception>
+#include <memory>
+#include <optional>
+#include <string>
 #include <tuple>
 #include <type_traits>
 #include <utility>
 
 namespace mailroom::detail {
-
-/// Parameter and result types of a callable (function, function pointer, lambda, functor).
-template <class F>
-struct function_traits : function_traits<decltype(&F::operator())> {};
-
-template <class R, class... A>
-struct function_traits<R(A...)> {
-    using result_type = R;
-    using args_type = std::tuple<A...>;
-};
-template <class R, class... A>
-struct function_traits<R (*)(A...)> : function_traits<R(A...)> {};
-template <class R, class... A>
-struct function_traits<R (*)(A...) noexcept> : function_traits<R(A...)> {};
-template <class C, class R, class... A>
-struct function_traits<R (C::*)(A...)> : function_traits<R(A...)> {};
-template <class C, class R, class... A>
-struct function_traits<R (C::*)(A...) const> : function_traits<R(A...)> {};
-template <class C, class R, class... A>
-struct function_traits<R (C::*)(A...) noexcept> : function_traits<R(A...)> {};
-template <class C, class R, class... A>
-struct function_traits<R (C::*)(A...) const noexcept> : function_traits<R(A...)> {};
-
-/// The wire parameters of a handler: its parameters without a leading call_context.
-template <class Tuple>
-struct wire_params;
-
-template <>
-struct wire_params<std::tuple<>> {
-    static constexpr bool takes_context = false;
-    using type = std::tuple<>;
-};
-
-template <class First, class... Rest>
-struct wire_params<std::tuple<First, Rest...>> {
-    static constexpr bool takes_context =
-        std::is_same_v<std::remove_cvref_t<First>, call_context>;
-    using type = std::conditional_t<takes_context, std::tuple<std::remove_cvref_t<Rest>...>,
-                                    std::tuple<std::remove_cvref_t<First>,
-                                               std::remove_cvref_t<Rest>...>>;
-};
 
 /// Converts a msgpack array into the parameter tuple; false if the count or a type differs.
 template <class Tuple, std::size_t... I>
@@ -68,37 +36,143 @@ bool convert_args(const msgpack::object& args, Tuple& out, std::index_sequence<I
     }
 }
 
-/// Decodes the arguments, runs `f`, and answers through `r` (see dispatcher::add).
-template <class F>
-void invoke_bound(F& f, const call_context& ctx, const msgpack::object& args, responder& r)
-{
-    using traits = function_traits<std::remove_cvref_t<F>>;
-    using params = wire_params<typename traits::args_type>;
-    using tuple_type = typename params::type;
-    using result_type = typename traits::result_type;
+/** A call_context that owns its strings, for handlers that run after the received bytes are
+    gone (posted to an executor, or coroutines).
+*/
+class owned_call_context {
+public:
+    explicit owned_call_context(const call_context& c)
+        : caller_id_(c.caller_id), ns_(c.path.ns), server_type_(c.path.server_type),
+          service_(c.path.service), method_(c.path.method), ctx_(c)
+    {
+        ctx_.caller_id = caller_id_;
+        ctx_.path = {ns_, server_type_, service_, method_};
+    }
+    owned_call_context(const owned_call_context&) = delete;
+    owned_call_context& operator=(const owned_call_context&) = delete;
 
-    tuple_type values;
-    if (!convert_args(args, values, std::make_index_sequence<std::tuple_size_v<tuple_type>>{}))
-        return r.fail(error::bad_arguments);
-    try {
-        auto call = [&]() -> decltype(auto) {
-            if constexpr (params::takes_context)
-                return std::apply([&](auto&... a) -> decltype(auto) { return f(ctx, std::move(a)...); },
-                                  values);
+    call_context& get() noexcept { return ctx_; }
+
+private:
+    std::string caller_id_, ns_, server_type_, service_, method_;
+    call_context ctx_;
+};
+
+/// Calls `f` with the context (if it takes one), the decoded values and `extra...`.
+template <class F, class Tuple, class... Extra>
+decltype(auto) apply_handler(F& f, const call_context& ctx, Tuple& values, Extra&&... extra)
+{
+    return std::apply(
+        [&](auto&... a) -> decltype(auto) {
+            if constexpr (handler_traits<F>::takes_context)
+                return f(ctx, std::move(a)..., std::forward<Extra>(extra)...);
             else
-                return std::apply([&](auto&... a) -> decltype(auto) { return f(std::move(a)...); },
-                                  values);
-        };
-        if constexpr (std::is_void_v<result_type>) {
-            call();
-            r.send();
-        } else {
-            r.send(call());
+                return f(std::move(a)..., std::forward<Extra>(extra)...);
+        },
+        values);
+}
+
+/// Runs a plain or reply-callback handler now and answers through `r`.
+template <class F, class Tuple>
+void run_now(F& f, const call_context& ctx, Tuple& values, responder& r)
+{
+    using traits = handler_traits<F>;
+    if constexpr (traits::takes_reply) {
+        // The callback shares the responder, so an exception can still answer if the
+        // handler had not.
+        reply_callback<typename traits::value_type> cb(std::move(r));
+        try {
+            apply_handler(f, ctx, values, cb);
+        } catch (const std::exception& e) {
+            if (cb.owed())
+                cb.fail(error::remote_error, e.what());
+        } catch (...) {
+            if (cb.owed())
+                cb.fail(error::remote_error, "unknown exception");
         }
-    } catch (const std::exception& e) {
-        r.fail(error::remote_error, e.what());
-    } catch (...) {
-        r.fail(error::remote_error, "unknown exception");
+    } else {
+        try {
+            if constexpr (std::is_void_v<typename traits::result_type>) {
+                apply_handler(f, ctx, values);
+                r.send();
+            } else {
+                r.send(apply_handler(f, ctx, values));
+            }
+        } catch (const std::exception& e) {
+            r.fail(error::remote_error, e.what());
+        } catch (...) {
+            r.fail(error::remote_error, "unknown exception");
+        }
+    }
+}
+
+/// Answers a finished coroutine handler.
+template <class V>
+struct coroutine_completion {
+    responder r;
+
+    void operator()(std::exception_ptr e) requires std::is_void_v<V>
+    {
+        if (!e)
+            return r.send();
+        fail(e);
+    }
+
+    template <class T>
+    void operator()(std::exception_ptr e, T&& value) requires(!std::is_void_v<V>)
+    {
+        if (!e)
+            return r.send(value);
+        fail(e);
+    }
+
+    void fail(std::exception_ptr e)
+    {
+        try {
+            std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+            r.fail(error::remote_error, ex.what());
+        } catch (...) {
+            r.fail(error::remote_error, "unknown exception");
+        }
+    }
+};
+
+/** Decodes the arguments of one call and runs `f` in its form (see handler_traits): inline
+    when no executor is given (coroutines then start on the connection's executor),
+    otherwise posted to `ex` with an owned copy of the context.
+*/
+template <class F>
+void invoke_handler(const std::shared_ptr<F>& f, const std::optional<asio::any_io_executor>& ex,
+                    const call_context& ctx, const msgpack::object& args, responder r)
+{
+    using traits = handler_traits<F>;
+    using values_type = typename traits::wire_args;
+    values_type values;
+    if (!convert_args(args, values, std::make_index_sequence<std::tuple_size_v<values_type>>{}))
+        return r.fail(error::bad_arguments);
+
+    if constexpr (!traits::is_coroutine) {
+        if (!ex)
+            return run_now(*f, ctx, values, r);
+    }
+    auto owned = std::make_unique<owned_call_context>(ctx);
+    auto exec = ex ? *ex : ctx.executor;
+    owned->get().executor = exec;
+    if constexpr (traits::is_coroutine) {
+        using V = typename traits::value_type;
+        asio::co_spawn(
+            exec,
+            [f, values = std::move(values), owned = std::move(owned)]() mutable -> asio::awaitable<V> {
+                if constexpr (std::is_void_v<V>)
+                    co_await apply_handler(*f, owned->get(), values);
+                else
+                    co_return co_await apply_handler(*f, owned->get(), values);
+            },
+            coroutine_completion<V>{std::move(r)});
+    } else {
+        asio::post(exec, [f, values = std::move(values), owned = std::move(owned),
+                          r = std::move(r)]() mutable { run_now(*f, owned->get(), values, r); });
     }
 }
 
