@@ -29,6 +29,7 @@ public:
         case error::bad_result: return "the result does not match the expected type";
         case error::keepalive_timeout: return "the peer stopped answering keepalive pings";
         case error::deadline_exceeded: return "the deadline passed before the call started";
+        case error::shutting_down: return "the server is shutting down";
         }
         return "unknown mailroom error " + std::to_string(ev);
     }
@@ -41,6 +42,7 @@ public:
         case error::unknown_transport:
         case error::unknown_server:
         case error::deadline_exceeded:
+        case error::shutting_down:
             return condition::retryable;
         case error::server_busy:
         case error::queue_full:

@@ -52,6 +52,8 @@ enum class error {
     keepalive_timeout,
     /// The callee did not start the call because its deadline had already passed.
     deadline_exceeded,
+    /// The callee is shutting down and takes no new calls; the handler did not run.
+    shutting_down,
 };
 
 /** Broad classes of @ref error, for failure policies (failover, failfast, retry).

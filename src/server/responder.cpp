@@ -45,6 +45,8 @@ void responder::finish(frame f)
     conn_->send(std::move(f));
     conn_.reset();
     id_ = 0;
+    if (auto n = std::move(in_flight_))
+        n->fetch_sub(1, std::memory_order_relaxed);
 }
 
 void responder::drop() noexcept
@@ -57,6 +59,8 @@ void responder::drop() noexcept
                                       : "the handler dropped the call without answering");
     } catch (...) {
         // Out of memory while encoding: the caller will see its timeout instead.
+        if (auto n = std::move(in_flight_))
+            n->fetch_sub(1, std::memory_order_relaxed);
     }
 }
 

@@ -45,6 +45,20 @@ std::error_code server::listen(std::shared_ptr<acceptor> a)
     return {};
 }
 
+void server::drain()
+{
+    state_->draining = true;
+    std::vector<std::shared_ptr<acceptor>> acceptors;
+    {
+        std::lock_guard lock(state_->mu);
+        acceptors = state_->acceptors;
+    }
+    for (auto& a : acceptors)
+        a->close();
+}
+
+std::size_t server::in_flight() const noexcept { return state_->in_flight->load(); }
+
 void server::stop()
 {
     std::vector<std::shared_ptr<acceptor>> acceptors;

@@ -2,6 +2,7 @@
 
 #include <mailroom/server/server.hpp>
 
+#include <atomic>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
@@ -15,6 +16,11 @@ struct server_state {
     asio::any_io_executor executor;
     server_options options;
     dispatcher disp;
+
+    /// Calls received and not answered; shared with their responders.
+    std::shared_ptr<std::atomic<std::size_t>> in_flight =
+        std::make_shared<std::atomic<std::size_t>>(0);
+    std::atomic<bool> draining{false};
 
     std::mutex mu;
     bool stopped = false;

@@ -63,7 +63,10 @@ void session::on_message(std::span<const char> body)
         ctx.executor = st->executor;
         if (req.timeout_ms)
             ctx.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(req.timeout_ms);
-        responder r = req.id ? responder(conn_, req.id, st->options.max_frame_size) : responder();
+        responder r = req.id ? responder(conn_, req.id, st->options.max_frame_size, st->in_flight)
+                             : responder();
+        if (st->draining)
+            return r.fail(error::shutting_down);
         st->disp.dispatch(ctx, req.args, std::move(r));
         return;
     }

@@ -14,7 +14,7 @@ using mailroom::condition;
 using mailroom::error;
 
 constexpr int first_error = static_cast<int>(error::no_target_server);
-constexpr int last_error = static_cast<int>(error::deadline_exceeded);
+constexpr int last_error = static_cast<int>(error::shutting_down);
 
 std::string fallback_message(int ev)
 {
@@ -45,6 +45,7 @@ const std::vector<std::pair<error, condition>>& expected_conditions()
         {error::bad_result, condition::failed},
         {error::keepalive_timeout, condition::disconnected},
         {error::deadline_exceeded, condition::retryable},
+        {error::shutting_down, condition::retryable},
     };
     return table;
 }
@@ -125,6 +126,7 @@ TEST(Error, ValuesThatTravelOnTheWireAreStable)
     EXPECT_EQ(static_cast<int>(error::bad_result), 17);
     EXPECT_EQ(static_cast<int>(error::keepalive_timeout), 18);
     EXPECT_EQ(static_cast<int>(error::deadline_exceeded), 19);
+    EXPECT_EQ(static_cast<int>(error::shutting_down), 20);
 }
 
 TEST(Error, UnknownValuesGetAFallbackMessageAndFailedCondition)

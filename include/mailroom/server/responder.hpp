@@ -3,6 +3,7 @@
 #include <mailroom/protocol/codec.hpp>
 #include <mailroom/server/acceptor.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string_view>
@@ -32,17 +33,22 @@ public:
     /// A responder that owes nothing (a notify).
     responder() noexcept = default;
 
-    /// Owes an answer to request `id` on `conn`; answers above `max_frame_size` bytes are
-    /// replaced by `frame_too_large`.
+    /** Owes an answer to request `id` on `conn`; answers above `max_frame_size` bytes are
+        replaced by `frame_too_large`. `in_flight`, if given, counts this call until answered.
+    */
     responder(std::shared_ptr<connection> conn, std::uint64_t id,
-              std::size_t max_frame_size = 8u << 20) noexcept
-        : conn_(std::move(conn)), id_(id), max_frame_size_(max_frame_size)
+              std::size_t max_frame_size = 8u << 20,
+              std::shared_ptr<std::atomic<std::size_t>> in_flight = nullptr) noexcept
+        : conn_(std::move(conn)), id_(id), max_frame_size_(max_frame_size),
+          in_flight_(std::move(in_flight))
     {
+        if (in_flight_)
+            in_flight_->fetch_add(1, std::memory_order_relaxed);
     }
 
     responder(responder&& other) noexcept
         : conn_(std::move(other.conn_)), id_(std::exchange(other.id_, 0)),
-          max_frame_size_(other.max_frame_size_)
+          max_frame_size_(other.max_frame_size_), in_flight_(std::move(other.in_flight_))
     {
     }
 
@@ -53,6 +59,7 @@ public:
             conn_ = std::move(other.conn_);
             id_ = std::exchange(other.id_, 0);
             max_frame_size_ = other.max_frame_size_;
+            in_flight_ = std::move(other.in_flight_);
         }
         return *this;
     }
@@ -88,6 +95,7 @@ private:
     std::shared_ptr<connection> conn_;
     std::uint64_t id_ = 0;
     std::size_t max_frame_size_ = 8u << 20;
+    std::shared_ptr<std::atomic<std::size_t>> in_flight_;
 };
 
 } // namespace mailroom

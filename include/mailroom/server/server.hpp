@@ -62,6 +62,12 @@ public:
     /// Starts `a` and keeps it until @ref stop. Returns the error if it cannot listen.
     [[nodiscard]] std::error_code listen(std::shared_ptr<acceptor> a);
 
+    /** Starts a graceful stop: stops accepting, and answers every call that arrives from now
+        on with `shutting_down` (its handler does not run). Calls already running go on.
+        Idempotent.
+    */
+    void drain();
+
     /** Stops accepting and closes every connection. Calls in flight are not answered: their
         callers complete with `disconnected`. Idempotent.
     */
@@ -69,6 +75,9 @@ public:
 
     /// Connections currently open.
     std::size_t connections() const;
+
+    /// Calls received and not answered yet.
+    std::size_t in_flight() const noexcept;
 
 private:
     std::shared_ptr<detail::server_state> state_;

@@ -4,3 +4,4 @@
 #include <mailroom/tcp/acceptor.hpp>
 #include <mailroom/tcp/mailbox.hpp>
 #include <mailroom/tcp/options.hpp>
+#include <mailroom/tcp/transport.hpp>

@@ -1,0 +1,174 @@
+#pragma once
+
+#include <mailroom/app/config.hpp>
+#include <mailroom/app/sys.hpp>
+#include <mailroom/client/mail_station.hpp>
+#include <mailroom/client/proxy.hpp>
+#include <mailroom/client/router.hpp>
+#include <mailroom/client/stub.hpp>
+#include <mailroom/detail/config.hpp>
+#include <mailroom/logger.hpp>
+#include <mailroom/server/server.hpp>
+#include <mailroom/transport.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace mailroom {
+
+/// Options of an App. `from_args` reads them from the command line and the environment.
+struct app_options {
+    /// pomelo's servers.json. Default: "config/servers.json".
+    std::filesystem::path config = "config/servers.json";
+    /// The environment to read from it. Default: "development" (pomelo's).
+    std::string env = "development";
+    /// This process's server id: its entry in the config. Required.
+    std::string server_id;
+    /// I/O threads. Default: 1.
+    unsigned threads = 1;
+    /// How long a graceful stop waits for calls in flight (both directions). Default: 3 s
+    /// (pomelo's).
+    std::chrono::milliseconds grace{3'000};
+    /// The mail station's options; `client_id` is set to `server_id`.
+    mail_station_options station;
+    /// The server's options; `server_id` is set from the config.
+    server_options server;
+    /// Where the App logs starts and stops.
+    logger log;
+
+    /** Reads `--config PATH`, `--env NAME`, `--server-id ID`, `--threads N`, `--grace MS`
+        (also `--name=value`), and pomelo's `env=NAME` and `serverId=ID`; the variables
+        MAILROOM_CONFIG, MAILROOM_ENV and MAILROOM_SERVER_ID fill what the arguments do not
+        say. Throws config_error on an unknown or malformed argument.
+    */
+    static app_options from_args(int argc, const char* const* argv);
+};
+
+/** The App without its typed RPC surface: configuration, I/O threads, the mail station,
+    router and proxy of the client side, and the server with its acceptor.
+
+    @par Thread safety
+    `stop` may be called from any thread; configure (transports, remotes, routes) before
+    `start`.
+*/
+class basic_app {
+public:
+    /// Loads the configuration; throws config_error if it is unusable or has no entry for
+    /// `server_id`.
+    explicit basic_app(app_options options);
+
+    /// Stops (without grace) and joins the I/O threads.
+    ~basic_app();
+
+    basic_app(const basic_app&) = delete;
+    basic_app& operator=(const basic_app&) = delete;
+
+    /// Registers a transport under the name servers.json uses.
+    void add_transport(std::string name, transport t);
+
+    /** Serves the remote `Remote` (declared with MAILROOM_REMOTE) with `impl`. Its handlers
+        run serialized on a strand of their own, so `impl` needs no locks; `impl` must outlive
+        the App.
+    */
+    template <class Remote, class Impl>
+    void serve(Impl& impl)
+    {
+        serve<Remote>(impl, asio::make_strand(ioc_));
+    }
+
+    /// Serves `Remote` with `impl`, every call posted to `ex`.
+    template <class Remote, class Impl>
+    void serve(Impl& impl, asio::any_io_executor ex, std::string_view ns = "user")
+    {
+        Remote::bind(server_->get_dispatcher(), impl, ex, ns);
+        for (const auto& m : Remote::methods())
+            describe(ns, Remote::name, m.name, m.signature);
+    }
+
+    /// Starts listening on this server's entry, connects the station to the cluster and runs
+    /// the I/O threads. Throws std::system_error if the acceptor cannot listen.
+    void start();
+
+    /// Blocks until the App has stopped.
+    void wait();
+
+    /// start(), stop on SIGINT/SIGTERM, wait(). Returns 0.
+    int run();
+
+    /** Graceful stop: stop accepting, answer new calls with `shutting_down`, wait up to the
+        grace period for calls in flight (served and made), then cancel what is left (callers
+        of this server see `disconnected`, calls it made complete with `cancelled`) and end
+        the I/O threads. Non-blocking and idempotent.
+    */
+    void stop();
+
+    const server_info& self() const noexcept { return self_; }
+    const app_options& options() const noexcept { return options_; }
+    asio::any_io_executor get_executor() { return ioc_.get_executor(); }
+    mail_station& station() noexcept { return *station_; }
+    mailroom::router& routes() noexcept { return router_; }
+    proxy& dynamic() noexcept { return *proxy_; }
+    server& rpc_server() noexcept { return *server_; }
+    dispatcher& get_dispatcher() noexcept { return server_->get_dispatcher(); }
+
+private:
+    void describe(std::string_view ns, std::string_view service, std::string_view method,
+                  std::string_view signature);
+    void drain_step(std::chrono::steady_clock::time_point deadline);
+    void finish();
+
+    app_options options_;
+    server_info self_;
+    std::vector<server_info> cluster_;
+    asio::io_context ioc_;
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
+    std::vector<std::thread> threads_;
+    std::optional<mail_station> station_;
+    mailroom::router router_;
+    std::optional<proxy> proxy_;
+    std::optional<server> server_;
+    std::vector<std::pair<std::string, transport>> transports_;
+    std::vector<method_description> methods_;
+    std::chrono::steady_clock::time_point started_;
+    std::optional<asio::steady_timer> drain_timer_;
+    std::optional<asio::signal_set> signals_;
+    std::atomic<bool> stopping_{false};
+    bool started_flag_ = false;
+
+    struct sys_impl;
+    std::unique_ptr<sys_impl> sys_;
+};
+
+/** An App: a @ref basic_app plus the typed RPC surface `rpc` (a type derived from
+    @ref rpc_base listing @ref server_type members).
+
+    @par Example
+    @code
+    mailroom::app<cluster_rpc> app(mailroom::app_options::from_args(argc, argv));
+    app.add_transport("tcp", mailroom::tcp::make_transport());
+    app.serve<chat_remote>(chat);
+    app.rpc.chat.chatRemote.add(session, uid, sid, channel, callback);
+    return app.run();
+    @endcode
+*/
+template <class Rpc = rpc_base>
+class app : public basic_app {
+public:
+    explicit app(app_options options) : basic_app(std::move(options)), rpc(dynamic()) {}
+
+    /// The typed stubs: `app.rpc.<serverType>.<remote>.<method>(route, args..., token)`.
+    Rpc rpc;
+};
+
+} // namespace mailroom

@@ -1,0 +1,189 @@
+#pragma once
+
+#include <mailroom/client/proxy.hpp>
+#include <mailroom/detail/fixed_string.hpp>
+#include <mailroom/no_reply.hpp>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+namespace mailroom {
+
+/** Where the stubs of one remote send their calls: the proxy, the names, and (for
+    `to_server`) a fixed target. Shared, immutable.
+*/
+struct stub_context {
+    proxy* rpc = nullptr;
+    std::string_view ns = "user";
+    std::string_view server_type;
+    std::string_view service;
+    /// Empty: routed by the route parameter; else the server every call goes to.
+    std::string target;
+    call_options options;
+
+    std::shared_ptr<const stub_context> for_service(std::string_view name) const
+    {
+        auto c = std::make_shared<stub_context>(*this);
+        c->service = name;
+        return c;
+    }
+    std::shared_ptr<const stub_context> to_server(std::string id) const
+    {
+        auto c = std::make_shared<stub_context>(*this);
+        c->target = std::move(id);
+        return c;
+    }
+    std::shared_ptr<const stub_context> with(call_options o) const
+    {
+        auto c = std::make_shared<stub_context>(*this);
+        c->options = o;
+        return c;
+    }
+};
+
+namespace detail {
+
+/// A plain callback (a lambda or function with one signature), as opposed to a token such as
+/// `asio::use_awaitable` or a generic lambda.
+template <class T>
+concept plain_callback = requires { &std::decay_t<T>::operator(); } ||
+                         std::is_function_v<std::remove_pointer_t<std::decay_t<T>>>;
+
+template <class R>
+struct stub_result {
+    using type = R;
+};
+template <>
+struct stub_result<no_reply> {
+    using type = void;
+};
+
+template <class R, class Token>
+constexpr bool accepts_completion()
+{
+    using T = typename stub_result<R>::type;
+    if constexpr (!plain_callback<Token>)
+        return true;
+    else if constexpr (std::is_void_v<T>)
+        return std::is_invocable_v<std::decay_t<Token>&, std::error_code>;
+    else
+        return std::is_invocable_v<std::decay_t<Token>&, std::error_code, T>;
+}
+
+template <class Sig, bool Routed>
+class stub_method;
+
+/** One method of a typed stub: `stub.add(route_param, args..., token)` (or without the route
+    parameter after `to_server`). The parameter types are the declared ones, so a wrong
+    argument does not compile, and neither does a callback that cannot take the result.
+*/
+template <class R, class... A, bool Routed>
+class stub_method<R(A...), Routed> {
+public:
+    using result_type = typename stub_result<R>::type;
+
+    stub_method(std::shared_ptr<const stub_context> ctx, std::string_view method)
+        : ctx_(std::move(ctx)), method_(method)
+    {
+    }
+
+    template <class CompletionToken>
+        requires Routed
+    auto operator()(const route_param& param, const std::remove_cvref_t<A>&... args,
+                    CompletionToken&& token) const
+    {
+        static_assert(accepts_completion<R, CompletionToken>(),
+                      "mailroom: the callback cannot take this method's completion: it must be "
+                      "invocable as (std::error_code, R), or (std::error_code) for void and "
+                      "notify methods");
+        return send(ctx_->rpc->route(path(), param), std::tuple<const std::remove_cvref_t<A>&...>(args...),
+                    std::forward<CompletionToken>(token));
+    }
+
+    template <class CompletionToken>
+        requires(!Routed)
+    auto operator()(const std::remove_cvref_t<A>&... args, CompletionToken&& token) const
+    {
+        static_assert(accepts_completion<R, CompletionToken>(),
+                      "mailroom: the callback cannot take this method's completion: it must be "
+                      "invocable as (std::error_code, R), or (std::error_code) for void and "
+                      "notify methods");
+        return send(ctx_->target, std::tuple<const std::remove_cvref_t<A>&...>(args...),
+                    std::forward<CompletionToken>(token));
+    }
+
+    /// The path this method calls.
+    protocol::method_path path() const
+    {
+        return {ctx_->ns, ctx_->server_type, ctx_->service, method_};
+    }
+
+private:
+    template <class Args, class CompletionToken>
+    auto send(const std::string& target, const Args& args, CompletionToken&& token) const
+    {
+        if constexpr (std::is_same_v<R, no_reply>)
+            return ctx_->rpc->async_notify_to(target, path(), args,
+                                              std::forward<CompletionToken>(token));
+        else
+            return ctx_->rpc->template async_call_to<R>(target, path(), args, ctx_->options,
+                                                        std::forward<CompletionToken>(token));
+    }
+
+    std::shared_ptr<const stub_context> ctx_;
+    std::string_view method_;
+};
+
+} // namespace detail
+
+/** The root of an application's typed RPC surface: derive from it and list one
+    @ref server_type member per server type.
+
+    @par Example
+    @code
+    struct cluster_rpc : mailroom::rpc_base {
+        using rpc_base::rpc_base;
+        mailroom::server_type<"chat", chat_remote> chat{*this};
+    };
+    // app.rpc.chat.chatRemote.add(session, uid, sid, channel, callback);
+    @endcode
+*/
+class rpc_base {
+public:
+    explicit rpc_base(proxy& p) : proxy_(&p) {}
+
+    /// The dynamic proxy, for remotes without a C++ declaration.
+    proxy& dynamic() const noexcept { return *proxy_; }
+
+    /// The stub context of a server type (used by @ref server_type).
+    std::shared_ptr<const stub_context> context_for(std::string_view server_type) const
+    {
+        auto c = std::make_shared<stub_context>();
+        c->rpc = proxy_;
+        c->server_type = server_type;
+        return c;
+    }
+
+private:
+    proxy* proxy_;
+};
+
+/** The stubs of one server type: `server_type<"chat", chat_remote, ...>` has one member per
+    remote, named as the remote is on the wire (`.chatRemote`).
+*/
+template <detail::fixed_string Type, class... Remotes>
+struct server_type : Remotes::member... {
+    static constexpr std::string_view name = Type.view();
+
+    explicit server_type(const rpc_base& root) : server_type(root.context_for(name)) {}
+
+private:
+    explicit server_type(const std::shared_ptr<const stub_context>& c) : Remotes::member(c)... {}
+};
+
+} // namespace mailroom

@@ -1,0 +1,233 @@
+#include <mailroom/app/app.hpp>
+#include <mailroom/error.hpp>
+
+#include <boost/asio/post.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <system_error>
+
+namespace mailroom {
+namespace {
+
+unsigned parse_unsigned(std::string_view name, std::string_view value, unsigned max)
+{
+    unsigned v = 0;
+    auto r = std::from_chars(value.data(), value.data() + value.size(), v);
+    if (r.ec != std::errc{} || r.ptr != value.data() + value.size() || v > max)
+        throw config_error("command line: " + std::string(name) + ": expected a number up to " +
+                           std::to_string(max) + ", got \"" + std::string(value) + "\"");
+    return v;
+}
+
+} // namespace
+
+app_options app_options::from_args(int argc, const char* const* argv)
+{
+    app_options o;
+    if (const char* v = std::getenv("MAILROOM_CONFIG"))
+        o.config = v;
+    if (const char* v = std::getenv("MAILROOM_ENV"))
+        o.env = v;
+    if (const char* v = std::getenv("MAILROOM_SERVER_ID"))
+        o.server_id = v;
+    for (int i = 1; i < argc; ++i) {
+        std::string_view arg = argv[i];
+        std::string_view name, value;
+        bool has_value = false;
+        if (arg.starts_with("--")) {
+            arg.remove_prefix(2);
+            if (auto eq = arg.find('='); eq != arg.npos) {
+                name = arg.substr(0, eq);
+                value = arg.substr(eq + 1);
+                has_value = true;
+            } else {
+                name = arg;
+            }
+        } else if (auto eq = arg.find('='); eq != arg.npos) { // pomelo style: env=..., serverId=...
+            name = arg.substr(0, eq);
+            value = arg.substr(eq + 1);
+            has_value = true;
+            if (name == "serverId" || name == "id")
+                name = "server-id";
+        } else {
+            throw config_error("command line: unexpected argument \"" + std::string(arg) + "\"");
+        }
+        if (!has_value) {
+            if (i + 1 >= argc)
+                throw config_error("command line: --" + std::string(name) + " needs a value");
+            value = argv[++i];
+        }
+        if (name == "config")
+            o.config = std::string(value);
+        else if (name == "env")
+            o.env = std::string(value);
+        else if (name == "server-id")
+            o.server_id = std::string(value);
+        else if (name == "threads")
+            o.threads = std::max(1u, parse_unsigned(name, value, 256));
+        else if (name == "grace")
+            o.grace = std::chrono::milliseconds(parse_unsigned(name, value, 3'600'000));
+        else
+            throw config_error("command line: unknown option \"" + std::string(name) +
+                               "\" (expected --config, --env, --server-id, --threads, --grace)");
+    }
+    return o;
+}
+
+/// The built-in sys remotes.
+struct basic_app::sys_impl {
+    basic_app* app;
+
+    std::vector<method_description> methods() const { return app->methods_; }
+
+    health_status ping() const
+    {
+        auto up = std::chrono::steady_clock::now() - app->started_;
+        return {app->self_.id, app->self_.server_type,
+                static_cast<std::uint64_t>(
+                    std::chrono::duration_cast<std::chrono::milliseconds>(up).count())};
+    }
+};
+
+basic_app::basic_app(app_options options) : options_(std::move(options))
+{
+    if (options_.server_id.empty())
+        throw config_error("no server id: pass --server-id ID (or serverId=ID, or set "
+                           "MAILROOM_SERVER_ID)");
+    cluster_ = load_servers(options_.config, options_.env);
+    auto it = std::find_if(cluster_.begin(), cluster_.end(),
+                           [&](const server_info& s) { return s.id == options_.server_id; });
+    if (it == cluster_.end())
+        throw config_error(options_.config.string() + ": " + options_.env +
+                           ": no server with id \"" + options_.server_id + "\"");
+    self_ = *it;
+
+    auto station_options = options_.station;
+    station_options.client_id = self_.id;
+    if (!station_options.log.sink && station_options.log.min_level == log_level::warning)
+        station_options.log = options_.log;
+    station_.emplace(ioc_.get_executor(), std::move(station_options));
+    proxy_.emplace(*station_, router_);
+    auto server_options = options_.server;
+    server_options.server_id = self_.id;
+    if (!server_options.log.sink && server_options.log.min_level == log_level::warning)
+        server_options.log = options_.log;
+    server_.emplace(ioc_.get_executor(), std::move(server_options));
+
+    sys_ = std::make_unique<sys_impl>(sys_impl{this});
+    auto strand = asio::make_strand(ioc_);
+    serve<sys::introspect_remote>(*sys_, strand, "sys");
+    serve<sys::health_remote>(*sys_, strand, "sys");
+}
+
+basic_app::~basic_app()
+{
+    if (!threads_.empty()) {
+        if (!stopping_.exchange(true))
+            asio::post(ioc_, [this] { finish(); });
+        wait();
+    }
+}
+
+void basic_app::add_transport(std::string name, transport t)
+{
+    transports_.emplace_back(std::move(name), std::move(t));
+}
+
+void basic_app::describe(std::string_view ns, std::string_view service, std::string_view method,
+                         std::string_view signature)
+{
+    methods_.push_back({std::string(ns), std::string(service), std::string(method),
+                        std::string(signature)});
+}
+
+void basic_app::start()
+{
+    if (started_flag_)
+        return;
+    started_flag_ = true;
+    started_ = std::chrono::steady_clock::now();
+    const transport* own = nullptr;
+    for (const auto& [name, t] : transports_) {
+        station_->add_transport(name, t.mailbox);
+        if (name == self_.transport)
+            own = &t;
+    }
+    if (!own)
+        throw config_error(options_.config.string() + ": " + options_.env + ": server \"" +
+                           self_.id + "\" uses transport \"" + self_.transport +
+                           "\", which this program did not register");
+    station_->replace_servers(cluster_);
+    if (auto ec = server_->listen(own->acceptor(ioc_.get_executor(), self_)))
+        throw std::system_error(ec, self_.id + ": cannot listen on " + self_.host + ":" +
+                                        std::to_string(self_.port));
+    options_.log.log(log_level::info, "{} ({}) listening on {}:{} over {}", self_.id,
+                     self_.server_type, self_.host, self_.port, self_.transport);
+    work_.emplace(ioc_.get_executor());
+    for (unsigned i = 0; i < std::max(1u, options_.threads); ++i)
+        threads_.emplace_back([this] { ioc_.run(); });
+}
+
+void basic_app::wait()
+{
+    for (auto& t : threads_)
+        if (t.joinable())
+            t.join();
+}
+
+int basic_app::run()
+{
+    signals_.emplace(ioc_, SIGINT, SIGTERM);
+    signals_->async_wait([this](const boost::system::error_code& ec, int) {
+        if (!ec)
+            stop();
+    });
+    start();
+    wait();
+    return 0;
+}
+
+void basic_app::stop()
+{
+    if (stopping_.exchange(true))
+        return;
+    asio::post(ioc_, [this] {
+        options_.log.log(log_level::info, "{} stopping (grace {} ms)", self_.id,
+                         options_.grace.count());
+        server_->drain();
+        drain_step(std::chrono::steady_clock::now() + options_.grace);
+    });
+}
+
+void basic_app::drain_step(std::chrono::steady_clock::time_point deadline)
+{
+    if ((server_->in_flight() == 0 && station_->pending() == 0) ||
+        std::chrono::steady_clock::now() >= deadline)
+        return finish();
+    // Polling a counter every few milliseconds is enough for a shutdown and keeps the
+    // call path free of drain bookkeeping.
+    if (!drain_timer_)
+        drain_timer_.emplace(ioc_);
+    drain_timer_->expires_after(std::chrono::milliseconds(5));
+    drain_timer_->async_wait([this, deadline](const boost::system::error_code& ec) {
+        if (!ec)
+            drain_step(deadline);
+    });
+}
+
+void basic_app::finish()
+{
+    station_->close();
+    server_->stop();
+    if (signals_) {
+        boost::system::error_code ignored;
+        signals_->cancel(ignored);
+    }
+    if (drain_timer_)
+        drain_timer_->cancel();
+    work_.reset(); // the I/O threads return once the closes have run
+}
+
+} // namespace mailroom

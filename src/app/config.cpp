@@ -1,0 +1,101 @@
+#include <mailroom/app/config.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace mailroom {
+namespace {
+
+[[noreturn]] void fail(std::string_view origin, const std::string& field, const std::string& what)
+{
+    throw config_error(std::string(origin) + ": " + field + ": " + what);
+}
+
+std::string text_of(const nlohmann::json& v)
+{
+    return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+server_info parse_server(const nlohmann::json& s, const std::string& type, const std::string& field,
+                         std::string_view origin)
+{
+    if (!s.is_object())
+        fail(origin, field, "expected an object {id, host, port, ...}");
+    server_info info;
+    info.server_type = type;
+    for (const auto& [key, value] : s.items()) {
+        const std::string where = field + "." + key;
+        if (key == "id" || key == "host" || key == "transport") {
+            if (!value.is_string() || value.get<std::string>().empty())
+                fail(origin, where, "expected a non-empty string, got " + value.dump());
+            (key == "id" ? info.id : key == "host" ? info.host : info.transport) = value.get<std::string>();
+        } else if (key == "port") {
+            if (!value.is_number_integer() || value.get<long long>() < 1 || value.get<long long>() > 65535)
+                fail(origin, where, "expected an integer in 1..65535, got " + value.dump());
+            info.port = static_cast<std::uint16_t>(value.get<long long>());
+        } else if (key == "weight") {
+            if (!value.is_number_integer() || value.get<long long>() < 0 || value.get<long long>() > 1'000'000)
+                fail(origin, where, "expected an integer in 0..1000000, got " + value.dump());
+            info.weight = static_cast<int>(value.get<long long>());
+        } else {
+            info.options.emplace(key, text_of(value));
+        }
+    }
+    if (info.id.empty())
+        fail(origin, field + ".id", "missing");
+    if (info.host.empty())
+        fail(origin, field + ".host", "missing");
+    if (info.port == 0)
+        fail(origin, field + ".port", "missing");
+    return info;
+}
+
+} // namespace
+
+std::vector<server_info> parse_servers(std::string_view json, std::string_view env,
+                                       std::string_view origin)
+{
+    nlohmann::json root;
+    try {
+        root = nlohmann::json::parse(json);
+    } catch (const nlohmann::json::parse_error& e) {
+        fail(origin, "(document)", std::string("not valid JSON: ") + e.what());
+    }
+    if (!root.is_object())
+        fail(origin, "(document)", "expected an object keyed by environment");
+    auto it = root.find(std::string(env));
+    if (it == root.end())
+        fail(origin, std::string(env), "no such environment");
+    if (!it->is_object())
+        fail(origin, std::string(env), "expected an object keyed by server type");
+    std::vector<server_info> out;
+    std::set<std::string> ids;
+    for (const auto& [type, list] : it->items()) {
+        const std::string field = std::string(env) + "." + type;
+        if (!list.is_array())
+            fail(origin, field, "expected an array of servers");
+        for (std::size_t i = 0; i < list.size(); ++i) {
+            const std::string where = field + "[" + std::to_string(i) + "]";
+            auto info = parse_server(list[i], type, where, origin);
+            if (!ids.insert(info.id).second)
+                fail(origin, where + ".id", "duplicate server id \"" + info.id + "\"");
+            out.push_back(std::move(info));
+        }
+    }
+    return out;
+}
+
+std::vector<server_info> load_servers(const std::filesystem::path& file, std::string_view env)
+{
+    std::ifstream in(file);
+    if (!in)
+        throw config_error(file.string() + ": cannot open the file");
+    std::ostringstream text;
+    text << in.rdbuf();
+    return parse_servers(text.str(), env, file.string());
+}
+
+} // namespace mailroom
