@@ -52,55 +52,59 @@ void echo_load::start()
 void echo_load::start_phase(std::uint64_t end)
 {
     phase_end_.store(end);
-    const auto first = next_.load();
-    const auto width = std::min(o_.inflight, end - first);
+    // Held while issuing, so a call completing on another thread meanwhile cannot end
+    // the phase early.
+    outstanding_.store(1);
+    const auto width = std::min(o_.inflight, end - next_.load());
     for (std::uint64_t k = 0; k < width; ++k)
         issue();
+    if (outstanding_.fetch_sub(1) == 1)
+        on_phase_done();
 }
 
 void echo_load::issue()
 {
+    if (stop_.load())
+        return;
     const auto i = next_.fetch_add(1);
     if (i >= phase_end_.load())
         return; // the phase has all its calls; the overshoot is reset by the next phase
+    outstanding_.fetch_add(1);
     const auto t0 = clock::now();
-    rpc_.async_call<std::string>(path_, route_param{}, args_,
-                                 [this, i, t0](std::error_code ec, std::string s) {
-                                     on_reply(i, t0, ec, s);
-                                 });
+    rpc_.async_call<std::string>(
+        path_, route_param{}, args_,
+        [this, i, t0](std::error_code ec, std::string s) { on_reply(i, t0, ec, s); });
 }
 
 void echo_load::on_reply(std::uint64_t i, clock::time_point t0, std::error_code ec,
                          const std::string& s)
 {
-    latency_ns_[i] = std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - t0).count();
+    latency_ns_[i] =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - t0).count();
     if (ec)
         record_error(fmt::format("call {}: {} ({})", i, ec.message(), ec.category().name()));
     else if (s != std::get<0>(args_))
         record_error(fmt::format("call {}: wrong echo ({} bytes back, {} sent)", i, s.size(),
                                  std::get<0>(args_).size()));
-    // Issue before counting this call done: when the count reaches the phase end, no
-    // completion of this phase is still about to touch next_.
+    completed_.fetch_add(1);
+    // The successor is issued before this call stops counting as outstanding: when the
+    // count reaches zero, no completion of this phase can issue any more.
     issue();
-    if (completed_.fetch_add(1) + 1 == phase_end_.load())
+    if (outstanding_.fetch_sub(1) == 1)
         on_phase_done();
 }
 
 void echo_load::on_phase_done()
 {
     const auto now = clock::now();
-    if (phase_end_.load() == o_.calls) {
+    if (phase_end_.load() == o_.calls || stop_.load()) {
+        if (phase_end_.load() != o_.calls)
+            started_ = now; // stopped in the warm-up: nothing was measured
         finished_ = now;
         done_();
         return;
     }
-    // The warm-up is over. If it already failed, the measured phase would only repeat
-    // the failure (a refused connect takes the whole connect timeout per attempt).
-    if (errors_.load() > 0) {
-        started_ = finished_ = now;
-        done_();
-        return;
-    }
+    // The warm-up is over: the clock starts now, for the remaining calls.
     next_.store(warmup_);
     started_ = clock::now();
     start_phase(o_.calls);
@@ -108,6 +112,9 @@ void echo_load::on_phase_done()
 
 void echo_load::record_error(std::string why)
 {
+    // A failure makes the run meaningless, and after a lost server every further call
+    // would wait out a connect timeout: issue nothing more, let the calls in flight end.
+    stop_.store(true);
     if (errors_.fetch_add(1) == 0) {
         std::lock_guard lock(error_mu_);
         first_error_ = std::move(why);
@@ -125,7 +132,9 @@ run_result echo_load::take_result()
         r.first_error = first_error_;
     }
     r.elapsed = finished_ - started_;
-    if (r.calls == o_.calls) {
+    // Issued calls are numbered contiguously from 0 and all have completed.
+    if (r.calls > warmup_) {
+        latency_ns_.resize(r.calls);
         latency_ns_.erase(latency_ns_.begin(),
                           latency_ns_.begin() + static_cast<std::ptrdiff_t>(warmup_));
         r.latencies_ns = std::move(latency_ns_);

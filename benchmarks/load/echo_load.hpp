@@ -1,8 +1,5 @@
 #pragma once
 
-#include "options.hpp"
-#include "report.hpp"
-
 #include <mailroom/client/proxy.hpp>
 #include <mailroom/protocol/message.hpp>
 #include <mailroom/server/dispatcher.hpp>
@@ -17,6 +14,9 @@
 #include <system_error>
 #include <tuple>
 #include <vector>
+
+#include "options.hpp"
+#include "report.hpp"
 
 namespace mailroom::load {
 
@@ -37,7 +37,8 @@ std::size_t frame_limit(const load_options& o) noexcept;
     Each completion records its latency and issues the next call, from the completion
     handler (the callback form of `proxy::async_call`, so no coroutine frame per call).
     The first @ref warmup_calls run as their own phase; once all of them have completed,
-    the clock starts and the remaining calls run as the measured phase.
+    the clock starts and the remaining calls run as the measured phase. The first failed
+    call stops the run: nothing more is issued and the calls in flight complete.
 
     @par Thread safety
     Completions may run concurrently on several I/O threads; counters are atomics and
@@ -48,7 +49,7 @@ public:
     using clock = std::chrono::steady_clock;
 
     /// `rpc` and `o` must outlive the run. `done` runs once, on an I/O thread, after the
-    /// last call completed (or after a failed warm-up).
+    /// last call completed (or, after a failure, the last call in flight).
     echo_load(proxy& rpc, const load_options& o, std::function<void()> done);
 
     /// Issues the first calls and returns. Call once.
@@ -74,7 +75,9 @@ private:
     std::vector<std::int64_t> latency_ns_;
     std::atomic<std::uint64_t> next_{0};      // next call number to issue
     std::atomic<std::uint64_t> phase_end_{0}; // call numbers below it belong to this phase
+    std::atomic<std::uint64_t> outstanding_{0}; // calls in flight (+1 while a phase starts)
     std::atomic<std::uint64_t> completed_{0};
+    std::atomic<bool> stop_{false};             // set by the first failure
     std::atomic<std::uint64_t> errors_{0};
     std::mutex error_mu_;
     std::string first_error_;

@@ -8,19 +8,14 @@
 // usage: mailroom-load [--mode inproc|server|client] [--inflight N] [--calls N]
 //                      [--payload BYTES] [--threads N] [--json] ...   (--help for all)
 
-#include "echo_load.hpp"
-#include "options.hpp"
-#include "report.hpp"
-
 #include <mailroom/client.hpp>
 #include <mailroom/server.hpp>
 #include <mailroom/tcp.hpp>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
-
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -35,6 +30,10 @@
 
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "echo_load.hpp"
+#include "options.hpp"
+#include "report.hpp"
 
 namespace asio = boost::asio;
 namespace load = mailroom::load;
@@ -105,7 +104,8 @@ int serve(const load::load_options& o)
     mailroom::server server(ioc.get_executor(), {.server_id = std::string(load::echo_server_id)});
     load::bind_echo(server.get_dispatcher());
     auto acceptor = mailroom::tcp::make_acceptor(
-        ioc.get_executor(), {.host = o.host, .port = o.port, .max_frame_size = load::frame_limit(o)});
+        ioc.get_executor(),
+        {.host = o.host, .port = o.port, .max_frame_size = load::frame_limit(o)});
     if (auto ec = server.listen(acceptor)) {
         fmt::print(stderr, "mailroom-load: cannot listen on {}:{}: {}\n", o.host, o.port,
                    ec.message());
@@ -180,7 +180,8 @@ int run_inproc(const load::load_options& o)
     mailroom::server server(ioc.get_executor(), {.server_id = std::string(load::echo_server_id)});
     load::bind_echo(server.get_dispatcher());
     auto acceptor = mailroom::tcp::make_acceptor(
-        ioc.get_executor(), {.host = o.host, .port = o.port, .max_frame_size = load::frame_limit(o)});
+        ioc.get_executor(),
+        {.host = o.host, .port = o.port, .max_frame_size = load::frame_limit(o)});
     if (auto ec = server.listen(acceptor)) {
         fmt::print(stderr, "mailroom-load: cannot listen on {}:{}: {}\n", o.host, o.port,
                    ec.message());

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <limits>
 #include <string_view>
@@ -67,8 +68,9 @@ keeping a fixed number of calls in flight, and reports calls/s and latency perce
 
 Warm-up: the first min(1000, calls/10) calls (at most --inflight at once) establish the
 link and are not measured; once they have all completed the clock starts and the rest
-are timed. Latency is per call, from issue to completion (steady_clock). Errors (an
-error code or a wrong echo) are counted over every call; any error exits 1.
+are timed. Latency is per call, from issue to completion (steady_clock). A failed call
+(an error code or a wrong echo) stops the run: nothing more is issued, the calls in
+flight complete and are counted too, and the exit status is 1.
 Exit status: 0 success, 1 failed calls or runtime error, 2 bad command line.
 )",
         argv0);
@@ -78,6 +80,9 @@ std::optional<load_options> parse_options(int argc, char** argv, std::string& er
 {
     load_options o;
     constexpr auto u64_max = std::numeric_limits<std::uint64_t>::max();
+    constexpr std::array<std::string_view, 8> valued{"--transport", "--mode",  "--host",
+                                                     "--port",      "--inflight", "--calls",
+                                                     "--payload",   "--threads"};
     for (int i = 1; i < argc; ++i) {
         std::string_view flag = argv[i];
         if (flag == "--help" || flag == "-h") {
@@ -90,9 +95,15 @@ std::optional<load_options> parse_options(int argc, char** argv, std::string& er
         }
         // Every other flag takes a value, as "--flag value" or "--flag=value".
         std::string_view value;
-        if (auto eq = flag.find('='); eq != std::string_view::npos) {
+        const auto eq = flag.find('=');
+        const auto name = flag.substr(0, eq);
+        if (std::find(valued.begin(), valued.end(), name) == valued.end()) {
+            error = fmt::format("unknown option {}", name);
+            return std::nullopt;
+        }
+        if (eq != std::string_view::npos) {
             value = flag.substr(eq + 1);
-            flag = flag.substr(0, eq);
+            flag = name;
         } else if (i + 1 < argc) {
             value = argv[++i];
         } else {
@@ -130,9 +141,6 @@ std::optional<load_options> parse_options(int argc, char** argv, std::string& er
             ok = parse_number<std::uint64_t>(value, 0, std::uint64_t{1} << 30, o.payload);
         } else if (flag == "--threads") {
             ok = parse_number<unsigned>(value, 1, 1024, o.threads);
-        } else {
-            error = fmt::format("unknown option {}", flag);
-            return std::nullopt;
         }
         if (!ok) {
             error = fmt::format("bad value \"{}\" for {}", value, flag);

@@ -33,8 +33,9 @@ summary summarise(run_result& r)
     if (v.empty())
         return s;
     std::sort(v.begin(), v.end());
-    const double sum = std::accumulate(v.begin(), v.end(), 0.0,
-                                       [](double acc, std::int64_t x) { return acc + static_cast<double>(x); });
+    const double sum = std::accumulate(v.begin(), v.end(), 0.0, [](double acc, std::int64_t x) {
+        return acc + static_cast<double>(x);
+    });
     s.min_us = to_us(v.front());
     s.mean_us = sum / static_cast<double>(v.size()) / 1000.0;
     s.p50_us = to_us(percentile(v, 0.50));

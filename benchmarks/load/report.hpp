@@ -1,11 +1,11 @@
 #pragma once
 
-#include "options.hpp"
-
 #include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "options.hpp"
 
 namespace mailroom::load {
 
