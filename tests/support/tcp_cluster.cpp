@@ -28,7 +28,7 @@ tcp_cluster::~tcp_cluster()
 
 void tcp_cluster::start_server(std::uint16_t port)
 {
-    srv.emplace(ioc.get_executor(), server_options{.server_id = "echo-1",
+    srv.emplace(ioc.get_executor(), server_options{.server_id = server_id,
                                                    .max_frame_size = server_max_frame_size,
                                                    .log = {.min_level = log_level::off}});
     auto& d = srv->get_dispatcher();
@@ -52,7 +52,7 @@ void tcp_cluster::stop_server()
 
 void tcp_cluster::add_echo_server(std::uint16_t port)
 {
-    station->add_server({.id = "echo-1", .server_type = "echo", .host = "127.0.0.1", .port = port});
+    station->add_server({.id = server_id, .server_type = server_type, .host = "127.0.0.1", .port = port});
 }
 
 } // namespace mailroom::test

@@ -37,7 +37,7 @@ public:
     void stop_server();
     std::uint16_t port() const { return port_; }
 
-    /// Adds "echo-1" at `port` to the station (start_server does it for its own port).
+    /// Adds the server at `port` to the station (start_server does it for its own port).
     void add_echo_server(std::uint16_t port);
 
     boost::asio::io_context ioc;
@@ -45,6 +45,10 @@ public:
     std::optional<mail_station> station;
     router routes;
     std::optional<proxy> rpc;
+
+    /// The server's id and type (set before start_server).
+    std::string server_id = "echo-1";
+    std::string server_type = "echo";
 
     /// The server's `max_frame_size` (responses above it answer frame_too_large).
     std::size_t server_max_frame_size = 8u << 20;

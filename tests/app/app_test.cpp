@@ -1,0 +1,162 @@
+#include <mailroom/app/app.hpp>
+// Test that header file is self-contained.
+
+#include "remote/contract.hpp"
+#include "support/tcp_cluster.hpp"
+
+#include <mailroom/tcp/transport.hpp>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <future>
+
+#include <unistd.h>
+
+namespace {
+
+using namespace std::chrono_literals;
+using mailroom::error;
+using mailroom::test::wait;
+namespace asio = boost::asio;
+
+MAILROOM_REMOTE(hold_remote, holdRemote, (hold, int(int x)));
+
+struct cluster_rpc : mailroom::rpc_base {
+    using rpc_base::rpc_base;
+    mailroom::server_type<"game", mailroom::test::game_remote, hold_remote> game{*this};
+};
+
+struct game_impl {
+    int add(int a, int b) { return a + b; }
+    std::string greet(std::string n) { return n; }
+    asio::awaitable<int> slow_double(int x) { co_return 2 * x; }
+    void lookup(std::string k, int v, mailroom::reply_callback<std::map<std::string, int>> cb) { cb({{k, v}}); }
+    void touch(std::string) {}
+    std::string whoami(const mailroom::call_context& ctx) { return std::string(ctx.caller_id); }
+    int boom(std::string why) { throw std::runtime_error(why); }
+    void ping(int) {}
+};
+
+/// A handler that tells the test it started, then finishes 50 ms later.
+struct hold_impl {
+    std::promise<void> started;
+    asio::awaitable<int> hold(const mailroom::call_context& ctx, int x)
+    {
+        started.set_value();
+        asio::steady_timer t(ctx.executor, 50ms);
+        co_await t.async_wait(asio::use_awaitable);
+        co_return x;
+    }
+};
+
+std::uint16_t free_port()
+{
+    asio::io_context ioc;
+    asio::ip::tcp::acceptor a(ioc, {asio::ip::make_address("127.0.0.1"), 0});
+    return a.local_endpoint().port();
+}
+
+/// A servers.json with one "game" server and one "connector", on free ports.
+struct cluster_config {
+    std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                                ("mailroom-app-" + std::to_string(::getpid()) + "-" +
+                                 ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::path file = dir / "servers.json";
+
+    cluster_config()
+    {
+        std::filesystem::create_directories(dir);
+        std::ofstream(file) << R"({"development": {
+            "game": [{"id": "game-1", "host": "127.0.0.1", "port": )" << free_port() << R"(}],
+            "connector": [{"id": "connector-1", "host": "127.0.0.1", "port": )" << free_port() << R"(}]}})";
+    }
+    ~cluster_config() { std::filesystem::remove_all(dir); }
+
+    mailroom::app_options options(std::string id) const
+    {
+        mailroom::app_options o;
+        o.config = file;
+        o.server_id = std::move(id);
+        o.threads = 2;
+        o.log.min_level = mailroom::log_level::off;
+        o.station.log.min_level = mailroom::log_level::off;
+        o.server.log.min_level = mailroom::log_level::off;
+        return o;
+    }
+};
+
+struct app_fixture : ::testing::Test {
+    cluster_config cfg;
+    game_impl game;
+    hold_impl holder;
+    mailroom::app<cluster_rpc> game_app{cfg.options("game-1")};
+    mailroom::app<cluster_rpc> connector{cfg.options("connector-1")};
+
+    void SetUp() override
+    {
+        for (auto* a : {&game_app, &connector})
+            a->add_transport("tcp", mailroom::tcp::make_transport());
+        game_app.serve<mailroom::test::game_remote>(game);
+        game_app.serve<hold_remote>(holder);
+        game_app.start();
+        connector.start();
+    }
+};
+
+TEST_F(app_fixture, CallsARemoteWithPomelosCallShape)
+{
+    auto sum = connector.rpc.game.gameRemote.add("session-1", 20, 22, asio::use_future);
+    EXPECT_EQ(wait(sum), std::make_tuple(std::error_code{}, 42));
+    auto who = connector.rpc.game.gameRemote.whoami("session-1", asio::use_future);
+    EXPECT_EQ(wait(who), std::make_tuple(std::error_code{}, std::string("connector-1")))
+        << "the caller's server id travels in the handshake";
+    auto direct = connector.rpc.game.gameRemote.to_server("game-1").slow_double(4, asio::use_future);
+    EXPECT_EQ(wait(direct), std::make_tuple(std::error_code{}, 8));
+}
+
+TEST_F(app_fixture, AnswersSysHealthAndIntrospection)
+{
+    auto health = connector.dynamic().async_call_to<mailroom::health_status>(
+        "game-1", {.ns = "sys", .server_type = "game", .service = "health", .method = "ping"},
+        std::tuple{}, asio::use_future);
+    auto [ec, h] = wait(health);
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(h.server_id, "game-1");
+    EXPECT_EQ(h.server_type, "game");
+
+    auto methods = connector.dynamic().async_call_to<std::vector<mailroom::method_description>>(
+        "game-1", {.ns = "sys", .server_type = "game", .service = "introspect", .method = "methods"},
+        std::tuple{}, asio::use_future);
+    auto [ec2, list] = wait(methods);
+    ASSERT_FALSE(ec2) << ec2.message();
+    auto has = [&](std::string ns, std::string service, std::string method, std::string sig) {
+        for (const auto& m : list)
+            if (m.ns == ns && m.service == service && m.method == method && m.signature == sig)
+                return true;
+        return false;
+    };
+    EXPECT_TRUE(has("user", "gameRemote", "add", "int(int a, int b)"));
+    EXPECT_TRUE(has("user", "holdRemote", "hold", "int(int x)"));
+    EXPECT_TRUE(has("sys", "health", "ping", "mailroom::health_status()"));
+}
+
+TEST_F(app_fixture, AGracefulStopFinishesCallsInFlightAndRefusesNewOnes)
+{
+    auto in_flight = connector.rpc.game.holdRemote.hold("k", 7, asio::use_future);
+    auto started = holder.started.get_future();
+    wait(started);
+    game_app.stop();
+    auto refused = connector.rpc.game.gameRemote.add("k", 1, 1, asio::use_future);
+    EXPECT_EQ(std::get<0>(wait(refused)), error::shutting_down);
+    EXPECT_EQ(wait(in_flight), std::make_tuple(std::error_code{}, 7)) << "finished within the grace";
+    game_app.wait();
+}
+
+} // namespace

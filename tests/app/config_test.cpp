@@ -1,0 +1,123 @@
+#include <mailroom/app/config.hpp>
+// Test that header file is self-contained.
+
+#include <mailroom/app/app.hpp>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <unistd.h>
+
+namespace {
+
+using mailroom::config_error;
+using mailroom::parse_servers;
+
+/// The message of the config_error `f` throws, or "" if it throws none.
+template <class F>
+std::string error_of(F f)
+{
+    try {
+        f();
+    } catch (const config_error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+TEST(Config, ReadsPomeloServersJson)
+{
+    auto servers = parse_servers(R"({"development": {
+        "connector": [{"id": "connector-server-1", "host": "127.0.0.1", "port": 4050,
+                       "clientPort": 3050, "frontend": true}],
+        "chat": [{"id": "chat-server-1", "host": "10.0.0.2", "port": 6050, "transport": "ws",
+                  "weight": 3}]}})",
+                                 "development");
+    ASSERT_EQ(servers.size(), 2u);
+    const auto& c = servers[0].id == "chat-server-1" ? servers[0] : servers[1];
+    const auto& k = servers[0].id == "chat-server-1" ? servers[1] : servers[0];
+    EXPECT_EQ(c.server_type, "chat");
+    EXPECT_EQ(c.host, "10.0.0.2");
+    EXPECT_EQ(c.port, 6050);
+    EXPECT_EQ(c.transport, "ws");
+    EXPECT_EQ(c.weight, 3);
+    EXPECT_EQ(k.transport, "tcp") << "the default transport";
+    EXPECT_EQ(k.weight, 1);
+    EXPECT_EQ(k.options.at("clientPort"), "3050");
+    EXPECT_EQ(k.options.at("frontend"), "true");
+}
+
+TEST(Config, NamesTheFileAndFieldOfEveryMistake)
+{
+    auto msg = [](std::string json, std::string env = "development") {
+        return error_of([&] { parse_servers(json, env, "cfg/servers.json"); });
+    };
+    EXPECT_EQ(msg("{"), msg("{")); // deterministic
+    EXPECT_NE(msg("{").find("cfg/servers.json: (document): not valid JSON"), std::string::npos);
+    EXPECT_EQ(msg(R"({"production": {}})"), "cfg/servers.json: development: no such environment");
+    EXPECT_EQ(msg(R"({"development": {"chat": {}}})"),
+              "cfg/servers.json: development.chat: expected an array of servers");
+    EXPECT_EQ(msg(R"({"development": {"chat": [{"host": "h", "port": 1}]}})"),
+              "cfg/servers.json: development.chat[0].id: missing");
+    EXPECT_EQ(msg(R"({"development": {"chat": [{"id": "a", "host": "h", "port": 70000}]}})"),
+              "cfg/servers.json: development.chat[0].port: expected an integer in 1..65535, got 70000");
+    EXPECT_EQ(msg(R"({"development": {"chat": [{"id": "a", "host": "h", "port": "80"}]}})"),
+              "cfg/servers.json: development.chat[0].port: expected an integer in 1..65535, got \"80\"");
+    EXPECT_EQ(msg(R"({"development": {"chat": [{"id": "a", "host": "h", "port": 1},
+                                               {"id": "a", "host": "h", "port": 2}]}})"),
+              "cfg/servers.json: development.chat[1].id: duplicate server id \"a\"");
+    EXPECT_EQ(msg(R"({"development": {"chat": [{"id": "a", "port": 1}]}})"),
+              "cfg/servers.json: development.chat[0].host: missing");
+}
+
+TEST(Config, AMissingFileIsAConfigError)
+{
+    EXPECT_EQ(error_of([] { mailroom::load_servers("/nonexistent/servers.json", "development"); }),
+              "/nonexistent/servers.json: cannot open the file");
+}
+
+TEST(AppOptions, ReadsFlagsAndPomeloStyleArguments)
+{
+    const char* argv[] = {"app", "--config", "x.json", "env=production", "serverId=chat-2",
+                          "--threads=4", "--grace", "500"};
+    auto o = mailroom::app_options::from_args(8, argv);
+    EXPECT_EQ(o.config, "x.json");
+    EXPECT_EQ(o.env, "production");
+    EXPECT_EQ(o.server_id, "chat-2");
+    EXPECT_EQ(o.threads, 4u);
+    EXPECT_EQ(o.grace, std::chrono::milliseconds(500));
+}
+
+TEST(AppOptions, RejectsUnknownAndMalformedArguments)
+{
+    const char* unknown[] = {"app", "--colour", "blue"};
+    EXPECT_NE(error_of([&] { mailroom::app_options::from_args(3, unknown); }).find("unknown option"),
+              std::string::npos);
+    const char* bad_number[] = {"app", "--threads", "many"};
+    EXPECT_NE(error_of([&] { mailroom::app_options::from_args(3, bad_number); }).find("threads: expected a number"),
+              std::string::npos);
+    const char* missing[] = {"app", "--server-id"};
+    EXPECT_NE(error_of([&] { mailroom::app_options::from_args(2, missing); }).find("needs a value"),
+              std::string::npos);
+}
+
+TEST(App, RefusesAServerIdThatIsNotInTheConfig)
+{
+    auto dir = std::filesystem::temp_directory_path() / ("mailroom-cfg-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    auto file = dir / "servers.json";
+    std::ofstream(file) << R"({"development": {"chat": [{"id": "chat-1", "host": "127.0.0.1", "port": 1}]}})";
+    mailroom::app_options o;
+    o.config = file;
+    o.server_id = "chat-9";
+    EXPECT_EQ(error_of([&] { mailroom::basic_app a(o); }),
+              file.string() + ": development: no server with id \"chat-9\"");
+    o.server_id = "";
+    EXPECT_NE(error_of([&] { mailroom::basic_app a(o); }).find("no server id"), std::string::npos);
+    std::filesystem::remove_all(dir);
+}
+
+} // namespace
