@@ -1,3 +1,4 @@
+cmake_minimum_required(VERSION 3.20)
 # Fails if the C++ block of README.md is not, line for line, the part of
 # examples/hello/main.cpp between the two "// [readme]" markers: the README shows only
 # code that the build compiles and ctest runs.

@@ -109,7 +109,7 @@ basic_app::basic_app(app_options options) : options_(std::move(options))
     if (!station_options.log.sink && station_options.log.min_level == log_level::warning)
         station_options.log = options_.log;
     station_.emplace(ioc_.get_executor(), std::move(station_options));
-    proxy_.emplace(*station_, router_);
+    proxy_.emplace(*station_, router_, &client_filters_);
     auto server_options = options_.server;
     server_options.server_id = self_.id;
     if (!server_options.log.sink && server_options.log.min_level == log_level::warning)
@@ -219,6 +219,7 @@ void basic_app::drain_step(std::chrono::steady_clock::time_point deadline)
 
 void basic_app::finish()
 {
+    client_filters_.close();
     station_->close();
     server_->stop();
     if (signals_) {

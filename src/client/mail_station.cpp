@@ -10,8 +10,7 @@
 namespace mailroom {
 
 mail_station::mail_station(executor_type ex, mail_station_options options)
-    : shared_(std::make_shared<detail::station_shared>(
-          detail::station_shared{std::move(ex), std::move(options)})),
+    : shared_(std::make_shared<detail::station_shared>(std::move(ex), std::move(options))),
       table_(std::make_shared<const server_table>())
 {
 }
@@ -109,10 +108,11 @@ std::shared_ptr<detail::server_slot> mail_station::slot_for(std::string_view ser
 }
 
 void mail_station::send_request(std::string_view server_id, std::uint64_t id, frame f,
-                                std::chrono::milliseconds timeout, detail::call_handler handler)
+                                const call_options& options, detail::call_handler handler)
 {
-    auto deadline = std::chrono::steady_clock::now() +
-                    (timeout.count() > 0 ? timeout : shared_->options.request_timeout);
+    auto deadline = std::chrono::steady_clock::now() + (options.timeout.count() > 0
+                                                            ? options.timeout
+                                                            : shared_->options.request_timeout);
     std::error_code ec;
     // Peers share the frame limit: a frame the server would refuse (closing the link and
     // every call on it) fails alone, here.
@@ -123,7 +123,7 @@ void mail_station::send_request(std::string_view server_id, std::uint64_t id, fr
         asio::post(shared_->executor, [h = std::move(handler), ec]() mutable { h(ec, nullptr); });
         return;
     }
-    slot->call(id, std::move(f), deadline, std::move(handler));
+    slot->call(id, std::move(f), deadline, std::move(handler), options.cancel.get());
 }
 
 void mail_station::send_notify(std::string_view server_id, frame f, detail::status_handler handler)
@@ -151,6 +151,13 @@ void mail_station::close()
     }
     for (auto& s : retired)
         s->shutdown(error::cancelled);
+}
+
+mail_station::stats mail_station::counters() const
+{
+    const auto& c = shared_->counters;
+    return {c.queue_full.load(), c.timeouts.load(),      c.disconnected.load(),
+            c.connect_failed.load(), c.cancelled.load(), c.late_replies.load()};
 }
 
 std::size_t mail_station::pending() const

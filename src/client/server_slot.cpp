@@ -6,6 +6,8 @@
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
+#include <climits>
+#include <cstdint>
 
 namespace mailroom::detail {
 namespace {
@@ -35,8 +37,24 @@ private:
 
 } // namespace
 
+void station_counters::count(std::error_code ec) noexcept
+{
+    if (ec == error::queue_full)
+        ++queue_full;
+    else if (ec == error::timeout)
+        ++timeouts;
+    else if (ec == error::disconnected)
+        ++disconnected;
+    else if (ec == error::connect_failed || ec == error::version_mismatch)
+        ++connect_failed;
+    else if (ec == error::cancelled || ec == std::errc::operation_canceled)
+        ++cancelled;
+}
+
 void server_slot::completions::run()
 {
+    for (auto& [h, ec] : calls)
+        counters->count(ec);
     for (auto& [h, ec] : calls)
         h(ec, nullptr);
     for (auto& [h, ec] : statuses)
@@ -52,29 +70,59 @@ server_slot::server_slot(std::shared_ptr<station_shared> shared, server_info inf
 
 void server_slot::post_error(call_handler h, std::error_code ec)
 {
+    shared_->counters.count(ec);
     // Errors found while initiating are posted: a handler never runs inside the call that
     // started the operation.
     asio::post(shared_->executor, [h = std::move(h), ec]() mutable { h(ec, nullptr); });
 }
 
-void server_slot::call(std::uint64_t id, frame f, clock::time_point deadline, call_handler handler)
+void server_slot::send_request_locked(frame f, clock::time_point deadline)
+{
+    using namespace std::chrono;
+    auto left = duration_cast<milliseconds>(deadline - clock::now()).count();
+    protocol::patch_request_timeout(f, static_cast<std::uint32_t>(
+                                           std::clamp<long long>(left, 1, UINT32_MAX)));
+    mailbox_->send(std::move(f));
+}
+
+void server_slot::call(std::uint64_t id, frame f, clock::time_point deadline, call_handler handler,
+                       cancellation* cancel)
 {
     std::lock_guard lock(mu_);
     if (state_ == state::closed)
         return post_error(std::move(handler), closed_reason_);
     if (pending_.contains(id) || id == 0) // misuse: ids come from next_request_id()
         return post_error(std::move(handler), error::protocol_error);
-    if (state_ != state::open && queue_.size() >= shared_->options.max_pending_per_server)
+    const auto& o = shared_->options;
+    if (pending_.size() >= o.max_in_flight_per_server ||
+        (state_ != state::open && queue_.size() >= o.max_pending_per_server) ||
+        (state_ == state::open && mailbox_->queued_bytes() + f.body_size() > o.max_queued_bytes_per_server))
         return post_error(std::move(handler), error::queue_full);
+    if (cancel && !cancel->attach(weak_from_this(), id))
+        return post_error(std::move(handler), std::make_error_code(std::errc::operation_canceled));
     pending_.insert(id, deadline, std::move(handler));
-    if (state_ != state::open)
-        queue_.push_back(queued{std::move(f), id, {}});
     if (state_ == state::open)
-        mailbox_->send(std::move(f));
-    else if (state_ == state::idle)
+        send_request_locked(std::move(f), deadline);
+    else
+        queue_.push_back(queued{std::move(f), id, {}, deadline});
+    if (state_ == state::idle)
         start_cycle_locked();
     if (!call_timer_armed_ || deadline < call_timer_at_)
         arm_call_timer_locked();
+}
+
+void server_slot::cancel(std::uint64_t id)
+{
+    std::optional<call_handler> h;
+    {
+        std::lock_guard lock(mu_);
+        h = pending_.take(id); // a queued frame of it is skipped when the link opens
+    }
+    if (h) {
+        auto ec = std::make_error_code(std::errc::operation_canceled);
+        shared_->counters.count(ec);
+        (*h)(ec, nullptr);
+    }
 }
 
 void server_slot::notify(frame f, status_handler handler)
@@ -93,7 +141,7 @@ void server_slot::notify(frame f, status_handler handler)
     }
     if (queue_.size() >= shared_->options.max_pending_per_server)
         return fail(error::queue_full);
-    queue_.push_back(queued{std::move(f), 0, std::move(handler)});
+    queue_.push_back(queued{std::move(f), 0, std::move(handler), {}});
     ++queued_notifies_;
     if (state_ == state::idle)
         start_cycle_locked();
@@ -101,7 +149,7 @@ void server_slot::notify(frame f, status_handler handler)
 
 void server_slot::shutdown(std::error_code reason)
 {
-    completions done;
+    completions done{&shared_->counters, {}, {}};
     {
         std::lock_guard lock(mu_);
         if (state_ == state::closed)
@@ -219,7 +267,7 @@ void server_slot::open_locked(completions& done)
             mailbox_->send(std::move(q.f));
             done.statuses.emplace_back(std::move(q.notify_handler), std::error_code{});
         } else if (pending_.contains(q.id)) {
-            mailbox_->send(std::move(q.f));
+            send_request_locked(std::move(q.f), q.deadline);
         }
     }
     queue_.clear();
@@ -228,7 +276,7 @@ void server_slot::open_locked(completions& done)
 
 void server_slot::on_connected(std::uint64_t gen, std::error_code ec)
 {
-    completions done;
+    completions done{&shared_->counters, {}, {}};
     {
         std::lock_guard lock(mu_);
         if (gen != gen_ || state_ != state::connecting)
@@ -251,7 +299,7 @@ void server_slot::on_message(std::uint64_t gen, std::span<const char> body)
     protocol::message msg;
     auto dec = protocol::decode(body, zone, msg);
     call_handler handler;
-    completions done;
+    completions done{&shared_->counters, {}, {}};
     {
         std::lock_guard lock(mu_);
         if (gen != gen_)
@@ -288,8 +336,11 @@ void server_slot::on_message(std::uint64_t gen, std::span<const char> body)
                 fail_all_locked(error::disconnected, done);
             } else if (auto h = pending_.take(msg.response.id)) {
                 handler = std::move(*h);
+            } else {
+                // A late reply to a call that already completed (timeout, cancel): dropped
+                // by design, and counted.
+                ++shared_->counters.late_replies;
             }
-            // else: a late reply to a call that already timed out; dropped by design.
         }
     }
     done.run();
@@ -299,7 +350,7 @@ void server_slot::on_message(std::uint64_t gen, std::span<const char> body)
 
 void server_slot::on_close(std::uint64_t gen, std::error_code ec)
 {
-    completions done;
+    completions done{&shared_->counters, {}, {}};
     {
         std::lock_guard lock(mu_);
         if (gen != gen_)
@@ -334,7 +385,7 @@ void server_slot::arm_call_timer_locked()
 
 void server_slot::on_call_timer(std::uint64_t seq)
 {
-    completions done;
+    completions done{&shared_->counters, {}, {}};
     {
         std::lock_guard lock(mu_);
         if (seq != call_timer_seq_)
@@ -361,7 +412,7 @@ void server_slot::arm_connect_timer_locked(clock::time_point at)
 
 void server_slot::on_connect_timer(std::uint64_t seq)
 {
-    completions done;
+    completions done{&shared_->counters, {}, {}};
     {
         std::lock_guard lock(mu_);
         if (seq != connect_timer_seq_)

@@ -7,6 +7,7 @@
 
 #include <boost/asio/steady_timer.hpp>
 
+#include <atomic>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -16,10 +17,24 @@
 
 namespace mailroom::detail {
 
+/// Counters of a station (see mail_station::stats).
+struct station_counters {
+    std::atomic<std::uint64_t> queue_full{0}, timeouts{0}, disconnected{0}, connect_failed{0},
+        cancelled{0}, late_replies{0};
+
+    /// Counts a call that ends with `ec`.
+    void count(std::error_code ec) noexcept;
+};
+
 /// What every slot of one station shares.
 struct station_shared {
+    station_shared(asio::any_io_executor ex, mail_station_options o)
+        : executor(std::move(ex)), options(std::move(o))
+    {
+    }
     asio::any_io_executor executor;
     mail_station_options options;
+    station_counters counters;
 };
 
 /** The station's state for one remote server: its mail box, its calls and its timers.
@@ -38,7 +53,11 @@ public:
 
     server_slot(std::shared_ptr<station_shared> shared, server_info info, mailbox_factory factory);
 
-    void call(std::uint64_t id, frame f, clock::time_point deadline, call_handler handler);
+    void call(std::uint64_t id, frame f, clock::time_point deadline, call_handler handler,
+              cancellation* cancel = nullptr);
+
+    /// Completes call `id` with operation_canceled if it is still pending.
+    void cancel(std::uint64_t id);
     void notify(frame f, status_handler handler);
 
     /// Final close: everything pending completes with `reason`, later calls too.
@@ -59,10 +78,12 @@ private:
         frame f;
         std::uint64_t id; // 0 for a notify
         status_handler notify_handler;
+        clock::time_point deadline;
     };
 
     /// Handlers to run once the lock is released.
     struct completions {
+        station_counters* counters;
         std::vector<std::pair<call_handler, std::error_code>> calls;
         std::vector<std::pair<status_handler, std::error_code>> statuses;
         void run();
@@ -80,6 +101,8 @@ private:
     void on_call_timer(std::uint64_t seq);
     void on_connect_timer(std::uint64_t seq);
     void post_error(call_handler h, std::error_code ec);
+    /// Sends a request, telling the callee the time that remains until `deadline`.
+    void send_request_locked(frame f, clock::time_point deadline);
 
     std::shared_ptr<station_shared> shared_;
     const server_info info_;

@@ -225,6 +225,22 @@ std::error_code decode(std::span<const char> body, msgpack::zone& zone, message&
     }
 }
 
+bool patch_request_timeout(frame& f, std::uint32_t timeout_ms) noexcept
+{
+    auto b = f.mutable_body();
+    const std::size_t n = b.size();
+    // fixarray of 8, kind 1 (request), and the tail {0: uint32} written by encode_request
+    if (n < 9 || static_cast<unsigned char>(b[0]) != 0x98 || b[1] != 0x01 ||
+        static_cast<unsigned char>(b[n - 7]) != 0x81 || b[n - 6] != 0x00 ||
+        static_cast<unsigned char>(b[n - 5]) != 0xce)
+        return false;
+    b[n - 4] = static_cast<char>(timeout_ms >> 24);
+    b[n - 3] = static_cast<char>(timeout_ms >> 16);
+    b[n - 2] = static_cast<char>(timeout_ms >> 8);
+    b[n - 1] = static_cast<char>(timeout_ms);
+    return true;
+}
+
 std::uint8_t peek_kind(std::span<const char> body) noexcept
 {
     // A message is a fixarray (0x90..0x9f) whose first element is a positive fixint kind.

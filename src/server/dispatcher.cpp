@@ -51,6 +51,10 @@ std::error_code dispatcher::find(const protocol::method_path& path, raw_handler&
 
 void dispatcher::dispatch(const call_context& ctx, const msgpack::object& args, responder r) const
 {
+    // The caller has given up already: do not start work nobody waits for, and say the
+    // handler never ran (unlike the caller's own `timeout`).
+    if (std::chrono::steady_clock::now() >= ctx.deadline)
+        return r.fail(error::deadline_exceeded);
     raw_handler h;
     if (auto ec = find(ctx.path, h)) {
         std::string what = std::string(ctx.path.ns) + "." + std::string(ctx.path.service);

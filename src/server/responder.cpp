@@ -12,7 +12,7 @@ void responder::send()
         return;
     frame f;
     protocol::encode_void_response(f, id_);
-    finish(std::move(f));
+    finish(std::move(f), {});
 }
 
 void responder::fail(std::error_code ec, std::string_view message)
@@ -31,22 +31,23 @@ void responder::fail(std::error_code ec, std::string_view message)
     }
     frame f;
     protocol::encode_error_response(f, id_, ec, text);
-    finish(std::move(f));
+    finish(std::move(f), ec);
 }
 
-void responder::finish(frame f)
+void responder::finish(frame f, std::error_code ec)
 {
     if (f.body_size() > max_frame_size_) {
         // The caller would close the link on it; it gets a named error instead.
         f.clear();
-        protocol::encode_error_response(f, id_, error::frame_too_large,
+        ec = error::frame_too_large;
+        protocol::encode_error_response(f, id_, ec,
                                         "the result is larger than the maximum frame size");
     }
     conn_->send(std::move(f));
     conn_.reset();
-    id_ = 0;
-    if (auto n = std::move(in_flight_))
-        n->fetch_sub(1, std::memory_order_relaxed);
+    const auto id = std::exchange(id_, 0);
+    if (auto o = std::move(observer_))
+        o->answered(id, ec);
 }
 
 void responder::drop() noexcept
@@ -59,8 +60,8 @@ void responder::drop() noexcept
                                       : "the handler dropped the call without answering");
     } catch (...) {
         // Out of memory while encoding: the caller will see its timeout instead.
-        if (auto n = std::move(in_flight_))
-            n->fetch_sub(1, std::memory_order_relaxed);
+        if (auto o = std::move(observer_))
+            o->answered(std::exchange(id_, 0), error::remote_error);
     }
 }
 

@@ -31,7 +31,7 @@ std::error_code server::listen(std::shared_ptr<acceptor> a)
         auto st = weak.lock();
         if (!st)
             return nullptr;
-        auto s = std::make_shared<detail::session>(weak, conn);
+        auto s = std::make_shared<detail::session>(st, conn);
         std::lock_guard lock(st->mu);
         if (st->stopped)
             return nullptr; // the acceptor closes a connection nobody handles
@@ -57,7 +57,16 @@ void server::drain()
         a->close();
 }
 
-std::size_t server::in_flight() const noexcept { return state_->in_flight->load(); }
+std::size_t server::in_flight() const noexcept { return state_->in_flight.load(); }
+
+server_filters& server::filters() noexcept { return state_->filters; }
+
+server::stats server::counters() const
+{
+    const auto& c = state_->counters;
+    return {c.busy.load(), c.deadline_exceeded.load(), c.shutting_down.load(),
+            c.protocol_errors.load(), c.remote_errors.load()};
+}
 
 void server::stop()
 {
@@ -75,6 +84,7 @@ void server::stop()
     for (auto& w : sessions)
         if (auto s = w.lock())
             s->close();
+    state_->filters.close();
 }
 
 std::size_t server::connections() const

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <mailroom/filters/filter_chain.hpp>
 #include <mailroom/server/server.hpp>
 
 #include <atomic>
@@ -11,16 +12,24 @@ namespace mailroom::detail {
 
 class session;
 
-/// What the sessions of one server share. Sessions hold it weakly.
+/// What the sessions of one server share.
 struct server_state {
     asio::any_io_executor executor;
     server_options options;
     dispatcher disp;
+    server_filters filters;
 
-    /// Calls received and not answered; shared with their responders.
-    std::shared_ptr<std::atomic<std::size_t>> in_flight =
-        std::make_shared<std::atomic<std::size_t>>(0);
+    /// Calls received and not answered.
+    std::atomic<std::size_t> in_flight{0};
     std::atomic<bool> draining{false};
+
+    struct counters_type {
+        std::atomic<std::uint64_t> busy{0}, deadline_exceeded{0}, shutting_down{0},
+            protocol_errors{0}, remote_errors{0};
+    } counters;
+
+    /// Counts a call answered with `ec`.
+    void count(std::error_code ec) noexcept;
 
     std::mutex mu;
     bool stopped = false;

@@ -5,91 +5,137 @@
 
 namespace mailroom::detail {
 
-session::session(std::weak_ptr<server_state> state, std::shared_ptr<connection> conn)
+void server_state::count(std::error_code ec) noexcept
+{
+    if (ec == error::server_busy)
+        ++counters.busy;
+    else if (ec == error::deadline_exceeded)
+        ++counters.deadline_exceeded;
+    else if (ec == error::shutting_down)
+        ++counters.shutting_down;
+    else if (ec == error::remote_error)
+        ++counters.remote_errors;
+}
+
+session::session(std::shared_ptr<server_state> state, std::shared_ptr<connection> conn)
     : state_(std::move(state)), conn_(std::move(conn))
 {
 }
 
-session::~session() = default;
-
 void session::reject(std::string_view why)
 {
-    if (auto st = state_.lock())
-        st->options.log.log(log_level::warning, "closing connection from {}: {}",
+    ++state_->counters.protocol_errors;
+    state_->options.log.log(log_level::warning, "closing connection from {}: {}",
                             conn_->remote_address(), why);
     conn_->close();
+}
+
+call_context make_context(session& s, const protocol::request_view& req,
+                          std::chrono::steady_clock::time_point now)
+{
+    call_context ctx;
+    ctx.caller_id = s.peer_id();
+    ctx.request_id = req.id;
+    ctx.path = req.path;
+    ctx.executor = s.state().executor;
+    if (req.timeout_ms)
+        ctx.deadline = now + std::chrono::milliseconds(req.timeout_ms);
+    return ctx;
+}
+
+void session::answered(std::uint64_t, std::error_code ec) noexcept
+{
+    in_flight_.fetch_sub(1, std::memory_order_relaxed);
+    state_->in_flight.fetch_sub(1, std::memory_order_relaxed);
+    if (ec)
+        state_->count(ec);
 }
 
 void session::on_message(std::span<const char> body)
 {
     if (closed_)
         return;
-    auto st = state_.lock();
-    if (!st) {
-        conn_->close();
-        return;
-    }
-    msgpack::zone zone;
-    protocol::message msg;
-    if (auto ec = protocol::decode(body, zone, msg))
-        return reject(ec.message());
-
-    if (!ready_) {
-        if (msg.kind != protocol::message_kind::hello)
-            return reject("expected a hello first");
-        frame ack;
-        if (msg.hello.version != protocol::version) {
-            protocol::encode_hello_ack(ack, st->options.server_id, error::version_mismatch,
-                                       "server speaks protocol version " +
-                                           std::to_string(protocol::version));
-            conn_->send(std::move(ack));
-            return reject("unsupported protocol version " + std::to_string(msg.hello.version));
+    try {
+        msgpack::zone zone;
+        protocol::message msg;
+        if (auto ec = protocol::decode(body, zone, msg))
+            return reject(ec.message());
+        if (!ready_)
+            return msg.kind == protocol::message_kind::hello ? handle_hello(msg)
+                                                             : reject("expected a hello first");
+        switch (msg.kind) {
+        case protocol::message_kind::request:
+        case protocol::message_kind::notify:
+            return handle_call(body, msg.request);
+        case protocol::message_kind::ping: {
+            frame pong;
+            protocol::encode_pong(pong, msg.nonce);
+            conn_->send(std::move(pong));
+            return;
         }
-        peer_id_ = std::string(msg.hello.peer_id);
-        ready_ = true;
-        protocol::encode_hello_ack(ack, st->options.server_id);
-        conn_->send(std::move(ack));
-        return;
+        case protocol::message_kind::pong:
+            return;
+        default:
+            return reject("unexpected message kind");
+        }
+    } catch (const std::exception& e) {
+        // Out of memory and the like: this connection goes, the I/O loop stays.
+        reject(e.what());
     }
+}
 
-    switch (msg.kind) {
-    case protocol::message_kind::request:
-    case protocol::message_kind::notify: {
-        const auto& req = msg.request;
-        call_context ctx;
-        ctx.caller_id = peer_id_;
-        ctx.request_id = req.id;
-        ctx.path = req.path;
-        ctx.executor = st->executor;
-        if (req.timeout_ms)
-            ctx.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(req.timeout_ms);
-        responder r = req.id ? responder(conn_, req.id, st->options.max_frame_size, st->in_flight)
-                             : responder();
-        if (st->draining)
-            return r.fail(error::shutting_down);
-        st->disp.dispatch(ctx, req.args, std::move(r));
-        return;
+void session::handle_hello(const protocol::message& msg)
+{
+    frame ack;
+    if (msg.hello.version != protocol::version) {
+        protocol::encode_hello_ack(ack, state_->options.server_id, error::version_mismatch,
+                                   "server speaks protocol version " +
+                                       std::to_string(protocol::version));
+        conn_->send(std::move(ack));
+        return reject("unsupported protocol version " + std::to_string(msg.hello.version));
     }
-    case protocol::message_kind::ping: {
-        frame pong;
-        protocol::encode_pong(pong, msg.nonce);
-        conn_->send(std::move(pong));
-        return;
-    }
-    case protocol::message_kind::pong:
-        return;
-    default:
-        return reject("unexpected message kind");
-    }
+    peer_id_ = std::string(msg.hello.peer_id);
+    ready_ = true;
+    protocol::encode_hello_ack(ack, state_->options.server_id);
+    conn_->send(std::move(ack));
+}
+
+std::error_code session::admit(const protocol::request_view& req)
+{
+    if (state_->draining)
+        return error::shutting_down;
+    if (req.id && in_flight_.load(std::memory_order_relaxed) > state_->options.max_in_flight_per_connection)
+        return error::server_busy;
+    return {};
+}
+
+responder session::make_responder(std::uint64_t id, std::shared_ptr<response_observer> observer)
+{
+    if (!id)
+        return {};
+    // Counted from here until answered (answered() undoes it).
+    in_flight_.fetch_add(1, std::memory_order_relaxed);
+    state_->in_flight.fetch_add(1, std::memory_order_relaxed);
+    return responder(conn_, id, state_->options.max_frame_size, std::move(observer));
+}
+
+void session::handle_call(std::span<const char> body, const protocol::request_view& req)
+{
+    auto filters = state_->filters.snapshot();
+    if (!filters->for_type(req.path.server_type).empty())
+        return dispatch_filtered(shared_from_this(), std::move(filters), body, req);
+    responder r = make_responder(req.id, shared_from_this());
+    if (auto ec = admit(req))
+        return r.fail(ec);
+    state_->disp.dispatch(make_context(*this, req, std::chrono::steady_clock::now()), req.args,
+                          std::move(r));
 }
 
 void session::on_close(std::error_code)
 {
     closed_ = true;
-    if (auto st = state_.lock()) {
-        std::lock_guard lock(st->mu);
-        st->sessions.erase(this);
-    }
+    std::lock_guard lock(state_->mu);
+    state_->sessions.erase(this);
 }
 
 } // namespace mailroom::detail

@@ -3,36 +3,64 @@
 #include "server_state.hpp"
 
 #include <mailroom/server/acceptor.hpp>
+#include <mailroom/server/responder.hpp>
 
+#include <atomic>
 #include <memory>
 #include <string>
 
 namespace mailroom::detail {
 
-/** The core's side of one accepted connection: handshake, then requests to the dispatcher.
+/** The core's side of one accepted connection: handshake, then requests to the dispatcher
+    (through the server filters, if any).
 
     States: awaiting hello -> ready. Anything but a hello first, an unsupported version, or a
-    malformed frame closes this connection only.
+    malformed frame closes this connection only. Calls beyond `max_in_flight_per_connection`
+    are answered `server_busy` at once; during a drain every call is answered `shutting_down`.
 */
-class session final : public connection_handler {
+class session final : public connection_handler,
+                      public response_observer,
+                      public std::enable_shared_from_this<session> {
 public:
-    session(std::weak_ptr<server_state> state, std::shared_ptr<connection> conn);
-    ~session() override;
+    session(std::shared_ptr<server_state> state, std::shared_ptr<connection> conn);
 
     void on_message(std::span<const char> body) override;
     void on_close(std::error_code ec) override;
+    void answered(std::uint64_t id, std::error_code ec) noexcept override;
 
     /// Closes the connection (server stop).
     void close() { conn_->close(); }
 
+    server_state& state() noexcept { return *state_; }
+
+    /// Why a call may not run now (draining, too many in flight), or nothing.
+    std::error_code admit(const protocol::request_view& req);
+
+    /// The responder of call `id` (none for a notify), counted in flight until answered.
+    responder make_responder(std::uint64_t id, std::shared_ptr<response_observer> observer);
+    const std::shared_ptr<connection>& conn() const noexcept { return conn_; }
+    const std::string& peer_id() const noexcept { return peer_id_; }
+
 private:
     void reject(std::string_view why);
+    void handle_hello(const protocol::message& msg);
+    void handle_call(std::span<const char> body, const protocol::request_view& req);
 
-    std::weak_ptr<server_state> state_;
+    std::shared_ptr<server_state> state_;
     std::shared_ptr<connection> conn_;
     std::string peer_id_;
+    std::atomic<std::size_t> in_flight_{0};
     bool ready_ = false;
     bool closed_ = false;
 };
+
+/// Runs a call through the server filters, then the dispatcher (server_filters.cpp).
+void dispatch_filtered(const std::shared_ptr<session>& s,
+                       std::shared_ptr<const server_filters::table> filters,
+                       std::span<const char> body, const protocol::request_view& req);
+
+/// Builds the call context of `req` as received by `s`.
+call_context make_context(session& s, const protocol::request_view& req,
+                          std::chrono::steady_clock::time_point now);
 
 } // namespace mailroom::detail

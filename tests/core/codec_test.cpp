@@ -302,9 +302,9 @@ TEST(Codec, EncodesTheWorkedExampleRequestByteForByte)
         std::make_tuple(2, 3), 30'000);
     EXPECT_EQ(body_of(f), from_hex("98 01 01 a4 75 73 65 72 a4 63 68 61 74"
                                    " aa 63 68 61 74 52 65 6d 6f 74 65 a3 61 64 64"
-                                   " 92 02 03 81 00 cd 75 30"));
+                                   " 92 02 03 81 00 ce 00 00 75 30"));
     const auto wire = f.wire();
-    EXPECT_EQ(bytes(wire.begin(), wire.begin() + 4), from_hex("00 00 00 24"));
+    EXPECT_EQ(bytes(wire.begin(), wire.begin() + 4), from_hex("00 00 00 26"));
 }
 
 TEST(Codec, EncodesTheWorkedExampleResponsesByteForByte)

@@ -30,6 +30,8 @@ void tcp_cluster::start_server(std::uint16_t port)
 {
     srv.emplace(ioc.get_executor(), server_options{.server_id = server_id,
                                                    .max_frame_size = server_max_frame_size,
+                                                   .max_in_flight_per_connection =
+                                                       server_max_in_flight_per_connection,
                                                    .log = {.min_level = log_level::off}});
     auto& d = srv->get_dispatcher();
     d.add("echoRemote", "echo", [](std::string s) { return s; });

@@ -52,6 +52,8 @@ public:
 
     /// The server's `max_frame_size` (responses above it answer frame_too_large).
     std::size_t server_max_frame_size = 8u << 20;
+    /// The server's `max_in_flight_per_connection`.
+    std::size_t server_max_in_flight_per_connection = 16'384;
 
     /// Hook to bind more methods on every (re)started server.
     std::function<void(dispatcher&)> bind_more;

@@ -7,6 +7,7 @@
 #include <mailroom/client/router.hpp>
 #include <mailroom/client/stub.hpp>
 #include <mailroom/detail/config.hpp>
+#include <mailroom/filters/filter_chain.hpp>
 #include <mailroom/logger.hpp>
 #include <mailroom/server/server.hpp>
 #include <mailroom/transport.hpp>
@@ -122,6 +123,12 @@ public:
     server& rpc_server() noexcept { return *server_; }
     dispatcher& get_dispatcher() noexcept { return server_->get_dispatcher(); }
 
+    /// Filters around every call this App makes (after routing).
+    mailroom::client_filters& client_filters() noexcept { return client_filters_; }
+
+    /// Filters around every call this App serves (before dispatch).
+    mailroom::server_filters& server_filters() noexcept { return server_->filters(); }
+
 private:
     void describe(std::string_view ns, std::string_view service, std::string_view method,
                   std::string_view signature);
@@ -136,6 +143,7 @@ private:
     std::vector<std::thread> threads_;
     std::optional<mail_station> station_;
     mailroom::router router_;
+    mailroom::client_filters client_filters_;
     std::optional<proxy> proxy_;
     std::optional<server> server_;
     std::vector<std::pair<std::string, transport>> transports_;

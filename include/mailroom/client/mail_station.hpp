@@ -1,5 +1,6 @@
 #pragma once
 
+#include <mailroom/client/call_options.hpp>
 #include <mailroom/client/detail/call_handler.hpp>
 #include <mailroom/client/mailbox.hpp>
 #include <mailroom/client/server_table.hpp>
@@ -43,6 +44,12 @@ struct mail_station_options {
     /// Calls (and notifies) queued per server while its mail box connects. One more fails
     /// with `queue_full`. Default: 10,000 (pomelo's, which drops the overflow silently).
     std::size_t max_pending_per_server = 10'000;
+    /// Calls waiting for a response per server (sent or queued). One more fails with
+    /// `queue_full`. Default: 65,536.
+    std::size_t max_in_flight_per_server = 65'536;
+    /// Bytes a server's mail box may hold unsent (the server reads slower than we write).
+    /// A call beyond it fails with `queue_full`. Default: 32 MiB.
+    std::size_t max_queued_bytes_per_server = 32u << 20;
     /// Largest message body sent to or accepted from a server, in bytes; a larger call fails
     /// with `frame_too_large`. Default: 8 MiB.
     std::size_t max_frame_size = 8u << 20;
@@ -109,15 +116,17 @@ public:
     /// A fresh request id: ids are never reused by a station.
     std::uint64_t next_request_id() noexcept { return next_id_.fetch_add(1) + 1; }
 
-    /** Sends an encoded request frame to a server and waits for the response with id `id`.
+    /** Sends a request frame made by `protocol::encode_request` to a server and waits for the
+        response with id `id`. When the frame leaves, its timeout field is rewritten with the
+        time that remains.
 
         An empty `server_id` completes with `no_target_server` (what a router returns when
         nothing fits).
-        @param timeout how long to wait; zero means the station's `request_timeout`.
+        @param options the timeout (zero: the station's `request_timeout`) and cancellation.
         @param handler completed exactly once; see @ref detail::call_handler.
     */
     void send_request(std::string_view server_id, std::uint64_t id, frame f,
-                      std::chrono::milliseconds timeout, detail::call_handler handler);
+                      const call_options& options, detail::call_handler handler);
 
     /** Sends an encoded notify frame. The handler runs once the frame is handed to a
         connected mail box, or with the error that stopped it (`queue_full`,
@@ -132,6 +141,17 @@ public:
 
     /// Calls currently waiting for a response or a connection, over all servers.
     std::size_t pending() const;
+
+    /// Counts of the ways calls ended badly, since the station was made.
+    struct stats {
+        std::uint64_t queue_full = 0;     ///< refused by a bound (pending, in flight, bytes)
+        std::uint64_t timeouts = 0;       ///< `timeout`
+        std::uint64_t disconnected = 0;   ///< `disconnected` (link lost, server removed)
+        std::uint64_t connect_failed = 0; ///< `connect_failed`, `version_mismatch`
+        std::uint64_t cancelled = 0;      ///< by a cancellation or by close()
+        std::uint64_t late_replies = 0;   ///< responses to calls that had already completed
+    };
+    stats counters() const;
 
 private:
     std::shared_ptr<detail::server_slot> slot_for(std::string_view server_id, std::error_code& ec);

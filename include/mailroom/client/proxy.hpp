@@ -5,6 +5,7 @@
 #include <mailroom/client/reply.hpp>
 #include <mailroom/client/route_param.hpp>
 #include <mailroom/client/router.hpp>
+#include <mailroom/filters/filter_chain.hpp>
 #include <mailroom/detail/config.hpp>
 #include <mailroom/protocol/message.hpp>
 
@@ -16,12 +17,6 @@
 #include <tuple>
 
 namespace mailroom {
-
-/// Per-call settings.
-struct call_options {
-    /// How long to wait for the response; zero means the station's `request_timeout`.
-    std::chrono::milliseconds timeout{0};
-};
 
 /** The dynamic proxy: calls any remote by name, routed by a @ref router to a server whose
     mail box the @ref mail_station provides.
@@ -51,8 +46,10 @@ class proxy {
 public:
     using executor_type = mail_station::executor_type;
 
-    /// Both must outlive the proxy.
-    proxy(mail_station& station, const router& router) noexcept : station_(station), router_(router)
+    /// All must outlive the proxy. `filters`, if given, run around every call.
+    proxy(mail_station& station, const router& router,
+          const client_filters* filters = nullptr) noexcept
+        : station_(station), router_(router), filters_(filters)
     {
     }
 
@@ -105,14 +102,25 @@ public:
 private:
     template <class R, class Args, class CompletionToken>
     auto initiate_call(std::string target, const protocol::method_path& path, const Args& args,
-                       call_options options, CompletionToken&& token);
+                       call_options options, CompletionToken&& token,
+                       const route_param* param = nullptr);
 
     template <class Args, class CompletionToken>
     auto initiate_notify(std::string target, const protocol::method_path& path, const Args& args,
-                         CompletionToken&& token);
+                         CompletionToken&& token, const route_param* param = nullptr);
+
+    /// The filters for calls to `server_type`, or null when there are none.
+    std::shared_ptr<const client_filters::table> filters_for(std::string_view server_type) const
+    {
+        if (!filters_)
+            return nullptr;
+        auto t = filters_->snapshot();
+        return t->for_type(server_type).empty() ? nullptr : t;
+    }
 
     mail_station& station_;
     const router& router_;
+    const client_filters* filters_;
 };
 
 } // namespace mailroom

@@ -38,11 +38,20 @@ void encode_request(frame& out, std::uint64_t id, const method_path& path, const
     pk.pack(path.method);
     pk.pack(args);
     if (timeout_ms) {
-        pk.pack_map(1);
-        pk.pack_uint8(0); // key 0: timeout in milliseconds
-        pk.pack_uint32(timeout_ms);
+        // {0: timeout} with the timeout always as a 4-byte uint32 (0xce), so the station can
+        // rewrite it in place with the time that remains when the frame is sent.
+        const char meta[] = {'\x81', '\x00', '\xce', static_cast<char>(timeout_ms >> 24),
+                             static_cast<char>(timeout_ms >> 16), static_cast<char>(timeout_ms >> 8),
+                             static_cast<char>(timeout_ms)};
+        out.write(meta, sizeof meta);
     }
 }
+
+/** Rewrites the timeout of a request encoded by @ref encode_request with a timeout, so the
+    callee learns the time that remains rather than the time the caller started with.
+    Returns false (and changes nothing) for a frame that does not end in that field.
+*/
+bool patch_request_timeout(frame& f, std::uint32_t timeout_ms) noexcept;
 
 /// Appends a notify (a request that gets no response).
 template <class Args>

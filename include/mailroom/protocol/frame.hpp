@@ -40,6 +40,12 @@ public:
         return {data_.data() + header_size, data_.size() - header_size};
     }
 
+    /// The body, writable (to patch fields in place).
+    std::span<char> mutable_body() noexcept
+    {
+        return {data_.data() + header_size, data_.size() - header_size};
+    }
+
     /// Size of the body in bytes.
     std::size_t body_size() const noexcept { return data_.size() - header_size; }
 

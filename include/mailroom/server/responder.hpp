@@ -12,6 +12,16 @@
 
 namespace mailroom {
 
+/** Learns when a call is answered: the server uses it for in-flight counts and server
+    filters' `after`. Called once per responder that owed an answer, on the answering thread.
+*/
+class response_observer {
+public:
+    virtual ~response_observer() = default;
+    /// Call `id` was answered with `ec` (empty: a result).
+    virtual void answered(std::uint64_t id, std::error_code ec) noexcept = 0;
+};
+
 /** The right and duty to answer one call: exactly one of `send` or `fail` takes effect.
 
     A responder that is destroyed without answering answers `remote_error` ("the handler
@@ -34,21 +44,19 @@ public:
     responder() noexcept = default;
 
     /** Owes an answer to request `id` on `conn`; answers above `max_frame_size` bytes are
-        replaced by `frame_too_large`. `in_flight`, if given, counts this call until answered.
+        replaced by `frame_too_large`. `observer`, if given, learns when it is answered.
     */
     responder(std::shared_ptr<connection> conn, std::uint64_t id,
               std::size_t max_frame_size = 8u << 20,
-              std::shared_ptr<std::atomic<std::size_t>> in_flight = nullptr) noexcept
+              std::shared_ptr<response_observer> observer = nullptr) noexcept
         : conn_(std::move(conn)), id_(id), max_frame_size_(max_frame_size),
-          in_flight_(std::move(in_flight))
+          observer_(std::move(observer))
     {
-        if (in_flight_)
-            in_flight_->fetch_add(1, std::memory_order_relaxed);
     }
 
     responder(responder&& other) noexcept
         : conn_(std::move(other.conn_)), id_(std::exchange(other.id_, 0)),
-          max_frame_size_(other.max_frame_size_), in_flight_(std::move(other.in_flight_))
+          max_frame_size_(other.max_frame_size_), observer_(std::move(other.observer_))
     {
     }
 
@@ -59,7 +67,7 @@ public:
             conn_ = std::move(other.conn_);
             id_ = std::exchange(other.id_, 0);
             max_frame_size_ = other.max_frame_size_;
-            in_flight_ = std::move(other.in_flight_);
+            observer_ = std::move(other.observer_);
         }
         return *this;
     }
@@ -77,7 +85,7 @@ public:
             return;
         frame f;
         protocol::encode_response(f, id_, result);
-        finish(std::move(f));
+        finish(std::move(f), {});
     }
 
     /// Answers a `void` method.
@@ -89,13 +97,13 @@ public:
     void fail(std::error_code ec, std::string_view message = {});
 
 private:
-    void finish(frame f);
+    void finish(frame f, std::error_code ec);
     void drop() noexcept;
 
     std::shared_ptr<connection> conn_;
     std::uint64_t id_ = 0;
     std::size_t max_frame_size_ = 8u << 20;
-    std::shared_ptr<std::atomic<std::size_t>> in_flight_;
+    std::shared_ptr<response_observer> observer_;
 };
 
 } // namespace mailroom

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <mailroom/detail/config.hpp>
+#include <mailroom/filters/filter_chain.hpp>
 #include <mailroom/logger.hpp>
 #include <mailroom/server/acceptor.hpp>
 #include <mailroom/server/dispatcher.hpp>
@@ -23,6 +24,9 @@ struct server_options {
     /// Largest response body sent, in bytes; a larger result is answered with
     /// `frame_too_large`. Keep it equal to the acceptors' limit. Default: 8 MiB.
     std::size_t max_frame_size = 8u << 20;
+    /// Calls one connection may have in flight (received, not answered); one more is
+    /// answered `server_busy` at once. Default: 16,384.
+    std::size_t max_in_flight_per_connection = 16'384;
     /// Where the server logs handshakes and protocol errors.
     logger log;
 };
@@ -78,6 +82,19 @@ public:
 
     /// Calls received and not answered yet.
     std::size_t in_flight() const noexcept;
+
+    /// The server filters, run before dispatch (see filters/filter.hpp).
+    server_filters& filters() noexcept;
+
+    /// Counts of calls answered with an error, since the server was made.
+    struct stats {
+        std::uint64_t busy = 0;              ///< `server_busy` (limits, too_busy)
+        std::uint64_t deadline_exceeded = 0; ///< expired before they started
+        std::uint64_t shutting_down = 0;     ///< refused while draining
+        std::uint64_t protocol_errors = 0;   ///< connections closed for bad input
+        std::uint64_t remote_errors = 0;     ///< handlers that failed
+    };
+    stats counters() const;
 
 private:
     std::shared_ptr<detail::server_state> state_;

@@ -1,9 +1,11 @@
 #pragma once
 
+#include <mailroom/client/detail/filtered_call.hpp>
 #include <mailroom/protocol/codec.hpp>
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <utility>
 
 namespace mailroom {
@@ -13,7 +15,7 @@ auto proxy::async_call(const protocol::method_path& path, const route_param& par
                        const Args& args, call_options options, CompletionToken&& token)
 {
     return initiate_call<R>(route(path, param), path, args, options,
-                            std::forward<CompletionToken>(token));
+                            std::forward<CompletionToken>(token), &param);
 }
 
 template <class R, class Args, class CompletionToken>
@@ -28,7 +30,8 @@ template <class Args, class CompletionToken>
 auto proxy::async_notify(const protocol::method_path& path, const route_param& param,
                          const Args& args, CompletionToken&& token)
 {
-    return initiate_notify(route(path, param), path, args, std::forward<CompletionToken>(token));
+    return initiate_notify(route(path, param), path, args, std::forward<CompletionToken>(token),
+                           &param);
 }
 
 template <class Args, class CompletionToken>
@@ -41,7 +44,7 @@ auto proxy::async_notify_to(std::string_view server_id, const protocol::method_p
 
 template <class R, class Args, class CompletionToken>
 auto proxy::initiate_call(std::string target, const protocol::method_path& path, const Args& args,
-                          call_options options, CompletionToken&& token)
+                          call_options options, CompletionToken&& token, const route_param* param)
 {
     auto timeout = options.timeout.count() > 0 ? options.timeout
                                                : station_.options().request_timeout;
@@ -51,30 +54,51 @@ auto proxy::initiate_call(std::string target, const protocol::method_path& path,
     protocol::encode_request(
         f, id, path, args,
         static_cast<std::uint32_t>(std::min<std::int64_t>(timeout.count(), UINT32_MAX)));
+    options.timeout = timeout;
     // Encoded eagerly: the initiation may run later (use_awaitable), when `args` is gone.
+    // With filters, the names are copied: the initiation may run after `path` is gone.
+    auto filters = filters_for(path.server_type);
+    std::optional<detail::owned_path> owned;
+    if (filters)
+        owned.emplace(path);
     return asio::async_initiate<CompletionToken, detail::call_signature_t<R>>(
-        [this](auto handler, std::string target, std::uint64_t id, frame f,
-               std::chrono::milliseconds timeout) {
+        [this, filters = std::move(filters), owned = std::move(owned),
+         param](auto handler, std::string target, std::uint64_t id, frame f,
+                call_options options) mutable {
             using handler_type = decltype(handler);
-            station_.send_request(target, id, std::move(f), timeout,
-                                  detail::typed_completion<R, handler_type, executor_type>(
-                                      std::move(handler), station_.get_executor()));
+            detail::typed_completion<R, handler_type, executor_type> done(std::move(handler),
+                                                                          station_.get_executor());
+            if (filters)
+                return detail::send_filtered({&station_, std::move(filters), param,
+                                              std::move(target), id, std::move(*owned),
+                                              std::move(f), std::move(options), std::move(done),
+                                              {}});
+            station_.send_request(target, id, std::move(f), options, std::move(done));
         },
-        token, std::move(target), id, std::move(f), timeout);
+        token, std::move(target), id, std::move(f), std::move(options));
 }
 
 template <class Args, class CompletionToken>
 auto proxy::initiate_notify(std::string target, const protocol::method_path& path,
-                            const Args& args, CompletionToken&& token)
+                            const Args& args, CompletionToken&& token, const route_param* param)
 {
     frame f;
     protocol::encode_notify(f, path, args);
+    auto filters = filters_for(path.server_type);
+    std::optional<detail::owned_path> owned;
+    if (filters)
+        owned.emplace(path);
     return asio::async_initiate<CompletionToken, void(std::error_code)>(
-        [this](auto handler, std::string target, frame f) {
+        [this, filters = std::move(filters), owned = std::move(owned),
+         param](auto handler, std::string target, frame f) mutable {
             using handler_type = decltype(handler);
-            station_.send_notify(target, std::move(f),
-                                 detail::status_completion<handler_type, executor_type>(
-                                     std::move(handler), station_.get_executor()));
+            detail::status_completion<handler_type, executor_type> done(std::move(handler),
+                                                                        station_.get_executor());
+            if (filters)
+                return detail::send_filtered({&station_, std::move(filters), param,
+                                              std::move(target), 0, std::move(*owned),
+                                              std::move(f), {}, {}, std::move(done)});
+            station_.send_notify(target, std::move(f), std::move(done));
         },
         token, std::move(target), std::move(f));
 }

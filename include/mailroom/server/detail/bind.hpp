@@ -12,7 +12,9 @@
 
 #include <msgpack.hpp>
 
+#include <chrono>
 #include <exception>
+#include <system_error>
 #include <memory>
 #include <optional>
 #include <string>
@@ -72,6 +74,26 @@ decltype(auto) apply_handler(F& f, const call_context& ctx, Tuple& values, Extra
         values);
 }
 
+/// Answers the exception being handled: a `std::system_error` of mailroom's category keeps
+/// its code (a handler may rethrow what a call of its own failed with); anything else is
+/// `remote_error` with its `what()`.
+template <class Answer>
+void answer_exception(Answer&& fail)
+{
+    try {
+        throw;
+    } catch (const std::system_error& e) {
+        if (e.code().category() == error_category())
+            fail(e.code(), e.what());
+        else
+            fail(error::remote_error, e.what());
+    } catch (const std::exception& e) {
+        fail(error::remote_error, e.what());
+    } catch (...) {
+        fail(error::remote_error, "unknown exception");
+    }
+}
+
 /// Runs a plain or reply-callback handler now and answers through `r`.
 template <class F, class Tuple>
 void run_now(F& f, const call_context& ctx, Tuple& values, responder& r)
@@ -83,12 +105,9 @@ void run_now(F& f, const call_context& ctx, Tuple& values, responder& r)
         reply_callback<typename traits::value_type> cb(std::move(r));
         try {
             apply_handler(f, ctx, values, cb);
-        } catch (const std::exception& e) {
-            if (cb.owed())
-                cb.fail(error::remote_error, e.what());
         } catch (...) {
             if (cb.owed())
-                cb.fail(error::remote_error, "unknown exception");
+                answer_exception([&](std::error_code ec, const char* m) { cb.fail(ec, m); });
         }
     } else {
         try {
@@ -98,10 +117,8 @@ void run_now(F& f, const call_context& ctx, Tuple& values, responder& r)
             } else {
                 r.send(apply_handler(f, ctx, values));
             }
-        } catch (const std::exception& e) {
-            r.fail(error::remote_error, e.what());
         } catch (...) {
-            r.fail(error::remote_error, "unknown exception");
+            answer_exception([&](std::error_code ec, const char* m) { r.fail(ec, m); });
         }
     }
 }
@@ -130,10 +147,8 @@ struct coroutine_completion {
     {
         try {
             std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-            r.fail(error::remote_error, ex.what());
         } catch (...) {
-            r.fail(error::remote_error, "unknown exception");
+            answer_exception([&](std::error_code ec, const char* m) { r.fail(ec, m); });
         }
     }
 };
@@ -164,6 +179,8 @@ void invoke_handler(const std::shared_ptr<F>& f, const std::optional<asio::any_i
         asio::co_spawn(
             exec,
             [f, values = std::move(values), owned = std::move(owned)]() mutable -> asio::awaitable<V> {
+                if (std::chrono::steady_clock::now() >= owned->get().deadline)
+                    throw std::system_error(error::deadline_exceeded);
                 if constexpr (std::is_void_v<V>)
                     co_await apply_handler(*f, owned->get(), values);
                 else
@@ -172,7 +189,12 @@ void invoke_handler(const std::shared_ptr<F>& f, const std::optional<asio::any_i
             coroutine_completion<V>{std::move(r)});
     } else {
         asio::post(exec, [f, values = std::move(values), owned = std::move(owned),
-                          r = std::move(r)]() mutable { run_now(*f, owned->get(), values, r); });
+                          r = std::move(r)]() mutable {
+            // Queued behind other calls of the service until the caller gave up: skip it.
+            if (std::chrono::steady_clock::now() >= owned->get().deadline)
+                return r.fail(error::deadline_exceeded);
+            run_now(*f, owned->get(), values, r);
+        });
     }
 }
 

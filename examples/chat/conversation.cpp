@@ -1,0 +1,188 @@
+#include "conversation.hpp"
+
+#include <mailroom/app/sys.hpp>
+#include <mailroom/crc32.hpp>
+
+#include <boost/asio/use_awaitable.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <system_error>
+#include <tuple>
+#include <utility>
+
+namespace chat {
+
+namespace asio = boost::asio;
+
+conversation::conversation(chat_rpc& rpc, const std::vector<mailroom::server_info>& cluster)
+    : rpc_(rpc), cluster_(cluster)
+{
+    for (const auto& s : cluster_) {
+        if (s.server_type == "connector")
+            connectors_.push_back(s.id);
+        else if (s.server_type == "chat")
+            chat_servers_.push_back(s.id);
+    }
+    std::sort(connectors_.begin(), connectors_.end());
+    std::sort(chat_servers_.begin(), chat_servers_.end());
+}
+
+asio::awaitable<bool> conversation::run()
+{
+    if (!check(!connectors_.empty() && !chat_servers_.empty(),
+               "the config needs at least one \"connector\" and one \"chat\" server"))
+        co_return false;
+    if (!co_await wait_until_up())
+        co_return false;
+
+    // Users connect to the connectors in turn, as a load balancer in front would spread them.
+    const std::vector<std::string> uids{"alice", "bob", "carol", "dave", "erin", "frank"};
+    for (std::size_t i = 0; i < uids.size(); ++i)
+        users_[uids[i]] = connectors_[i % connectors_.size()];
+    // With two chat servers, #forge is held by the first and #tavern and #market by the
+    // second.
+    const std::vector<std::string> channels{"tavern", "forge", "market"};
+
+    fmt::print("-- users enter channels\n");
+    const std::vector<std::pair<std::string, std::string>> entries{
+        {"alice", "tavern"}, {"bob", "tavern"},   {"carol", "forge"}, {"dave", "forge"},
+        {"erin", "market"},  {"frank", "market"}, {"alice", "market"}, {"dave", "tavern"}};
+    for (const auto& [uid, channel] : entries)
+        if (!co_await enter(uid, channel))
+            co_return false;
+
+    fmt::print("-- every connector lists every channel\n");
+    for (const auto& channel : channels)
+        for (const auto& connector : connectors_)
+            if (!co_await list(connector, channel))
+                co_return false;
+
+    fmt::print("-- some users leave\n");
+    const std::vector<std::pair<std::string, std::string>> exits{
+        {"bob", "tavern"}, {"carol", "forge"}, {"alice", "market"}, {"dave", "forge"}};
+    for (const auto& [uid, channel] : exits)
+        if (!co_await leave(uid, channel))
+            co_return false;
+
+    fmt::print("-- every connector lists every channel again\n");
+    for (const auto& channel : channels)
+        for (const auto& connector : connectors_)
+            if (!co_await list(connector, channel))
+                co_return false;
+
+    // Everyone left leaves, so the cluster ends as it started and the driver can run again.
+    fmt::print("-- the others leave\n");
+    for (const auto& channel : channels) {
+        const auto remaining = members_[channel];
+        for (const auto& uid : remaining)
+            if (!co_await leave(uid, channel))
+                co_return false;
+        if (!co_await list(connectors_.front(), channel))
+            co_return false;
+    }
+    co_return true;
+}
+
+asio::awaitable<bool> conversation::wait_until_up()
+{
+    // A call to a server that is not listening yet waits in the station, which retries the
+    // connect until its connect timeout: no sleeps needed.
+    for (const auto& s : cluster_) {
+        auto [ec, status] = co_await rpc_.dynamic().async_call_to<mailroom::health_status>(
+            s.id,
+            {.ns = "sys", .server_type = s.server_type, .service = "health", .method = "ping"},
+            std::tuple{}, asio::use_awaitable);
+        if (!check(!ec, fmt::format("{} ({}:{}) did not answer sys.health.ping: {}", s.id,
+                                    s.host, s.port, ec.message())))
+            co_return false;
+        if (!check(status.server_id == s.id && status.server_type == s.server_type,
+                   fmt::format("{} answered as {} ({})", s.id, status.server_id,
+                               status.server_type)))
+            co_return false;
+        fmt::print("{} ({}) is up on {}:{}\n", s.id, s.server_type, s.host, s.port);
+    }
+    co_return true;
+}
+
+asio::awaitable<bool> conversation::enter(const std::string& uid, const std::string& channel)
+{
+    const auto& connector = connector_of(uid);
+    auto [ec, state] = co_await rpc_.connector.entryRemote.to_server(connector).enter(
+        uid, channel, asio::use_awaitable);
+    const auto step = fmt::format("{}@{} enters #{}", uid, connector, channel);
+    if (!check(!ec, fmt::format("{}: {}", step, ec.message())))
+        co_return false;
+    auto& members = members_[channel];
+    if (std::find(members.begin(), members.end(), uid) == members.end())
+        members.push_back(uid);
+    co_return check_state(step, channel, state);
+}
+
+asio::awaitable<bool> conversation::leave(const std::string& uid, const std::string& channel)
+{
+    const auto& connector = connector_of(uid);
+    // A void method yields just the error code.
+    std::error_code ec = co_await rpc_.connector.entryRemote.to_server(connector).leave(
+        uid, channel, asio::use_awaitable);
+    const auto step = fmt::format("{}@{} leaves #{}", uid, connector, channel);
+    if (!check(!ec, fmt::format("{}: {}", step, ec.message())))
+        co_return false;
+    std::erase(members_[channel], uid);
+    fmt::print("{}\n", step);
+    co_return true;
+}
+
+asio::awaitable<bool> conversation::list(const std::string& connector, const std::string& channel)
+{
+    auto [ec, state] = co_await rpc_.connector.entryRemote.to_server(connector).members(
+        channel, asio::use_awaitable);
+    const auto step = fmt::format("{} lists #{}", connector, channel);
+    if (!check(!ec, fmt::format("{}: {}", step, ec.message())))
+        co_return false;
+    co_return check_state(step, channel, state);
+}
+
+bool conversation::check_state(const std::string& step, const std::string& channel,
+                               const channel_state& state)
+{
+    const auto line = fmt::format("{} -> {} holds #{}: [{}]", step, state.chat_server, channel,
+                                  fmt::join(state.members, ", "));
+    const auto expected = expected_holder(channel);
+    if (!check(state.chat_server == expected,
+               fmt::format("{}\n  expected {} to hold #{} (crc32 % {})", line, expected, channel,
+                           chat_servers_.size())))
+        return false;
+    const auto& first = holders_.try_emplace(channel, state.chat_server).first->second;
+    if (!check(state.chat_server == first,
+               fmt::format("{}\n  #{} was held by {} before", line, channel, first)))
+        return false;
+    const auto& members = members_[channel];
+    if (!check(state.members == members,
+               fmt::format("{}\n  expected members [{}]", line, fmt::join(members, ", "))))
+        return false;
+    fmt::print("{}\n", line);
+    return true;
+}
+
+bool conversation::check(bool ok, const std::string& failure)
+{
+    if (!ok)
+        fmt::print("FAILED: {}\n", failure);
+    else
+        ++passed_;
+    return ok;
+}
+
+std::string conversation::expected_holder(const std::string& channel) const
+{
+    return chat_servers_[mailroom::crc32(channel) % chat_servers_.size()];
+}
+
+const std::string& conversation::connector_of(const std::string& uid) const
+{
+    return users_.at(uid);
+}
+
+} // namespace chat

@@ -1,0 +1,157 @@
+// guide: every C++ snippet of docs/guide.md, compiled by the build so the guide cannot
+// drift from the API. (A test checks each snippet of the guide appears here verbatim.)
+// It is compiled, not run: the behaviour it shows is exercised by tests/ and examples/.
+
+#include <mailroom/app/app.hpp>
+#include <mailroom/client.hpp>
+#include <mailroom/crc32.hpp>
+#include <mailroom/remote.hpp>
+#include <mailroom/server.hpp>
+#include <mailroom/tcp.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <cstdio>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace guide {
+
+struct session {
+    std::string uid;
+    std::string channel;
+};
+
+// The contract, in a header shared by the chat servers and their callers.
+MAILROOM_REMOTE(chat_remote, chatRemote,
+    (add, std::vector<std::string>(std::string uid, std::string sid, std::string channel))
+    (leave, void(std::string uid, std::string sid, std::string channel))
+    (get, std::vector<std::string>(std::string channel))
+    (kick, mailroom::no_reply(std::string uid)));
+
+struct cluster_rpc : mailroom::rpc_base {
+    using rpc_base::rpc_base;
+    mailroom::server_type<"chat", chat_remote> chat{*this};
+};
+
+// One handler form per method; each may also take `const mailroom::call_context&` first.
+class chat_service {
+public:
+    // plain: the return value is the result
+    std::vector<std::string> add(std::string uid, std::string sid, std::string channel)
+    {
+        auto& members = channels_[channel];
+        members.insert(uid + "*" + sid);
+        return {members.begin(), members.end()};
+    }
+
+    // reply callback: answer now or later, from any thread
+    void leave(std::string uid, std::string sid, std::string channel,
+               mailroom::reply_callback<void> done)
+    {
+        channels_[channel].erase(uid + "*" + sid);
+        done();
+    }
+
+    // coroutine: may await other calls, timers, ...
+    asio::awaitable<std::vector<std::string>> get(const mailroom::call_context& ctx,
+                                                  std::string channel)
+    {
+        if (ctx.deadline - std::chrono::steady_clock::now() < 10ms)
+            throw std::runtime_error("no time left"); // the caller gets remote_error
+        auto& members = channels_[channel];
+        co_return std::vector<std::string>(members.begin(), members.end());
+    }
+
+    // notify: the caller gets no response
+    void kick(std::string uid) { std::printf("kick %s\n", uid.c_str()); }
+
+private:
+    std::map<std::string, std::set<std::string>> channels_;
+};
+
+std::string route_by_channel(const mailroom::route_param& param,
+                             const mailroom::protocol::method_path& call,
+                             const mailroom::server_table& servers)
+{
+    auto list = servers.of_type(call.server_type);   // ordered by id
+    const session* s = param.get<session>();
+    if (list.empty() || !s)
+        return {};                                   // -> error::no_target_server
+    return list[mailroom::crc32(s->channel) % list.size()]->id;
+}
+
+int main_of_a_server(int argc, char** argv)
+{
+    try {
+        mailroom::app<cluster_rpc> app(mailroom::app_options::from_args(argc, argv));
+        app.add_transport("tcp", mailroom::tcp::make_transport());
+        app.routes().set("chat", route_by_channel);
+        chat_service chat;
+        if (app.self().server_type == "chat")
+            app.serve<chat_remote>(chat);             // serialized on its own strand
+        return app.run();                            // until SIGINT/SIGTERM, then a graceful stop
+    } catch (const mailroom::config_error& e) {
+        std::fprintf(stderr, "%s\n", e.what());      // names the file and the field
+        return 2;
+    }
+}
+
+void calls(mailroom::app<cluster_rpc>& app, const session& s)
+{
+    auto& chat = app.rpc.chat.chatRemote;
+
+    // callback: (error_code, result)
+    chat.add(mailroom::route_param::of(s), s.uid, "connector-1", s.channel,
+             [](std::error_code ec, std::vector<std::string> members) {
+                 if (!ec)
+                     std::printf("%zu members\n", members.size());
+             });
+
+    // future: std::future<std::tuple<std::error_code, std::vector<std::string>>>
+    auto f = chat.get(mailroom::route_param::of(s), s.channel, asio::use_future);
+
+    // a chosen server, no routing; a per-call timeout
+    chat.to_server("chat-server-1").kick(s.uid, [](std::error_code) {});
+    chat.with({.timeout = 500ms}).get(mailroom::route_param::of(s), s.channel,
+                                      [](std::error_code, std::vector<std::string>) {});
+    f.wait();
+}
+
+asio::awaitable<void> coroutine_calls(mailroom::app<cluster_rpc>& app, session s)
+{
+    // co_await yields (error_code, result); it never throws
+    auto [ec, members] = co_await app.rpc.chat.chatRemote.add(
+        mailroom::route_param::of(s), s.uid, "connector-1", s.channel, asio::use_awaitable);
+    if (ec == mailroom::condition::retryable) {
+        // the call reached no handler: safe to try again
+    }
+    co_return;
+}
+
+void dynamic_calls(mailroom::app<cluster_rpc>& app)
+{
+    // a remote with no C++ declaration: by names, the result as raw msgpack
+    app.dynamic().async_call({.server_type = "chat", .service = "chatRemote", .method = "get"},
+                             "room-1", std::tuple{std::string("room-1")},
+                             [](std::error_code ec, mailroom::reply r) {
+                                 if (ec == mailroom::error::remote_error)
+                                     std::printf("remote said: %s\n", r.error_message().c_str());
+                                 else if (!ec)
+                                     std::printf("%zu members\n",
+                                                 r.as<std::vector<std::string>>().size());
+                             });
+}
+
+} // namespace guide
+
+int main(int argc, char** argv) { return guide::main_of_a_server(argc, argv); }

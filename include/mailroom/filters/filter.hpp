@@ -1,0 +1,113 @@
+#pragma once
+
+#include <mailroom/client/route_param.hpp>
+#include <mailroom/detail/unique_function.hpp>
+#include <mailroom/protocol/message.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace mailroom {
+
+/** One call as filters see it, on either end. The strings live as long as the call.
+
+    `param` is the caller's route parameter, on the client side only, and only until the
+    filter's `before` returns (it is a view of the caller's object).
+*/
+struct filter_call {
+    std::string ns, server_type, service, method;
+    /// The caller's server id.
+    std::string source;
+    /// The callee's server id. A client filter's `before` may change it (failover, pinning).
+    std::string target;
+    /// 0 for a notify.
+    std::uint64_t request_id = 0;
+    /// When the call was made (client) or received (server).
+    std::chrono::steady_clock::time_point start;
+    /// When the caller stops waiting; `time_point::max()` if unknown.
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+    /// Client side, during `before` only: the route parameter.
+    const route_param* param = nullptr;
+
+    protocol::method_path path() const noexcept { return {ns, server_type, service, method}; }
+};
+
+/** The continuation of a filter's `before`: call it once — with no error to let the call go
+    on, or with an error to reject it (the call then completes with that error). It may be
+    called later and from any thread. A `filter_next` destroyed without being called rejects
+    the call with `std::errc::operation_canceled`, so a filter can never lose a call.
+*/
+class filter_next {
+public:
+    explicit filter_next(detail::unique_function<void(std::error_code)> f) : f_(std::move(f)) {}
+    filter_next(filter_next&&) noexcept = default;
+    filter_next& operator=(filter_next&& other) noexcept
+    {
+        if (this != &other) {
+            drop();
+            f_ = std::move(other.f_);
+        }
+        return *this;
+    }
+    ~filter_next() { drop(); }
+
+    void operator()(std::error_code ec = {})
+    {
+        if (auto f = std::move(f_))
+            f(ec);
+    }
+
+private:
+    void drop() noexcept
+    {
+        try {
+            (*this)(std::make_error_code(std::errc::operation_canceled));
+        } catch (...) {
+        }
+    }
+
+    detail::unique_function<void(std::error_code)> f_;
+};
+
+/** A filter around every call a client makes (after routing, before the mail box).
+
+    `before` runs in chain order; `after` runs in reverse order, only for the filters whose
+    `before` let the call go on, once the call completed, with its outcome and duration.
+    Both run on the caller's or an I/O thread and must not block.
+
+    @par Example
+    @code
+    struct deny_chat : mailroom::client_filter {
+        void before(mailroom::filter_call& c, mailroom::filter_next next) override
+        { next(c.server_type == "chat" ? mailroom::error::server_busy : std::error_code{}); }
+    };
+    @endcode
+*/
+class client_filter {
+public:
+    virtual ~client_filter() = default;
+    virtual void before(filter_call&, filter_next next) { next(); }
+    virtual void after(const filter_call&, std::error_code, std::chrono::nanoseconds) {}
+    /// The chain's owner is stopping: end background work (timers), so the I/O threads can
+    /// finish. Idempotent; may be called from any thread.
+    virtual void close() {}
+};
+
+/** A filter around every call a server receives (before dispatch). A rejection is the
+    caller's answer: the handler does not run. `after` sees the answer sent and the time from
+    receipt to answer.
+*/
+class server_filter {
+public:
+    virtual ~server_filter() = default;
+    virtual void before(filter_call&, filter_next next) { next(); }
+    virtual void after(const filter_call&, std::error_code, std::chrono::nanoseconds) {}
+    /// The chain's owner is stopping: end background work (timers), so the I/O threads can
+    /// finish. Idempotent; may be called from any thread.
+    virtual void close() {}
+};
+
+} // namespace mailroom

@@ -1,0 +1,118 @@
+#include "session.hpp"
+
+#include <mailroom/error.hpp>
+#include <mailroom/protocol/codec.hpp>
+
+namespace mailroom::detail {
+namespace {
+
+/** One call on its way through the server filters. It owns a copy of the received frame
+    (a filter may let the call go on later, after the read buffer is reused) and observes the
+    answer to run the filters' `after`.
+*/
+class filtered_call final : public response_observer,
+                            public std::enable_shared_from_this<filtered_call> {
+public:
+    filtered_call(std::shared_ptr<session> s, std::shared_ptr<const server_filters::table> table,
+                  std::span<const char> body)
+        : session_(std::move(s)), table_(std::move(table)), body_(body.begin(), body.end())
+    {
+    }
+
+    /// Decodes the owned copy; false if it does not decode (it did once already).
+    bool decode() { return !protocol::decode(body_, zone_, msg_); }
+
+    void start()
+    {
+        const auto& req = msg_.request;
+        filters_ = &table_->for_type(req.path.server_type);
+        call_.ns = req.path.ns;
+        call_.server_type = req.path.server_type;
+        call_.service = req.path.service;
+        call_.method = req.path.method;
+        call_.source = session_->peer_id();
+        call_.target = session_->state().options.server_id;
+        call_.request_id = req.id;
+        call_.start = std::chrono::steady_clock::now();
+        if (req.timeout_ms)
+            call_.deadline = call_.start + std::chrono::milliseconds(req.timeout_ms);
+        responder_ = session_->make_responder(req.id, shared_from_this());
+        if (auto ec = session_->admit(req))
+            return finish(ec);
+        step(0);
+    }
+
+    void answered(std::uint64_t id, std::error_code ec) noexcept override
+    {
+        run_after(ec);
+        session_->answered(id, ec);
+    }
+
+private:
+    void step(std::size_t i)
+    {
+        if (i == filters_->size())
+            return dispatch();
+        (*filters_)[i]->before(call_, filter_next([self = shared_from_this(), i](std::error_code ec) {
+            if (ec)
+                return self->finish(ec);
+            self->passed_ = i + 1;
+            self->step(i + 1);
+        }));
+    }
+
+    void dispatch()
+    {
+        auto& st = session_->state();
+        auto ctx = make_context(*session_, msg_.request, call_.start);
+        if (msg_.request.id) {
+            st.disp.dispatch(ctx, msg_.request.args, std::move(responder_));
+        } else {
+            st.disp.dispatch(ctx, msg_.request.args, responder());
+            run_after({}); // a notify has no answer: its filters see the dispatch
+        }
+    }
+
+    void finish(std::error_code ec)
+    {
+        if (responder_.owed())
+            responder_.fail(ec);
+        else if (!msg_.request.id)
+            run_after(ec);
+    }
+
+    void run_after(std::error_code ec) noexcept
+    {
+        const auto elapsed = std::chrono::steady_clock::now() - call_.start;
+        for (std::size_t i = passed_; i-- > 0;) {
+            try {
+                (*filters_)[i]->after(call_, ec, elapsed);
+            } catch (...) {
+                // A filter's after must not break the answer path.
+            }
+        }
+    }
+
+    std::shared_ptr<session> session_;
+    std::shared_ptr<const server_filters::table> table_;
+    const server_filters::list* filters_ = nullptr;
+    std::vector<char> body_;
+    msgpack::zone zone_;
+    protocol::message msg_;
+    filter_call call_;
+    responder responder_;
+    std::size_t passed_ = 0;
+};
+
+} // namespace
+
+void dispatch_filtered(const std::shared_ptr<session>& s,
+                       std::shared_ptr<const server_filters::table> filters,
+                       std::span<const char> body, const protocol::request_view&)
+{
+    auto call = std::make_shared<filtered_call>(s, std::move(filters), body);
+    if (call->decode())
+        call->start();
+}
+
+} // namespace mailroom::detail
