@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# The demo: installs what it needs (Debian 12), builds the examples, and runs the echo
-# example — a server and a client in one process, calling each other over loopback TCP.
+# The demo: installs what it needs (Debian 12), builds the examples, then runs
+#  1. examples/echo: a server and a client in one process, over loopback TCP;
+#  2. examples/chat: pomelo's chat demo as a cluster — two connector and two chat server
+#     processes from one servers.json — and a driver that makes users join, list and leave
+#     channels through the connectors, which call app.rpc.chat.chatRemote.add(session, ...).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/common.sh
@@ -10,3 +13,6 @@ mailroom_build build-demo -DMAILROOM_BUILD_TESTS=OFF -DMAILROOM_BUILD_EXAMPLES=O
     -DMAILROOM_BUILD_BENCHMARKS=OFF >/dev/null
 echo "== examples/echo: a server and a client, one process, loopback TCP"
 ./build-demo/examples/echo 5
+echo
+echo "== examples/chat: four chat-server processes (2 connectors, 2 chat servers) and a driver"
+examples/chat/run_cluster.sh build-demo
