@@ -3,9 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <limits>
 
 namespace mailroom::load {
-namespace {
 
 std::string make_payload(std::uint64_t size)
 {
@@ -15,38 +15,88 @@ std::string make_payload(std::uint64_t size)
     return s;
 }
 
-} // namespace
-
-protocol::method_path echo_path()
+sample_store::sample_store(std::uint64_t capacity, bool preallocate)
+    : capacity_(capacity), chunks_n_((capacity + chunk_size - 1) / chunk_size),
+      chunks_(std::make_unique<std::atomic<std::int64_t*>[]>(chunks_n_))
 {
-    return {.server_type = "echo", .service = "echoRemote", .method = "echo"};
+    for (std::size_t k = 0; k < chunks_n_; ++k)
+        chunks_[k].store(nullptr);
+    if (preallocate)
+        for (std::size_t k = 0; k < chunks_n_; ++k)
+            chunk(k);
 }
 
-void bind_echo(dispatcher& d)
+sample_store::~sample_store()
 {
-    d.add("echoRemote", "echo", [](std::string s) { return s; });
+    for (std::size_t k = 0; k < chunks_n_; ++k)
+        delete[] chunks_[k].load();
 }
 
-std::size_t frame_limit(const load_options& o) noexcept
+std::int64_t* sample_store::chunk(std::size_t k)
 {
-    // Room for the envelope (ids, path, metadata) around the payload.
-    return std::max<std::size_t>(8u << 20, o.payload + 4096);
+    auto* p = chunks_[k].load(std::memory_order_acquire);
+    if (p)
+        return p;
+    auto* fresh = new std::int64_t[chunk_size];
+    std::fill(fresh, fresh + chunk_size, std::int64_t{-1});
+    if (chunks_[k].compare_exchange_strong(p, fresh, std::memory_order_acq_rel))
+        return fresh;
+    delete[] fresh; // another thread won
+    return p;
 }
 
-echo_load::echo_load(proxy& rpc, const load_options& o, std::function<void()> done)
-    : rpc_(rpc), o_(o), done_(std::move(done)), path_(echo_path()),
-      args_(make_payload(o.payload)), warmup_(warmup_calls(o)), latency_ns_(o.calls)
+void sample_store::set(std::uint64_t i, std::int64_t ns)
+{
+    if (i < capacity_)
+        chunk(i / chunk_size)[i % chunk_size] = ns;
+}
+
+std::int64_t sample_store::get(std::uint64_t i) const
+{
+    if (i >= capacity_)
+        return -1;
+    auto* p = chunks_[i / chunk_size].load(std::memory_order_acquire);
+    return p ? p[i % chunk_size] : -1;
+}
+
+std::uint64_t sample_store::kib() const noexcept
+{
+    std::uint64_t n = 0;
+    for (std::size_t k = 0; k < chunks_n_; ++k)
+        n += chunks_[k].load() ? 1 : 0;
+    return n * chunk_size * sizeof(std::int64_t) / 1024;
+}
+
+echo_load::echo_load(const load_options& o, load_hooks hooks)
+    : o_(o), hooks_(std::move(hooks)), payload_(make_payload(o.payload)), warmup_(warmup_calls(o)),
+      timed_(o.duration_s > 0),
+      // A timed run keeps up to 2^32 samples, allocated as it goes; a counted run allocates
+      // all of them up front so the hot path never does.
+      latency_ns_(timed_ ? (std::uint64_t{1} << 32) : o.calls, !timed_)
 {
 }
 
-void echo_load::start()
+void echo_load::start(caller& c)
 {
+    caller_ = &c;
     if (warmup_ > 0) {
         start_phase(warmup_);
     } else {
-        started_ = clock::now();
-        start_phase(o_.calls);
+        if (hooks_.measure_begin)
+            hooks_.measure_begin();
+        begin_measuring();
+        start_phase(timed_ ? std::numeric_limits<std::uint64_t>::max() : o_.calls);
     }
+}
+
+void echo_load::begin_measuring()
+{
+    started_ = clock::now();
+    deadline_ = started_ + std::chrono::duration_cast<clock::duration>(
+                               std::chrono::duration<double>(o_.duration_s));
+    // Published after the clock fields: a completion on another thread that sees
+    // `measuring_` also sees the deadline.
+    measuring_.store(true, std::memory_order_release);
 }
 
 void echo_load::start_phase(std::uint64_t end)
@@ -64,28 +114,30 @@ void echo_load::start_phase(std::uint64_t end)
 
 void echo_load::issue()
 {
-    if (stop_.load())
+    if (stop_.load(std::memory_order_relaxed) || time_up_.load(std::memory_order_relaxed))
         return;
+    const auto t0 = clock::now();
+    if (timed_ && measuring_.load(std::memory_order_acquire) && t0 >= deadline_) {
+        time_up_.store(true);
+        return;
+    }
     const auto i = next_.fetch_add(1);
-    if (i >= phase_end_.load())
+    if (i >= phase_end_.load() || i >= latency_ns_.capacity())
         return; // the phase has all its calls; the overshoot is reset by the next phase
     outstanding_.fetch_add(1);
-    const auto t0 = clock::now();
-    rpc_.async_call<std::string>(
-        path_, route_param{}, args_,
-        [this, i, t0](std::error_code ec, std::string s) { on_reply(i, t0, ec, s); });
+    caller_->call(i, t0);
 }
 
 void echo_load::on_reply(std::uint64_t i, clock::time_point t0, std::error_code ec,
-                         const std::string& s)
+                         std::string_view echo)
 {
-    latency_ns_[i] =
-        std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - t0).count();
+    latency_ns_.set(i, std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - t0)
+                           .count());
     if (ec)
         record_error(fmt::format("call {}: {} ({})", i, ec.message(), ec.category().name()));
-    else if (s != std::get<0>(args_))
-        record_error(fmt::format("call {}: wrong echo ({} bytes back, {} sent)", i, s.size(),
-                                 std::get<0>(args_).size()));
+    else if (echo != payload_)
+        record_error(fmt::format("call {}: wrong echo ({} bytes back, {} sent)", i, echo.size(),
+                                 payload_.size()));
     completed_.fetch_add(1);
     // The successor is issued before this call stops counting as outstanding: when the
     // count reaches zero, no completion of this phase can issue any more.
@@ -97,17 +149,22 @@ void echo_load::on_reply(std::uint64_t i, clock::time_point t0, std::error_code 
 void echo_load::on_phase_done()
 {
     const auto now = clock::now();
-    if (phase_end_.load() == o_.calls || stop_.load()) {
-        if (phase_end_.load() != o_.calls)
+    if (measuring_.load() || stop_.load()) {
+        if (!measuring_.load())
             started_ = now; // stopped in the warm-up: nothing was measured
         finished_ = now;
-        done_();
+        if (measuring_.load() && hooks_.measure_end)
+            hooks_.measure_end();
+        if (hooks_.done)
+            hooks_.done();
         return;
     }
     // The warm-up is over: the clock starts now, for the remaining calls.
+    if (hooks_.measure_begin)
+        hooks_.measure_begin();
     next_.store(warmup_);
-    started_ = clock::now();
-    start_phase(o_.calls);
+    begin_measuring();
+    start_phase(timed_ ? std::numeric_limits<std::uint64_t>::max() : o_.calls);
 }
 
 void echo_load::record_error(std::string why)
@@ -132,12 +189,15 @@ run_result echo_load::take_result()
         r.first_error = first_error_;
     }
     r.elapsed = finished_ - started_;
-    // Issued calls are numbered contiguously from 0 and all have completed.
-    if (r.calls > warmup_) {
-        latency_ns_.resize(r.calls);
-        latency_ns_.erase(latency_ns_.begin(),
-                          latency_ns_.begin() + static_cast<std::ptrdiff_t>(warmup_));
-        r.latencies_ns = std::move(latency_ns_);
+    r.latency_store_kib = latency_ns_.kib();
+    // Measured calls have numbers from warmup_ on; a number fetched but never issued (the
+    // end of a phase, a stop) has no sample.
+    if (measuring_.load()) {
+        const auto end = std::min(next_.load(), latency_ns_.capacity());
+        r.latencies_ns.reserve(end > warmup_ ? end - warmup_ : 0);
+        for (auto i = warmup_; i < end; ++i)
+            if (auto v = latency_ns_.get(i); v >= 0)
+                r.latencies_ns.push_back(v);
     }
     return r;
 }

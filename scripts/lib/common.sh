@@ -2,7 +2,7 @@
 # (idempotent; apt-get runs only when something is missing) and configures + builds.
 
 # Packages the build needs on Debian 12.
-MAILROOM_BUILD_PACKAGES=(g++ cmake ninja-build libboost-dev libmsgpack-cxx-dev libfmt-dev nlohmann-json3-dev)
+MAILROOM_BUILD_PACKAGES=(g++ cmake ninja-build libboost-dev libmsgpack-cxx-dev libfmt-dev nlohmann-json3-dev libssl-dev)
 # Added for the tests and benchmarks.
 MAILROOM_TEST_PACKAGES=(libgtest-dev libgmock-dev libbenchmark-dev)
 

@@ -1,3 +1,5 @@
+#include "../filters/chain_walk.hpp"
+
 #include <mailroom/client/detail/filtered_call.hpp>
 #include <mailroom/client/mail_station.hpp>
 #include <mailroom/error.hpp>
@@ -11,7 +13,7 @@ namespace {
     retarget it), then the station, then `after` in reverse order for the filters that let it
     through, with its outcome and duration, then the caller's handler.
 */
-class filtered_call final : public std::enable_shared_from_this<filtered_call> {
+class filtered_call final : public chain_walk<filtered_call, client_filter> {
 public:
     explicit filtered_call(filtered_call_args a) : a_(std::move(a))
     {
@@ -37,17 +39,9 @@ public:
     }
 
 private:
-    void step(std::size_t i)
-    {
-        if (i == filters_->size())
-            return send();
-        (*filters_)[i]->before(call_, filter_next([self = shared_from_this(), i](std::error_code ec) {
-            if (ec)
-                return self->reject(ec);
-            self->passed_ = i + 1;
-            self->step(i + 1);
-        }));
-    }
+    friend class chain_walk<filtered_call, client_filter>;
+
+    void passed() { send(); }
 
     void send()
     {
@@ -69,7 +63,7 @@ private:
         }
     }
 
-    void reject(std::error_code ec)
+    void rejected(std::error_code ec)
     {
         run_after(ec);
         // Posted: a rejection found while initiating must not run the handler inside the
@@ -82,22 +76,7 @@ private:
         });
     }
 
-    void run_after(std::error_code ec) noexcept
-    {
-        const auto elapsed = std::chrono::steady_clock::now() - call_.start;
-        for (std::size_t i = passed_; i-- > 0;) {
-            try {
-                (*filters_)[i]->after(call_, ec, elapsed);
-            } catch (...) {
-                // A filter's after must not break the completion path.
-            }
-        }
-    }
-
     filtered_call_args a_;
-    filter_call call_;
-    const client_filters::list* filters_ = nullptr;
-    std::size_t passed_ = 0;
 };
 
 } // namespace

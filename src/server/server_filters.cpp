@@ -1,4 +1,5 @@
 #include "session.hpp"
+#include "../filters/chain_walk.hpp"
 
 #include <mailroom/error.hpp>
 #include <mailroom/protocol/codec.hpp>
@@ -11,7 +12,7 @@ namespace {
     answer to run the filters' `after`.
 */
 class filtered_call final : public response_observer,
-                            public std::enable_shared_from_this<filtered_call> {
+                            public chain_walk<filtered_call, server_filter> {
 public:
     filtered_call(std::shared_ptr<session> s, std::shared_ptr<const server_filters::table> table,
                   std::span<const char> body)
@@ -49,17 +50,10 @@ public:
     }
 
 private:
-    void step(std::size_t i)
-    {
-        if (i == filters_->size())
-            return dispatch();
-        (*filters_)[i]->before(call_, filter_next([self = shared_from_this(), i](std::error_code ec) {
-            if (ec)
-                return self->finish(ec);
-            self->passed_ = i + 1;
-            self->step(i + 1);
-        }));
-    }
+    friend class chain_walk<filtered_call, server_filter>;
+
+    void passed() { dispatch(); }
+    void rejected(std::error_code ec) { finish(ec); }
 
     void dispatch()
     {
@@ -81,27 +75,12 @@ private:
             run_after(ec);
     }
 
-    void run_after(std::error_code ec) noexcept
-    {
-        const auto elapsed = std::chrono::steady_clock::now() - call_.start;
-        for (std::size_t i = passed_; i-- > 0;) {
-            try {
-                (*filters_)[i]->after(call_, ec, elapsed);
-            } catch (...) {
-                // A filter's after must not break the answer path.
-            }
-        }
-    }
-
     std::shared_ptr<session> session_;
     std::shared_ptr<const server_filters::table> table_;
-    const server_filters::list* filters_ = nullptr;
     std::vector<char> body_;
     msgpack::zone zone_;
     protocol::message msg_;
-    filter_call call_;
     responder responder_;
-    std::size_t passed_ = 0;
 };
 
 } // namespace

@@ -4,6 +4,8 @@
 #include <mailroom/server.hpp>
 #include <mailroom/tcp.hpp>
 
+#include "support/wait.hpp"
+
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
@@ -64,14 +66,5 @@ private:
     std::shared_ptr<tcp::acceptor> acceptor_;
     std::uint16_t port_ = 0;
 };
-
-/// Waits (up to a generous bound, as a safety net) for a future and returns its value.
-template <class T>
-T wait(std::future<T>& f, std::chrono::seconds limit = std::chrono::seconds(60))
-{
-    if (f.wait_for(limit) != std::future_status::ready)
-        throw std::runtime_error("timed out waiting for a completion");
-    return f.get();
-}
 
 } // namespace mailroom::test

@@ -2,6 +2,7 @@
 
 #include <mailroom/detail/to_std_error.hpp>
 #include <mailroom/tcp/acceptor.hpp>
+#include <mailroom/tcp/detail/tls_context.hpp>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
@@ -9,6 +10,7 @@
 #include <atomic>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace mailroom::tcp {
 namespace {
@@ -20,30 +22,79 @@ std::string to_string(const asio::ip::tcp::endpoint& ep)
     return host + ":" + std::to_string(ep.port());
 }
 
-class tcp_connection final : public connection, public detail::framed_stream {
+using detail::plain_socket;
+using detail::tls_socket;
+
+template <class Socket>
+class tcp_connection final : public connection, public detail::framed_stream<Socket> {
+    using base = detail::framed_stream<Socket>;
+
 public:
-    tcp_connection(socket_type socket, const acceptor_options& options)
-        : framed_stream(std::move(socket), options.stream, options.max_frame_size)
+    tcp_connection(plain_socket socket, const acceptor_options& options)
+        requires std::is_same_v<Socket, plain_socket>
+        : base(std::move(socket), options.stream, options.max_frame_size)
     {
-        boost::system::error_code ec;
-        auto ep = this->socket().remote_endpoint(ec);
-        remote_ = ec ? std::string("unknown") : to_string(ep);
-        this->socket().set_option(asio::ip::tcp::no_delay(options.stream.no_delay), ec);
+        init(options);
+    }
+
+    tcp_connection(plain_socket socket, const acceptor_options& options,
+                   std::shared_ptr<detail::tls_context> tls)
+        requires std::is_same_v<Socket, tls_socket>
+        : base(std::move(socket), *tls, options.stream, options.max_frame_size),
+          tls_(std::move(tls))
+    {
+        init(options);
+    }
+
+    /** On the strand: the TLS handshake, bounded by `timeout`. `done(true)` runs on the strand
+        once it succeeded; on failure or timeout the connection is dropped (the core never
+        sees it) and `done` is not called.
+    */
+    template <class Done>
+    void handshake(std::chrono::milliseconds timeout, Done done)
+        requires std::is_same_v<Socket, tls_socket>
+    {
+        auto self = std::static_pointer_cast<tcp_connection>(this->shared_from_this());
+        handshake_timer_.expires_after(timeout);
+        handshake_timer_.async_wait([self](const boost::system::error_code& ec) {
+            if (!ec)
+                self->close_stream(false);
+        });
+        this->socket().async_handshake(
+            asio::ssl::stream_base::server,
+            [self, done = std::move(done)](const boost::system::error_code& ec) mutable {
+                self->handshake_timer_.cancel();
+                if (ec || self->closing())
+                    return self->close_stream(false);
+                done();
+            });
     }
 
     /// On the strand: attach the core's handler and start reading.
     void open(std::shared_ptr<connection_handler> handler)
     {
+        // Closed between the hand-over and now (the server stopped, say): the core's
+        // on_close must still run once, or its session would never be released.
+        if (this->finished())
+            return handler->on_close(std::make_error_code(std::errc::operation_canceled));
         handler_ = std::move(handler);
-        start();
+        this->start();
     }
 
-    void send(frame f) override { send_frame(std::move(f)); }
-    void close() override { close_stream(true); }
+    void send(frame f) override { this->send_frame(std::move(f)); }
+    void close() override { this->close_stream(true); }
     std::string remote_address() const override { return remote_; }
-    std::size_t queued_bytes() const noexcept override { return queued(); }
+    std::size_t queued_bytes() const noexcept override { return this->queued(); }
 
 private:
+    void init(const acceptor_options& options)
+    {
+        boost::system::error_code ec;
+        auto ep = this->tcp_socket().remote_endpoint(ec);
+        remote_ = ec ? std::string("unknown") : to_string(ep);
+        this->tcp_socket().set_option(asio::ip::tcp::no_delay(options.stream.no_delay), ec);
+    }
+
     void deliver(std::span<const char> body) override { handler_->on_message(body); }
 
     void closed(std::error_code ec, bool) override
@@ -55,6 +106,12 @@ private:
 
     std::shared_ptr<connection_handler> handler_;
     std::string remote_;
+    std::shared_ptr<detail::tls_context> tls_; // outlives the stream's SSL object
+    struct no_timer {
+        explicit no_timer(const asio::any_io_executor&) {}
+    };
+    std::conditional_t<std::is_same_v<Socket, tls_socket>, asio::steady_timer, no_timer>
+        handshake_timer_{this->executor()};
 };
 
 class tcp_acceptor final : public tcp::acceptor,
@@ -68,6 +125,12 @@ public:
 
     std::error_code start(accept_handler on_accept) override
     {
+        if (options_.tls.enabled) {
+            std::error_code tls_ec;
+            tls_ = detail::make_server_context(options_.tls, tls_ec);
+            if (!tls_)
+                return tls_ec;
+        }
         boost::system::error_code ec;
         auto addr = asio::ip::make_address(options_.host, ec);
         asio::ip::tcp::endpoint ep;
@@ -101,6 +164,10 @@ public:
         boost::system::error_code ignored;
         acceptor_.close(ignored);
         retry_timer_.cancel();
+        for (auto& w : handshaking_)
+            if (auto conn = w.lock())
+                conn->close_stream(false);
+        handshaking_.clear();
     }
 
     std::string local_address() const override { return address_; }
@@ -136,7 +203,39 @@ private:
             });
             return;
         }
-        auto conn = std::make_shared<tcp_connection>(std::move(socket), options_);
+        if (tls_) {
+            // The core sees a TLS connection only once its handshake succeeded.
+            auto conn = std::make_shared<tcp_connection<tls_socket>>(std::move(socket), options_, tls_);
+            {
+                std::lock_guard lock(mu_);
+                std::erase_if(handshaking_, [](const auto& w) { return w.expired(); });
+                handshaking_.push_back(conn);
+            }
+            asio::post(conn->executor(), [self = shared_from_this(), conn] {
+                conn->handshake(self->options_.handshake_timeout, [self, conn] {
+                    asio::post(self->strand_, [self, conn] {
+                        {
+                            std::lock_guard lock(self->mu_);
+                            std::erase_if(self->handshaking_, [&](const auto& w) {
+                                return w.lock() == conn;
+                            });
+                            if (self->closed_)
+                                return conn->close_stream(false);
+                        }
+                        self->hand_over(conn);
+                    });
+                });
+            });
+        } else {
+            hand_over(std::make_shared<tcp_connection<plain_socket>>(std::move(socket), options_));
+        }
+        do_accept();
+    }
+
+    /// On the strand: gives the connection to the core, or closes it if nobody takes it.
+    template <class Connection>
+    void hand_over(std::shared_ptr<Connection> conn)
+    {
         auto handler = on_accept_(conn);
         if (!handler) {
             conn->close();
@@ -145,7 +244,6 @@ private:
                 conn->open(std::move(handler));
             });
         }
-        do_accept();
     }
 
     asio::any_io_executor ex_;
@@ -153,11 +251,14 @@ private:
     asio::ip::tcp::acceptor acceptor_;
     asio::steady_timer retry_timer_;
     acceptor_options options_;
+    std::shared_ptr<detail::tls_context> tls_;
     accept_handler on_accept_;
     std::atomic<std::uint16_t> port_{0};
     std::string address_;
-    std::mutex mu_; // guards acceptor_, retry_timer_ and closed_: close() runs on any thread
+    std::mutex mu_; // guards acceptor_, retry_timer_, closed_ and handshaking_
     bool closed_ = false;
+    // TLS connections not handed to the core yet: close() must not leave them behind.
+    std::vector<std::weak_ptr<tcp_connection<tls_socket>>> handshaking_;
 };
 
 } // namespace

@@ -11,20 +11,33 @@
 
 namespace mailroom::tcp::detail {
 
-framed_stream::framed_stream(socket_type socket, stream_options options, std::size_t max_frame_size)
+template <class Socket>
+framed_stream<Socket>::framed_stream(socket_type socket, stream_options options,
+                                     std::size_t max_frame_size)
     : socket_(std::move(socket)), timer_(socket_.get_executor()), parser_(max_frame_size),
       options_(options), last_rx_(clock::now())
 {
 }
 
-void framed_stream::start()
+template <class Socket>
+framed_stream<Socket>::framed_stream(asio::ip::tcp::socket socket, asio::ssl::context& ctx,
+                                     stream_options options, std::size_t max_frame_size)
+    requires std::is_same_v<Socket, tls_socket>
+    : socket_(std::move(socket), ctx), timer_(socket_.get_executor()), parser_(max_frame_size),
+      options_(options), last_rx_(clock::now())
+{
+}
+
+template <class Socket>
+void framed_stream<Socket>::start()
 {
     last_rx_ = clock::now();
     do_read();
     arm_timer();
 }
 
-void framed_stream::send_frame(frame f)
+template <class Socket>
+void framed_stream<Socket>::send_frame(frame f)
 {
     if (closing())
         return;
@@ -46,18 +59,19 @@ void framed_stream::send_frame(frame f)
         // The peer stopped reading: holding more would grow without bound. Closing fails
         // the calls on this link with `disconnected` instead of losing them silently.
         closing_ = true;
-        asio::post(socket_.get_executor(), [self = shared_from_this()] {
+        asio::post(socket_.get_executor(), [self = this->shared_from_this()] {
             self->shutdown(error::queue_full, false);
         });
     } else if (start_write) {
-        asio::post(socket_.get_executor(), [self = shared_from_this()] { self->do_write(); });
+        asio::post(socket_.get_executor(), [self = this->shared_from_this()] { self->do_write(); });
     }
 }
 
-void framed_stream::close_stream(bool flush)
+template <class Socket>
+void framed_stream<Socket>::close_stream(bool flush)
 {
     closing_ = true;
-    asio::post(socket_.get_executor(), [self = shared_from_this(), flush] {
+    asio::post(socket_.get_executor(), [self = this->shared_from_this(), flush] {
         bool busy;
         {
             std::lock_guard lock(self->mu_);
@@ -70,27 +84,30 @@ void framed_stream::close_stream(bool flush)
     });
 }
 
-void framed_stream::shutdown(std::error_code ec, bool local)
+template <class Socket>
+void framed_stream<Socket>::shutdown(std::error_code ec, bool local)
 {
     if (closed_)
         return;
     closed_ = true;
     closing_ = true;
     boost::system::error_code ignored;
-    socket_.close(ignored);
+    tcp_socket().close(ignored);
     timer_.cancel();
     closed(ec, local);
 }
 
-void framed_stream::do_read()
+template <class Socket>
+void framed_stream<Socket>::do_read()
 {
     auto buf = parser_.prepare(options_.read_size);
     socket_.async_read_some(asio::buffer(buf.data(), buf.size()),
-                            [self = shared_from_this()](const boost::system::error_code& ec,
+                            [self = this->shared_from_this()](const boost::system::error_code& ec,
                                                         std::size_t n) { self->on_read(ec, n); });
 }
 
-void framed_stream::on_read(const boost::system::error_code& ec, std::size_t n)
+template <class Socket>
+void framed_stream<Socket>::on_read(const boost::system::error_code& ec, std::size_t n)
 {
     if (closed_)
         return;
@@ -112,7 +129,8 @@ void framed_stream::on_read(const boost::system::error_code& ec, std::size_t n)
         do_read();
 }
 
-void framed_stream::handle(std::span<const char> body)
+template <class Socket>
+void framed_stream<Socket>::handle(std::span<const char> body)
 {
     // Keepalive traffic stays in the transport; anything that merely looks like it (a
     // malformed ping) goes up, where the core treats it as the protocol error it is.
@@ -129,7 +147,8 @@ void framed_stream::handle(std::span<const char> body)
     }
 }
 
-void framed_stream::do_write()
+template <class Socket>
+void framed_stream<Socket>::do_write()
 {
     bool idle = false;
     {
@@ -148,7 +167,7 @@ void framed_stream::do_write()
         return;
     }
     asio::async_write(socket_, asio::buffer(inflight_),
-                      [self = shared_from_this()](const boost::system::error_code& ec,
+                      [self = this->shared_from_this()](const boost::system::error_code& ec,
                                                   std::size_t n) {
                           self->queued_.fetch_sub(n, std::memory_order_relaxed);
                           if (ec)
@@ -157,7 +176,8 @@ void framed_stream::do_write()
                       });
 }
 
-void framed_stream::arm_timer()
+template <class Socket>
+void framed_stream<Socket>::arm_timer()
 {
     using std::chrono::milliseconds;
     milliseconds period = options_.keepalive_interval.count() > 0 ? options_.keepalive_interval
@@ -168,13 +188,14 @@ void framed_stream::arm_timer()
         return;
     period = std::max(period, milliseconds(1));
     timer_.expires_after(period);
-    timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    timer_.async_wait([self = this->shared_from_this()](const boost::system::error_code& ec) {
         if (!ec)
             self->on_tick();
     });
 }
 
-void framed_stream::on_tick()
+template <class Socket>
+void framed_stream<Socket>::on_tick()
 {
     if (closed_)
         return;
@@ -190,5 +211,8 @@ void framed_stream::on_tick()
     }
     arm_timer();
 }
+
+template class framed_stream<plain_socket>;
+template class framed_stream<tls_socket>;
 
 } // namespace mailroom::tcp::detail

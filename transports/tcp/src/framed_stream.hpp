@@ -6,6 +6,7 @@
 #include <mailroom/tcp/options.hpp>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
@@ -14,24 +15,37 @@
 #include <mutex>
 #include <span>
 #include <system_error>
+#include <type_traits>
 #include <vector>
 
 namespace mailroom::tcp::detail {
 
-/** A length-prefixed message stream over one TCP socket: the I/O shared by the mail box
-    and the server connection.
+/// A plain TCP socket.
+using plain_socket = asio::ip::tcp::socket;
+/// TLS over a TCP socket.
+using tls_socket = asio::ssl::stream<asio::ip::tcp::socket>;
+
+/** A length-prefixed message stream over one TCP socket (`plain_socket`), or a TLS stream
+    over one (`tls_socket`): the I/O shared by the mail box and the server connection.
+    Templated rather than virtual so that the plain path pays nothing for TLS; both are
+    instantiated in framed_stream.cpp.
 
     Everything but `send` and `close` runs on the socket's strand. Writes coalesce: frames
     sent while a write is in flight are appended to one buffer that leaves in the next write,
     so a burst of N calls costs one syscall, with no flush timer. Pings and pongs are
     answered and consumed here; everything else goes to `deliver`.
 */
-class framed_stream : public std::enable_shared_from_this<framed_stream> {
+template <class Socket>
+class framed_stream : public std::enable_shared_from_this<framed_stream<Socket>> {
 public:
-    using socket_type = asio::ip::tcp::socket;
+    using socket_type = Socket;
     using clock = std::chrono::steady_clock;
 
     framed_stream(socket_type socket, stream_options options, std::size_t max_frame_size);
+    /// Wraps `socket` in TLS with `ctx` (a `tls_socket` stream only).
+    framed_stream(asio::ip::tcp::socket socket, asio::ssl::context& ctx, stream_options options,
+                  std::size_t max_frame_size)
+        requires std::is_same_v<Socket, tls_socket>;
     virtual ~framed_stream() = default;
 
     /// Thread-safe; discarded once the stream is closing.
@@ -47,12 +61,23 @@ public:
     /// The strand every handler of this stream runs on.
     asio::any_io_executor executor() { return socket_.get_executor(); }
 
+    /// The TCP socket under any TLS layer.
+    asio::ip::tcp::socket& tcp_socket() noexcept
+    {
+        if constexpr (std::is_same_v<Socket, plain_socket>)
+            return socket_;
+        else
+            return socket_.next_layer();
+    }
+
 protected:
     /// Starts reading and the keepalive timer; call on the strand once connected.
     void start();
 
     socket_type& socket() noexcept { return socket_; }
     bool closing() const noexcept { return closing_.load(std::memory_order_relaxed); }
+    /// On the strand: `closed` was called.
+    bool finished() const noexcept { return closed_; }
 
     /// Closes on the strand with `ec`; `local` tells whether this end asked for it.
     void shutdown(std::error_code ec, bool local);

@@ -1,6 +1,7 @@
 #include "framed_stream.hpp"
 
 #include <mailroom/detail/to_std_error.hpp>
+#include <mailroom/tcp/detail/tls_context.hpp>
 #include <mailroom/tcp/mailbox.hpp>
 
 #include <boost/asio/connect.hpp>
@@ -12,64 +13,107 @@
 namespace mailroom::tcp {
 namespace {
 
-class tcp_mailbox final : public mailroom::mailbox, public detail::framed_stream {
+using detail::plain_socket;
+using detail::tls_socket;
+
+/// Resolve, connect, (TLS handshake,) then the framed stream. The connect handler runs
+/// exactly once, on the strand.
+template <class Socket>
+class tcp_mailbox final : public mailroom::mailbox, public detail::framed_stream<Socket> {
+    using base = detail::framed_stream<Socket>;
+
 public:
     tcp_mailbox(const mailbox_context& ctx, const stream_options& options)
-        : framed_stream(socket_type(asio::make_strand(ctx.executor)), options, ctx.max_frame_size),
+        requires std::is_same_v<Socket, plain_socket>
+        : base(plain_socket(asio::make_strand(ctx.executor)), options, ctx.max_frame_size),
           handler_(ctx.handler), host_(ctx.server.host), port_(std::to_string(ctx.server.port)),
-          resolver_(socket().get_executor()), no_delay_(options.no_delay)
+          resolver_(this->socket().get_executor()), no_delay_(options.no_delay)
     {
+    }
+
+    tcp_mailbox(const mailbox_context& ctx, const stream_options& options,
+                std::shared_ptr<detail::tls_context> tls, const tls_options& tls_opts)
+        requires std::is_same_v<Socket, tls_socket>
+        : base(asio::ip::tcp::socket(asio::make_strand(ctx.executor)), *tls, options,
+               ctx.max_frame_size),
+          handler_(ctx.handler), host_(ctx.server.host), port_(std::to_string(ctx.server.port)),
+          resolver_(this->socket().get_executor()), no_delay_(options.no_delay),
+          tls_(std::move(tls))
+    {
+        detail::prepare_client(this->socket().native_handle(), tls_opts, host_);
     }
 
     void async_connect(connect_handler handler) override
     {
-        asio::post(socket().get_executor(), [self = self(), h = std::move(handler)]() mutable {
+        asio::post(this->executor(), [self = self(), h = std::move(handler)]() mutable {
             self->resolve(std::move(h));
         });
     }
 
-    void send(frame f) override { send_frame(std::move(f)); }
+    void send(frame f) override { this->send_frame(std::move(f)); }
 
-    void close() override { close_stream(false); }
+    void close() override { this->close_stream(false); }
 
-    std::size_t queued_bytes() const noexcept override { return queued(); }
+    std::size_t queued_bytes() const noexcept override { return this->queued(); }
 
 private:
     std::shared_ptr<tcp_mailbox> self()
     {
-        return std::static_pointer_cast<tcp_mailbox>(shared_from_this());
+        return std::static_pointer_cast<tcp_mailbox>(this->shared_from_this());
     }
+
+    static std::error_code cancelled() { return std::make_error_code(std::errc::operation_canceled); }
 
     void resolve(connect_handler h)
     {
-        if (closing())
-            return h(std::make_error_code(std::errc::operation_canceled));
+        if (this->closing())
+            return h(cancelled());
         resolver_.async_resolve(
             host_, port_,
             [self = self(), h = std::move(h)](const boost::system::error_code& ec,
                                               asio::ip::tcp::resolver::results_type results) mutable {
                 if (ec || self->closing())
-                    return h(ec ? mailroom::detail::to_std_error(ec)
-                                : std::make_error_code(std::errc::operation_canceled));
+                    return h(ec ? mailroom::detail::to_std_error(ec) : cancelled());
                 self->connect(results, std::move(h));
             });
     }
 
     void connect(const asio::ip::tcp::resolver::results_type& results, connect_handler h)
     {
-        asio::async_connect(socket(), results,
+        asio::async_connect(this->tcp_socket(), results,
                             [self = self(), h = std::move(h)](const boost::system::error_code& ec,
                                                               const asio::ip::tcp::endpoint&) mutable {
                                 if (ec || self->closing())
-                                    return h(ec ? mailroom::detail::to_std_error(ec)
-                                                : std::make_error_code(std::errc::operation_canceled));
+                                    return h(ec ? mailroom::detail::to_std_error(ec) : cancelled());
                                 boost::system::error_code ignored;
-                                self->socket().set_option(asio::ip::tcp::no_delay(self->no_delay_),
-                                                          ignored);
-                                self->connected_ = true;
-                                self->start();
-                                h({});
+                                self->tcp_socket().set_option(
+                                    asio::ip::tcp::no_delay(self->no_delay_), ignored);
+                                if constexpr (std::is_same_v<Socket, tls_socket>)
+                                    self->handshake(std::move(h));
+                                else
+                                    self->opened(std::move(h));
                             });
+    }
+
+    void handshake(connect_handler h)
+        requires std::is_same_v<Socket, tls_socket>
+    {
+        this->socket().async_handshake(
+            asio::ssl::stream_base::client,
+            [self = self(), h = std::move(h)](const boost::system::error_code& ec) mutable {
+                if (self->closing())
+                    return h(cancelled());
+                if (ec)
+                    return h(detail::handshake_error(ec, self->socket().native_handle()));
+                self->opened(std::move(h));
+            });
+    }
+
+    void opened(connect_handler h)
+    {
+        connected_ = true;
+        this->start();
+        h({});
     }
 
     void deliver(std::span<const char> body) override { handler_->on_message(body); }
@@ -88,14 +132,41 @@ private:
     asio::ip::tcp::resolver resolver_;
     bool no_delay_;
     bool connected_ = false; // strand only
+    std::shared_ptr<detail::tls_context> tls_; // outlives the stream's SSL object
+};
+
+/// A mail box that only reports why it cannot exist (a TLS context that does not load).
+class failed_mailbox final : public mailroom::mailbox,
+                             public std::enable_shared_from_this<failed_mailbox> {
+public:
+    failed_mailbox(asio::any_io_executor ex, std::error_code ec) : ex_(std::move(ex)), ec_(ec) {}
+
+    void async_connect(connect_handler handler) override
+    {
+        asio::post(ex_, [h = std::move(handler), ec = ec_]() mutable { h(ec); });
+    }
+    void send(frame) override {}
+    void close() override {}
+
+private:
+    asio::any_io_executor ex_;
+    std::error_code ec_;
 };
 
 } // namespace
 
-mailbox_factory make_mailbox_factory(stream_options options)
+mailbox_factory make_mailbox_factory(stream_options options, tls_options tls)
 {
-    return [options](const mailbox_context& ctx) -> std::shared_ptr<mailroom::mailbox> {
-        return std::make_shared<tcp_mailbox>(ctx, options);
+    auto contexts = std::make_shared<detail::client_context_cache>();
+    return [options, tls, contexts](const mailbox_context& ctx) -> std::shared_ptr<mailroom::mailbox> {
+        const auto t = tls_for(ctx.server, tls);
+        if (!t.enabled)
+            return std::make_shared<tcp_mailbox<plain_socket>>(ctx, options);
+        std::error_code ec;
+        auto tls_ctx = contexts->get(t, ec);
+        if (!tls_ctx)
+            return std::make_shared<failed_mailbox>(ctx.executor, ec);
+        return std::make_shared<tcp_mailbox<tls_socket>>(ctx, options, std::move(tls_ctx), t);
     };
 }
 

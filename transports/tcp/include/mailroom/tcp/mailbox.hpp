@@ -2,6 +2,7 @@
 
 #include <mailroom/client/mailbox.hpp>
 #include <mailroom/tcp/options.hpp>
+#include <mailroom/tcp/tls.hpp>
 
 namespace mailroom::tcp {
 
@@ -13,11 +14,16 @@ namespace mailroom::tcp {
     a server silent for `keepalive_timeout` is dead. Frames sent while a write is in flight
     leave together in the next write.
 
+    TLS: off unless `tls.enabled` or the server's servers.json entry turns it on (`tls_for`
+    merges the two; see @ref tls_options). With TLS, the server's certificate is verified
+    against `tls_ca` and its host name; a failed handshake fails the connect with a
+    @ref tls_error (the station logs it, and fails its calls with `connect_failed`).
+
     @par Example
     @code
     station.add_transport("tcp", mailroom::tcp::make_mailbox_factory());
     @endcode
 */
-mailbox_factory make_mailbox_factory(stream_options options = {});
+mailbox_factory make_mailbox_factory(stream_options options = {}, tls_options tls = {});
 
 } // namespace mailroom::tcp

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <mailroom/tcp/tls.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -37,6 +39,11 @@ struct acceptor_options {
     /// (a live mail box pings every 10 s).
     stream_options stream{.keepalive_interval = std::chrono::milliseconds(0),
                           .keepalive_timeout = std::chrono::milliseconds(60'000)};
+    /// TLS for every connection (needs `cert_file` and `key_file`). Default: off.
+    tls_options tls;
+    /// Time a connection has to complete its TLS handshake before it is dropped; only with
+    /// TLS. Default: 10 s.
+    std::chrono::milliseconds handshake_timeout{10'000};
 };
 
 } // namespace mailroom::tcp

@@ -1,0 +1,187 @@
+#include <mailroom/error.hpp>
+#include <mailroom/tcp/detail/tls_context.hpp>
+#include <mailroom/tcp/tls.hpp>
+
+#include <boost/asio/error.hpp>
+#include <boost/asio/ip/address.hpp>
+
+#include <stdexcept>
+
+#include <openssl/x509v3.h>
+
+namespace mailroom::tcp {
+namespace {
+
+class tls_category_impl final : public std::error_category {
+public:
+    const char* name() const noexcept override { return "mailroom.tls"; }
+
+    std::string message(int ev) const override
+    {
+        switch (static_cast<tls_error>(ev)) {
+        case tls_error::handshake_failed:
+            return "TLS handshake failed (does the peer speak TLS?)";
+        case tls_error::untrusted_certificate:
+            return "TLS: the server's certificate is not trusted (unknown or self-signed issuer; "
+                   "check tls_ca)";
+        case tls_error::expired_certificate:
+            return "TLS: the server's certificate has expired or is not valid yet";
+        case tls_error::name_mismatch:
+            return "TLS: the server's certificate does not match its host name (check "
+                   "tls_server_name)";
+        case tls_error::bad_certificate:
+            return "TLS: cannot load the certificate (tls_cert)";
+        case tls_error::bad_private_key:
+            return "TLS: cannot load the private key (tls_key), or it does not match the "
+                   "certificate";
+        case tls_error::bad_ca_file:
+            return "TLS: cannot load the CA file (tls_ca)";
+        }
+        return "TLS: unknown error";
+    }
+
+    std::error_condition default_error_condition(int) const noexcept override
+    {
+        return condition::retryable;
+    }
+};
+
+bool parse_bool(const std::string& key, const std::string& text)
+{
+    if (text == "true")
+        return true;
+    if (text == "false")
+        return false;
+    throw std::invalid_argument("server option " + key + ": expected true or false, got \"" +
+                                text + "\"");
+}
+
+} // namespace
+
+const std::error_category& tls_category() noexcept
+{
+    static const tls_category_impl category;
+    return category;
+}
+
+tls_options tls_for(const server_info& server, tls_options defaults)
+{
+    auto text = [&](std::string_view key, std::string& out) {
+        if (auto it = server.options.find(key); it != server.options.end())
+            out = it->second;
+    };
+    text("tls_cert", defaults.cert_file);
+    text("tls_key", defaults.key_file);
+    text("tls_ca", defaults.ca_file);
+    text("tls_server_name", defaults.server_name);
+    if (auto it = server.options.find("tls"); it != server.options.end())
+        defaults.enabled = parse_bool("tls", it->second);
+    else if (server.options.contains("tls_cert"))
+        defaults.enabled = true;
+    return defaults;
+}
+
+namespace detail {
+namespace {
+
+constexpr auto context_options = tls_context::default_workarounds | tls_context::no_sslv2 |
+                                 tls_context::no_sslv3 | tls_context::no_tlsv1 |
+                                 tls_context::no_tlsv1_1 | tls_context::single_dh_use;
+
+} // namespace
+
+std::shared_ptr<tls_context> make_server_context(const tls_options& o, std::error_code& ec)
+{
+    auto ctx = std::make_shared<tls_context>(tls_context::tls_server);
+    boost::system::error_code bec;
+    ctx->set_options(context_options, bec);
+    if (o.cert_file.empty() || ctx->use_certificate_chain_file(o.cert_file, bec)) {
+        ec = tls_error::bad_certificate;
+        return nullptr;
+    }
+    if (o.key_file.empty() || ctx->use_private_key_file(o.key_file, tls_context::pem, bec) ||
+        SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
+        ec = tls_error::bad_private_key;
+        return nullptr;
+    }
+    ec.clear();
+    return ctx;
+}
+
+std::shared_ptr<tls_context> make_client_context(const tls_options& o, std::error_code& ec)
+{
+    auto ctx = std::make_shared<tls_context>(tls_context::tls_client);
+    boost::system::error_code bec;
+    ctx->set_options(context_options, bec);
+    if (o.verify_peer) {
+        ctx->set_verify_mode(boost::asio::ssl::verify_peer, bec);
+        if (!o.ca_file.empty()) {
+            if (ctx->load_verify_file(o.ca_file, bec)) {
+                ec = tls_error::bad_ca_file;
+                return nullptr;
+            }
+        } else {
+            // A host without a default store trusts nothing: handshakes then fail as
+            // untrusted_certificate, which names the problem.
+            ctx->set_default_verify_paths(bec);
+        }
+    } else {
+        ctx->set_verify_mode(boost::asio::ssl::verify_none, bec);
+    }
+    ec.clear();
+    return ctx;
+}
+
+void prepare_client(SSL* ssl, const tls_options& o, const std::string& host)
+{
+    const std::string& name = o.server_name.empty() ? host : o.server_name;
+    boost::system::error_code not_ip;
+    boost::asio::ip::make_address(name, not_ip);
+    if (not_ip)
+        SSL_set_tlsext_host_name(ssl, name.c_str());
+    if (!o.verify_peer)
+        return;
+    // OpenSSL checks the name during the handshake, so a mismatch shows up in
+    // SSL_get_verify_result as its own reason.
+    X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    if (not_ip)
+        X509_VERIFY_PARAM_set1_host(param, name.c_str(), name.size());
+    else
+        X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str());
+}
+
+std::error_code handshake_error(const boost::system::error_code& ec, SSL* ssl)
+{
+    if (ec == boost::asio::error::operation_aborted)
+        return std::make_error_code(std::errc::operation_canceled);
+    switch (ssl ? SSL_get_verify_result(ssl) : X509_V_OK) {
+    case X509_V_OK:
+        return tls_error::handshake_failed;
+    case X509_V_ERR_HOSTNAME_MISMATCH:
+    case X509_V_ERR_IP_ADDRESS_MISMATCH:
+    case X509_V_ERR_EMAIL_MISMATCH:
+        return tls_error::name_mismatch;
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+        return tls_error::expired_certificate;
+    default:
+        return tls_error::untrusted_certificate;
+    }
+}
+
+std::shared_ptr<tls_context> client_context_cache::get(const tls_options& o, std::error_code& ec)
+{
+    const std::string key = o.ca_file + (o.verify_peer ? "\n1" : "\n0");
+    std::lock_guard lock(mu_);
+    for (auto& [k, ctx] : contexts_)
+        if (k == key)
+            return ctx;
+    auto ctx = make_client_context(o, ec);
+    if (ctx)
+        contexts_.emplace_back(key, ctx);
+    return ctx;
+}
+
+} // namespace detail
+} // namespace mailroom::tcp

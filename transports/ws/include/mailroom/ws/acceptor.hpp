@@ -1,0 +1,38 @@
+#pragma once
+
+#include <mailroom/detail/config.hpp>
+#include <mailroom/server/acceptor.hpp>
+#include <mailroom/ws/options.hpp>
+
+#include <cstdint>
+#include <memory>
+
+namespace mailroom::ws {
+
+/** A WebSocket acceptor: listens on `host:port` and upgrades `GET <path>` requests that carry
+    the configured token. A request for another path gets 404, a missing or wrong token 401,
+    anything that is not a WebSocket upgrade 400; those connections are closed and the server
+    never sees them. Upgraded connections carry one frame body per binary message; a text
+    message closes that connection with close code 1003, a message above `max_frame_size`
+    with 1009. Each connection runs on its own strand of the executor.
+
+    @par Thread safety
+    All member functions may be called from any thread.
+
+    @par Example
+    @code
+    auto acc = mailroom::ws::make_acceptor(ioc.get_executor(), {.path = "/rpc", .token = "s3cret"});
+    server.listen(acc);
+    std::uint16_t port = acc->port();
+    @endcode
+*/
+class acceptor : public mailroom::acceptor {
+public:
+    /// The bound port (after `start`), useful when bound to port 0.
+    virtual std::uint16_t port() const = 0;
+};
+
+/// Creates a WebSocket acceptor; it binds when the server starts it.
+std::shared_ptr<acceptor> make_acceptor(asio::any_io_executor ex, acceptor_options options = {});
+
+} // namespace mailroom::ws

@@ -1,0 +1,39 @@
+#pragma once
+
+#include <string>
+#include <system_error>
+#include <type_traits>
+
+namespace mailroom::ws {
+
+/** Errors of the WebSocket transport, in the `"mailroom.ws"` category.
+
+    The upgrade refusals map to `mailroom::condition::retryable` (the call never reached a
+    handler); `text_message` maps to `mailroom::condition::failed`. A mail station reports a
+    refused upgrade to its callers as `mailroom::error::connect_failed` and logs this error's
+    message ("... the server refused the WebSocket upgrade: 401 Unauthorized ...").
+*/
+enum class ws_error {
+    /// The server answered the upgrade request with an HTTP status other than 101, 401 and 404.
+    upgrade_refused = 1,
+    /// The server answered 401: the token (`ws_token`) is missing or wrong.
+    unauthorized,
+    /// The server answered 404: it upgrades another path (`ws_path`).
+    not_found,
+    /// A text message arrived; mailroom frames travel in binary messages only (the link is
+    /// closed with close code 1003).
+    text_message,
+};
+
+/// The category of @ref ws_error, named `"mailroom.ws"`.
+const std::error_category& ws_category() noexcept;
+
+inline std::error_code make_error_code(ws_error e) noexcept
+{
+    return {static_cast<int>(e), ws_category()};
+}
+
+} // namespace mailroom::ws
+
+template <>
+struct std::is_error_code_enum<mailroom::ws::ws_error> : std::true_type {};

@@ -1,0 +1,69 @@
+#pragma once
+
+#include <mailroom/tcp/tls.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace mailroom::ws {
+
+/** Settings of one WebSocket link, on either end.
+
+    Keepalive uses WebSocket ping control frames, which the peer's WebSocket layer answers
+    with a pong whatever its application is doing. Liveness is any bytes received; with the
+    TCP transport's rules (docs/protocol.md, section 9): after `keepalive_interval` of silence
+    the link sends a ping, after `keepalive_timeout` of silence it closes with
+    `keepalive_timeout`. The check runs every `keepalive_interval` (or half the timeout).
+*/
+struct stream_options {
+    /// Send a ping after this much silence from the peer; 0 disables pings. Default: 10 s on a
+    /// mail box; the acceptor side only answers pings.
+    std::chrono::milliseconds keepalive_interval{10'000};
+    /// Close a link that received nothing for this long; 0 disables. Default: 30 s.
+    std::chrono::milliseconds keepalive_timeout{30'000};
+    /// Time allowed for the opening handshake (TLS, HTTP upgrade) and for the closing
+    /// handshake; must be positive. Default: 10 s.
+    std::chrono::milliseconds handshake_timeout{10'000};
+    /// Bytes a link may hold in its write queue; more closes the link (the peer does not
+    /// read). Default: 64 MiB.
+    std::size_t max_write_queue_bytes = 64u << 20;
+};
+
+/// Settings of the WebSocket mail boxes of one factory. Per-server `ws_path`, `ws_token` and
+/// `tls*` options in servers.json override `path`, `token` and `tls`.
+struct client_options {
+    /// Link settings. Default: pings after 10 s of silence, dead after 30 s.
+    stream_options stream;
+    /// The HTTP path of the upgrade request. Default: "/".
+    std::string path = "/";
+    /// Sent as `Authorization: Bearer <token>` when not empty. Default: empty.
+    std::string token;
+    /// TLS (`wss`). Default: off.
+    tcp::tls_options tls;
+};
+
+/// Settings of a WebSocket acceptor.
+struct acceptor_options {
+    /// Address to bind. Default: "127.0.0.1"; use "0.0.0.0" or "::" for every interface.
+    std::string host = "127.0.0.1";
+    /// Port to bind; 0 picks a free one (read it back with `acceptor::port()`). Default: 0.
+    std::uint16_t port = 0;
+    /// The only HTTP path upgraded; any other gets 404. Default: "/".
+    std::string path = "/";
+    /// When not empty, an upgrade request must carry `Authorization: Bearer <token>`; any
+    /// other gets 401 and never reaches the server. Default: empty (no check).
+    std::string token;
+    /// Largest message accepted, in bytes (a WebSocket message is one frame body); a larger
+    /// one closes the connection with close code 1009. Default: 8 MiB.
+    std::size_t max_frame_size = 8u << 20;
+    /// Per-connection settings. Default: no pings of its own; closes a client silent for 60 s
+    /// (a live mail box pings every 10 s).
+    stream_options stream{.keepalive_interval = std::chrono::milliseconds(0),
+                          .keepalive_timeout = std::chrono::milliseconds(60'000)};
+    /// TLS (`wss`; needs `cert_file` and `key_file`). Default: off.
+    tcp::tls_options tls;
+};
+
+} // namespace mailroom::ws

@@ -1,0 +1,43 @@
+#include <mailroom/error.hpp>
+#include <mailroom/ws/error.hpp>
+
+namespace mailroom::ws {
+namespace {
+
+class ws_category_impl final : public std::error_category {
+public:
+    const char* name() const noexcept override { return "mailroom.ws"; }
+
+    std::string message(int ev) const override
+    {
+        switch (static_cast<ws_error>(ev)) {
+        case ws_error::upgrade_refused:
+            return "the server refused the WebSocket upgrade";
+        case ws_error::unauthorized:
+            return "the server refused the WebSocket upgrade: 401 Unauthorized (missing or wrong "
+                   "ws_token)";
+        case ws_error::not_found:
+            return "the server refused the WebSocket upgrade: 404 Not Found (check ws_path)";
+        case ws_error::text_message:
+            return "a WebSocket text message arrived; mailroom frames travel in binary messages";
+        }
+        return "unknown WebSocket transport error";
+    }
+
+    std::error_condition default_error_condition(int ev) const noexcept override
+    {
+        if (static_cast<ws_error>(ev) == ws_error::text_message)
+            return condition::failed;
+        return condition::retryable;
+    }
+};
+
+} // namespace
+
+const std::error_category& ws_category() noexcept
+{
+    static const ws_category_impl category;
+    return category;
+}
+
+} // namespace mailroom::ws
