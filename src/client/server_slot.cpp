@@ -356,6 +356,8 @@ void server_slot::on_close(std::uint64_t gen, std::error_code ec)
         if (gen != gen_)
             return;
         if (state_ == state::open) {
+            if (ec == error::queue_full) // the server stopped reading our calls
+                ++shared_->counters.queue_full;
             shared_->options.log.log(log_level::info, "link to {} closed: {}", info_.id,
                                      ec.message());
             drop_mailbox_locked();

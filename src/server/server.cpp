@@ -65,7 +65,7 @@ server::stats server::counters() const
 {
     const auto& c = state_->counters;
     return {c.busy.load(), c.deadline_exceeded.load(), c.shutting_down.load(),
-            c.protocol_errors.load(), c.remote_errors.load()};
+            c.protocol_errors.load(), c.remote_errors.load(), c.write_overflows.load()};
 }
 
 void server::stop()

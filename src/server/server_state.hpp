@@ -25,7 +25,7 @@ struct server_state {
 
     struct counters_type {
         std::atomic<std::uint64_t> busy{0}, deadline_exceeded{0}, shutting_down{0},
-            protocol_errors{0}, remote_errors{0};
+            protocol_errors{0}, remote_errors{0}, write_overflows{0};
     } counters;
 
     /// Counts a call answered with `ec`.

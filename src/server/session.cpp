@@ -131,9 +131,11 @@ void session::handle_call(std::span<const char> body, const protocol::request_vi
                           std::move(r));
 }
 
-void session::on_close(std::error_code)
+void session::on_close(std::error_code ec)
 {
     closed_ = true;
+    if (ec == error::queue_full) // the client stopped reading our answers
+        ++state_->counters.write_overflows;
     std::lock_guard lock(state_->mu);
     state_->sessions.erase(this);
 }

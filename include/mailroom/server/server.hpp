@@ -93,6 +93,7 @@ public:
         std::uint64_t shutting_down = 0;     ///< refused while draining
         std::uint64_t protocol_errors = 0;   ///< connections closed for bad input
         std::uint64_t remote_errors = 0;     ///< handlers that failed
+        std::uint64_t write_overflows = 0;   ///< links closed: the peer did not read answers
     };
     stats counters() const;
 

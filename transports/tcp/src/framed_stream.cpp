@@ -46,9 +46,11 @@ void framed_stream<Socket>::send_frame(frame f)
     bool start_write = false;
     {
         std::lock_guard lock(mu_);
-        if (queued_.load(std::memory_order_relaxed) + wire.size() > options_.max_write_queue_bytes) {
+        if (queued_.load(std::memory_order_relaxed) + wire.size() > options_.max_write_queue_bytes ||
+            out_frames_ + inflight_frames_ >= options_.max_write_queue_frames) {
             overflow = true;
         } else {
+            ++out_frames_;
             out_.insert(out_.end(), wire.begin(), wire.end());
             queued_.fetch_add(wire.size(), std::memory_order_relaxed);
             start_write = !writing_;
@@ -156,9 +158,11 @@ void framed_stream<Socket>::do_write()
         if (out_.empty() || closed_) {
             writing_ = false;
             idle = true;
+            inflight_frames_ = 0;
         } else {
             inflight_.swap(out_);
             out_.clear();
+            inflight_frames_ = std::exchange(out_frames_, 0);
         }
     }
     if (idle) {

@@ -105,6 +105,8 @@ private:
     std::vector<char> out_;
     bool writing_ = false;
     std::vector<char> inflight_; // strand only
+    std::size_t out_frames_ = 0;      // frames in out_ (guarded by mu_)
+    std::size_t inflight_frames_ = 0; // frames in inflight_ (guarded by mu_)
     bool close_when_flushed_ = false; // strand only
     std::atomic<std::size_t> queued_{0};
     std::atomic<bool> closing_{false};

@@ -143,7 +143,8 @@ void ws_link<Stream>::send_frame(frame f)
     bool start_write = false;
     {
         std::lock_guard lock(mu_);
-        if (queued_.load(std::memory_order_relaxed) + size > options_.max_write_queue_bytes) {
+        if (queued_.load(std::memory_order_relaxed) + size > options_.max_write_queue_bytes ||
+            out_.size() >= options_.max_write_queue_frames) {
             overflow = true;
         } else {
             out_.push_back(std::move(f));

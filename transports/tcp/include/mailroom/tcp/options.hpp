@@ -23,6 +23,9 @@ struct stream_options {
     /// Bytes a link may hold in its write queue; more closes the link (the peer does not
     /// read). Default: 64 MiB.
     std::size_t max_write_queue_bytes = 64u << 20;
+    /// Frames a link may hold in its write queue; more closes the link, as for bytes.
+    /// Default: 65,536.
+    std::size_t max_write_queue_frames = 65'536;
     /// Bytes asked of the socket per read. Default: 64 KiB.
     std::size_t read_size = 64u << 10;
 };

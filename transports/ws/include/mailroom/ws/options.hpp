@@ -29,6 +29,9 @@ struct stream_options {
     /// Bytes a link may hold in its write queue; more closes the link (the peer does not
     /// read). Default: 64 MiB.
     std::size_t max_write_queue_bytes = 64u << 20;
+    /// Frames (messages) a link may hold in its write queue; more closes the link, as for
+    /// bytes. Default: 65,536.
+    std::size_t max_write_queue_frames = 65'536;
 };
 
 /// Settings of the WebSocket mail boxes of one factory. Per-server `ws_path`, `ws_token` and
