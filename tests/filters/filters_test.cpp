@@ -264,6 +264,17 @@ TEST(RpcLog, TimesEachCallOnBothEndsCorrectlyUnderConcurrency)
     for (auto& f : calls)
         EXPECT_FALSE(std::get<0>(wait(f)));
 
+    // The server answers before its filters' after runs: wait for its last line.
+    const auto limit = std::chrono::steady_clock::now() + 30s;
+    for (;;) {
+        {
+            std::lock_guard lock(server_log.mu);
+            if (server_log.lines.size() >= std::size_t{n})
+                break;
+        }
+        ASSERT_LT(std::chrono::steady_clock::now(), limit);
+        std::this_thread::yield();
+    }
     const std::regex line(R"(rpc (\S*) -> (\S+) user\.timed\.w(\d): ok in ([0-9.]+) ms( \(slow\))?)");
     for (auto* log : {&client_log, &server_log}) {
         std::lock_guard lock(log->mu);
