@@ -1,6 +1,7 @@
 #include "framed_stream.hpp"
 
 #include <mailroom/detail/to_std_error.hpp>
+#include <mailroom/tcp/detail/listen.hpp>
 #include <mailroom/tcp/acceptor.hpp>
 #include <mailroom/tcp/detail/tls_context.hpp>
 
@@ -14,13 +15,6 @@
 
 namespace mailroom::tcp {
 namespace {
-
-std::string to_string(const asio::ip::tcp::endpoint& ep)
-{
-    auto addr = ep.address();
-    std::string host = addr.is_v6() ? "[" + addr.to_string() + "]" : addr.to_string();
-    return host + ":" + std::to_string(ep.port());
-}
 
 using detail::plain_socket;
 using detail::tls_socket;
@@ -91,7 +85,7 @@ private:
     {
         boost::system::error_code ec;
         auto ep = this->tcp_socket().remote_endpoint(ec);
-        remote_ = ec ? std::string("unknown") : to_string(ep);
+        remote_ = ec ? std::string("unknown") : detail::to_string(ep);
         this->tcp_socket().set_option(asio::ip::tcp::no_delay(options.stream.no_delay), ec);
     }
 
@@ -131,25 +125,11 @@ public:
             if (!tls_)
                 return tls_ec;
         }
-        boost::system::error_code ec;
-        auto addr = asio::ip::make_address(options_.host, ec);
-        asio::ip::tcp::endpoint ep;
-        if (ec) {
-            asio::ip::tcp::resolver resolver(ex_);
-            auto results = resolver.resolve(options_.host, std::to_string(options_.port), ec);
-            if (ec)
-                return mailroom::detail::to_std_error(ec);
-            ep = *results.begin();
-        } else {
-            ep = asio::ip::tcp::endpoint(addr, options_.port);
-        }
-        if (acceptor_.open(ep.protocol(), ec) ||
-            acceptor_.set_option(asio::socket_base::reuse_address(true), ec) ||
-            acceptor_.bind(ep, ec) || acceptor_.listen(asio::socket_base::max_listen_connections, ec))
-            return mailroom::detail::to_std_error(ec);
-        auto local = acceptor_.local_endpoint(ec);
+        asio::ip::tcp::endpoint local;
+        if (auto ec = detail::listen(acceptor_, options_.host, options_.port, local))
+            return ec;
         port_ = local.port();
-        address_ = to_string(local);
+        address_ = detail::to_string(local);
         on_accept_ = std::move(on_accept);
         asio::post(strand_, [self = shared_from_this()] { self->do_accept(); });
         return {};

@@ -1,6 +1,7 @@
 #include "connection.hpp"
 
 #include <mailroom/detail/to_std_error.hpp>
+#include <mailroom/tcp/detail/listen.hpp>
 #include <mailroom/ws/acceptor.hpp>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -20,13 +21,6 @@ using detail::plain_stream;
 using detail::tls_stream;
 using detail::ws_connection;
 
-std::string to_string(const asio::ip::tcp::endpoint& ep)
-{
-    auto addr = ep.address();
-    std::string host = addr.is_v6() ? "[" + addr.to_string() + "]" : addr.to_string();
-    return host + ":" + std::to_string(ep.port());
-}
-
 class ws_acceptor final : public ws::acceptor, public std::enable_shared_from_this<ws_acceptor> {
 public:
     ws_acceptor(asio::any_io_executor ex, acceptor_options options)
@@ -43,25 +37,11 @@ public:
             if (!tls_)
                 return tls_ec;
         }
-        boost::system::error_code ec;
-        auto addr = asio::ip::make_address(options_.host, ec);
-        asio::ip::tcp::endpoint ep;
-        if (ec) {
-            asio::ip::tcp::resolver resolver(ex_);
-            auto results = resolver.resolve(options_.host, std::to_string(options_.port), ec);
-            if (ec)
-                return mailroom::detail::to_std_error(ec);
-            ep = *results.begin();
-        } else {
-            ep = asio::ip::tcp::endpoint(addr, options_.port);
-        }
-        if (acceptor_.open(ep.protocol(), ec) ||
-            acceptor_.set_option(asio::socket_base::reuse_address(true), ec) ||
-            acceptor_.bind(ep, ec) || acceptor_.listen(asio::socket_base::max_listen_connections, ec))
-            return mailroom::detail::to_std_error(ec);
-        auto local = acceptor_.local_endpoint(ec);
+        asio::ip::tcp::endpoint local;
+        if (auto ec = tcp::detail::listen(acceptor_, options_.host, options_.port, local))
+            return ec;
         port_ = local.port();
-        address_ = to_string(local);
+        address_ = tcp::detail::to_string(local);
         on_accept_ = std::move(on_accept);
         asio::post(strand_, [self = shared_from_this()] { self->do_accept(); });
         return {};

@@ -1,0 +1,36 @@
+#include <mailroom/detail/to_std_error.hpp>
+#include <mailroom/tcp/detail/listen.hpp>
+
+namespace mailroom::tcp::detail {
+
+std::string to_string(const asio::ip::tcp::endpoint& ep)
+{
+    auto addr = ep.address();
+    std::string host = addr.is_v6() ? "[" + addr.to_string() + "]" : addr.to_string();
+    return host + ":" + std::to_string(ep.port());
+}
+
+std::error_code listen(asio::ip::tcp::acceptor& acceptor, const std::string& host,
+                       std::uint16_t port, asio::ip::tcp::endpoint& local)
+{
+    boost::system::error_code ec;
+    auto addr = asio::ip::make_address(host, ec);
+    asio::ip::tcp::endpoint ep;
+    if (ec) {
+        asio::ip::tcp::resolver resolver(acceptor.get_executor());
+        auto results = resolver.resolve(host, std::to_string(port), ec);
+        if (ec)
+            return mailroom::detail::to_std_error(ec);
+        ep = *results.begin();
+    } else {
+        ep = asio::ip::tcp::endpoint(addr, port);
+    }
+    if (acceptor.open(ep.protocol(), ec) ||
+        acceptor.set_option(asio::socket_base::reuse_address(true), ec) ||
+        acceptor.bind(ep, ec) || acceptor.listen(asio::socket_base::max_listen_connections, ec))
+        return mailroom::detail::to_std_error(ec);
+    local = acceptor.local_endpoint(ec);
+    return mailroom::detail::to_std_error(ec);
+}
+
+} // namespace mailroom::tcp::detail
