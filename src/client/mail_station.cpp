@@ -19,6 +19,11 @@ mail_station::~mail_station() { close(); }
 
 mail_station::executor_type mail_station::get_executor() const noexcept { return shared_->executor; }
 
+const mail_station::executor_type& mail_station::executor_ref() const noexcept
+{
+    return shared_->executor;
+}
+
 const mail_station_options& mail_station::options() const noexcept { return shared_->options; }
 
 void mail_station::add_transport(std::string name, mailbox_factory factory)
@@ -110,9 +115,9 @@ std::shared_ptr<detail::server_slot> mail_station::slot_for(std::string_view ser
 void mail_station::send_request(std::string_view server_id, std::uint64_t id, frame f,
                                 const call_options& options, detail::call_handler handler)
 {
-    auto deadline = std::chrono::steady_clock::now() + (options.timeout.count() > 0
-                                                            ? options.timeout
-                                                            : shared_->options.request_timeout);
+    const auto timeout =
+        options.timeout.count() > 0 ? options.timeout : shared_->options.request_timeout;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
     std::error_code ec;
     // Peers share the frame limit: a frame the server would refuse (closing the link and
     // every call on it) fails alone, here.
@@ -120,10 +125,12 @@ void mail_station::send_request(std::string_view server_id, std::uint64_t id, fr
     if (!slot) {
         if (!ec)
             ec = error::frame_too_large;
-        asio::post(shared_->executor, [h = std::move(handler), ec]() mutable { h(ec, nullptr); });
+        asio::post(shared_->executor, [h = std::move(handler), ec, keep = shared_]() mutable {
+            h(ec, nullptr);
+        });
         return;
     }
-    slot->call(id, std::move(f), deadline, std::move(handler), options.cancel.get());
+    slot->call(id, std::move(f), deadline, timeout, std::move(handler), options.cancel.get());
 }
 
 void mail_station::send_notify(std::string_view server_id, frame f, detail::status_handler handler)
@@ -133,7 +140,7 @@ void mail_station::send_notify(std::string_view server_id, frame f, detail::stat
     if (!slot) {
         if (!ec)
             ec = error::frame_too_large;
-        asio::post(shared_->executor, [h = std::move(handler), ec]() mutable { h(ec); });
+        asio::post(shared_->executor, [h = std::move(handler), ec, keep = shared_]() mutable { h(ec); });
         return;
     }
     slot->notify(std::move(f), std::move(handler));

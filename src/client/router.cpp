@@ -1,6 +1,7 @@
 #include <mailroom/client/router.hpp>
 #include <mailroom/crc32.hpp>
 
+#include <array>
 #include <atomic>
 #include <charconv>
 #include <memory>
@@ -13,20 +14,42 @@ namespace routes {
 namespace {
 
 /// One round-robin position per server type, so calls to other types do not skip servers.
+/** One counter per server type. The first 64 types are found without a lock (a scan of a
+    table that only grows, published by its size); more types than that share a locked map.
+*/
 class round_robin_state {
 public:
     std::uint64_t next(std::string_view server_type)
     {
+        const std::size_t n = size_.load(std::memory_order_acquire);
+        for (std::size_t i = 0; i < n; ++i)
+            if (entries_[i].type == server_type)
+                return entries_[i].next.fetch_add(1, std::memory_order_relaxed);
         std::lock_guard lock(mu_);
-        auto it = counters_.find(server_type);
-        if (it == counters_.end())
-            it = counters_.emplace(std::string(server_type), 0).first;
+        const std::size_t now = size_.load(std::memory_order_relaxed);
+        for (std::size_t i = n; i < now; ++i)
+            if (entries_[i].type == server_type)
+                return entries_[i].next.fetch_add(1, std::memory_order_relaxed);
+        if (now < entries_.size()) {
+            entries_[now].type = std::string(server_type);
+            size_.store(now + 1, std::memory_order_release);
+            return entries_[now].next.fetch_add(1, std::memory_order_relaxed);
+        }
+        auto it = overflow_.find(server_type);
+        if (it == overflow_.end())
+            it = overflow_.emplace(std::string(server_type), 0).first;
         return it->second++;
     }
 
 private:
-    std::mutex mu_;
-    detail::string_map<std::uint64_t> counters_;
+    struct entry {
+        std::string type; // written once, before size_ publishes it
+        std::atomic<std::uint64_t> next{0};
+    };
+    std::array<entry, 64> entries_;
+    std::atomic<std::size_t> size_{0};
+    std::mutex mu_; // guards adding entries and overflow_
+    detail::string_map<std::uint64_t> overflow_;
 };
 
 } // namespace
@@ -110,9 +133,11 @@ std::string router::route(const route_param& param, const protocol::method_path&
                           const server_table& servers) const
 {
     std::shared_lock lock(mu_);
-    auto it = by_type_.find(call.server_type);
-    const route_function& f = it != by_type_.end() ? it->second : default_;
-    return f ? f(param, call, servers) : std::string{};
+    const route_function* f = &default_;
+    if (!by_type_.empty())
+        if (auto it = by_type_.find(call.server_type); it != by_type_.end())
+            f = &it->second;
+    return *f ? (*f)(param, call, servers) : std::string{};
 }
 
 } // namespace mailroom

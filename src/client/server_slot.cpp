@@ -1,5 +1,7 @@
 #include "server_slot.hpp"
 
+#include "../protocol/scratch_zone.hpp"
+
 #include <mailroom/error.hpp>
 #include <mailroom/protocol/codec.hpp>
 
@@ -73,19 +75,19 @@ void server_slot::post_error(call_handler h, std::error_code ec)
     shared_->counters.count(ec);
     // Errors found while initiating are posted: a handler never runs inside the call that
     // started the operation.
-    asio::post(shared_->executor, [h = std::move(h), ec]() mutable { h(ec, nullptr); });
+    // The handler may refer to the station's executor: keep it alive until then.
+    asio::post(shared_->executor, [h = std::move(h), ec, keep = shared_]() mutable { h(ec, nullptr); });
 }
 
-void server_slot::send_request_locked(frame f, clock::time_point deadline)
+void server_slot::send_request_locked(frame f, std::chrono::milliseconds timeout)
 {
-    using namespace std::chrono;
-    auto left = duration_cast<milliseconds>(deadline - clock::now()).count();
-    protocol::patch_request_timeout(f, static_cast<std::uint32_t>(
-                                           std::clamp<long long>(left, 1, UINT32_MAX)));
+    protocol::patch_request_timeout(f, static_cast<std::uint32_t>(std::clamp<long long>(
+                                           timeout.count(), 1, UINT32_MAX)));
     mailbox_->send(std::move(f));
 }
 
-void server_slot::call(std::uint64_t id, frame f, clock::time_point deadline, call_handler handler,
+void server_slot::call(std::uint64_t id, frame f, clock::time_point deadline,
+                       std::chrono::milliseconds timeout, call_handler handler,
                        cancellation* cancel)
 {
     std::lock_guard lock(mu_);
@@ -102,7 +104,7 @@ void server_slot::call(std::uint64_t id, frame f, clock::time_point deadline, ca
         return post_error(std::move(handler), std::make_error_code(std::errc::operation_canceled));
     pending_.insert(id, deadline, std::move(handler));
     if (state_ == state::open)
-        send_request_locked(std::move(f), deadline);
+        send_request_locked(std::move(f), timeout);
     else
         queue_.push_back(queued{std::move(f), id, {}, deadline});
     if (state_ == state::idle)
@@ -129,14 +131,14 @@ void server_slot::notify(frame f, status_handler handler)
 {
     std::unique_lock lock(mu_);
     auto fail = [&](std::error_code ec) {
-        asio::post(shared_->executor, [h = std::move(handler), ec]() mutable { h(ec); });
+        asio::post(shared_->executor, [h = std::move(handler), ec, keep = shared_]() mutable { h(ec); });
     };
     if (state_ == state::closed)
         return fail(closed_reason_);
     if (state_ == state::open) {
         mailbox_->send(std::move(f));
         lock.unlock();
-        asio::post(shared_->executor, [h = std::move(handler)]() mutable { h({}); });
+        asio::post(shared_->executor, [h = std::move(handler), keep = shared_]() mutable { h({}); });
         return;
     }
     if (queue_.size() >= shared_->options.max_pending_per_server)
@@ -261,13 +263,16 @@ void server_slot::open_locked(completions& done)
     state_ = state::open;
     ++connect_timer_seq_;
     connect_timer_.cancel();
-    // Queued frames leave in call order, before anything sent after this point.
+    // Queued frames leave in call order, before anything sent after this point, each
+    // telling the callee the time its call has left.
+    const auto now = clock::now();
     for (auto& q : queue_) {
         if (q.id == 0) {
             mailbox_->send(std::move(q.f));
             done.statuses.emplace_back(std::move(q.notify_handler), std::error_code{});
         } else if (pending_.contains(q.id)) {
-            send_request_locked(std::move(q.f), q.deadline);
+            send_request_locked(std::move(q.f), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                    q.deadline - now));
         }
     }
     queue_.clear();
@@ -295,9 +300,9 @@ void server_slot::on_connected(std::uint64_t gen, std::error_code ec)
 
 void server_slot::on_message(std::uint64_t gen, std::span<const char> body)
 {
-    msgpack::zone zone;
+    protocol::detail::scratch_zone zone;
     protocol::message msg;
-    auto dec = protocol::decode(body, zone, msg);
+    auto dec = protocol::decode(body, zone.get(), msg);
     call_handler handler;
     completions done{&shared_->counters, {}, {}};
     {

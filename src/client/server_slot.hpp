@@ -53,7 +53,10 @@ public:
 
     server_slot(std::shared_ptr<station_shared> shared, server_info info, mailbox_factory factory);
 
-    void call(std::uint64_t id, frame f, clock::time_point deadline, call_handler handler,
+    /// A call that waits until `deadline`, `timeout` from now: sent at once (telling the
+    /// callee `timeout`) if the link is open, else queued.
+    void call(std::uint64_t id, frame f, clock::time_point deadline,
+              std::chrono::milliseconds timeout, call_handler handler,
               cancellation* cancel = nullptr);
 
     /// Completes call `id` with operation_canceled if it is still pending.
@@ -101,8 +104,8 @@ private:
     void on_call_timer(std::uint64_t seq);
     void on_connect_timer(std::uint64_t seq);
     void post_error(call_handler h, std::error_code ec);
-    /// Sends a request, telling the callee the time that remains until `deadline`.
-    void send_request_locked(frame f, clock::time_point deadline);
+    /// Sends a request, telling the callee it has `timeout` left (clamped to 1 ms ... 2^32-1).
+    void send_request_locked(frame f, std::chrono::milliseconds timeout);
 
     std::shared_ptr<station_shared> shared_;
     const server_info info_;

@@ -1,7 +1,9 @@
 #include <mailroom/error.hpp>
 #include <mailroom/protocol/codec.hpp>
 
+#include <bit>
 #include <limits>
+#include <type_traits>
 
 namespace mailroom::protocol {
 
@@ -66,113 +68,347 @@ void encode_hello_ack(frame& out, std::string_view peer_id, std::error_code code
 
 namespace {
 
-// Strings and binaries may point into the received body: no copy per message.
-bool reference_everything(msgpack::type::object_type, std::size_t, void*) { return true; }
+namespace mt = msgpack::type;
 
-bool get_uint(const msgpack::object& o, std::uint64_t& v)
-{
-    if (o.type != msgpack::type::POSITIVE_INTEGER)
-        return false;
-    v = o.via.u64;
-    return true;
-}
+/** A msgpack reader over one message body, without the generic unpacker: the envelope's
+    fields are read in place, and only the arguments, the result and unknown trailing fields
+    become msgpack objects, allocated in the caller's zone. Strings, binaries and extension
+    payloads point into the body (no copy). Every read checks the bytes it needs, every
+    element count is checked against the bytes left (each element takes at least one byte),
+    and containers nest at most `max_nesting` deep, root included: bad input fails, it never
+    reads out of bounds, allocates without bound or recurses without bound.
+*/
+class reader {
+public:
+    reader(std::span<const char> body, msgpack::zone& zone)
+        : p_(reinterpret_cast<const unsigned char*>(body.data())), end_(p_ + body.size()),
+          zone_(zone)
+    {
+    }
 
-bool get_int(const msgpack::object& o, int& v)
-{
-    if (o.type == msgpack::type::POSITIVE_INTEGER) {
-        if (o.via.u64 > static_cast<std::uint64_t>(std::numeric_limits<int>::max()))
+    bool done() const noexcept { return p_ == end_; }
+
+    bool array(std::uint32_t& n) { return header_of(mt::ARRAY, n); }
+
+    bool uint(std::uint64_t& v)
+    {
+        msgpack::object o;
+        if (!token(o) || o.type != mt::POSITIVE_INTEGER)
             return false;
-        v = static_cast<int>(o.via.u64);
+        v = o.via.u64;
         return true;
     }
-    if (o.type == msgpack::type::NEGATIVE_INTEGER) {
-        if (o.via.i64 < std::numeric_limits<int>::min())
+
+    bool int32(int& v)
+    {
+        msgpack::object o;
+        if (!token(o))
             return false;
-        v = static_cast<int>(o.via.i64);
+        if (o.type == mt::POSITIVE_INTEGER && o.via.u64 <= std::numeric_limits<int>::max())
+            v = static_cast<int>(o.via.u64);
+        else if (o.type == mt::NEGATIVE_INTEGER && o.via.i64 >= std::numeric_limits<int>::min())
+            v = static_cast<int>(o.via.i64);
+        else
+            return false;
         return true;
     }
-    return false;
-}
 
-bool get_str(const msgpack::object& o, std::string_view& v)
-{
-    if (o.type != msgpack::type::STR)
-        return false;
-    v = {o.via.str.ptr, o.via.str.size};
-    return true;
-}
-
-bool decode_path(const msgpack::object* e, method_path& p)
-{
-    return get_str(e[0], p.ns) && get_str(e[1], p.server_type) && get_str(e[2], p.service) &&
-           get_str(e[3], p.method);
-}
-
-// Optional trailing map of request metadata; unknown keys are ignored so that later
-// protocol revisions can add fields (docs/protocol.md, "Request metadata").
-bool decode_meta(const msgpack::object& o, request_view& r)
-{
-    if (o.type != msgpack::type::MAP)
-        return false;
-    for (std::uint32_t i = 0; i < o.via.map.size; ++i) {
-        const auto& kv = o.via.map.ptr[i];
-        std::uint64_t key = 0;
-        if (!get_uint(kv.key, key))
+    bool str(std::string_view& v)
+    {
+        msgpack::object o;
+        if (!token(o) || o.type != mt::STR)
             return false;
-        if (key == 0) {
+        v = {o.via.str.ptr, o.via.str.size};
+        return true;
+    }
+
+    /// Reads one whole value into `o`; `depth` is the nesting level it sits at (root: 1).
+    bool value(msgpack::object& o, std::size_t depth)
+    {
+        if (!token(o))
+            return false;
+        if (o.type == mt::ARRAY) {
+            if (depth > max_nesting)
+                return false;
+            const std::uint32_t n = o.via.array.size;
+            o.via.array.ptr = n ? allocate<msgpack::object>(n) : nullptr;
+            for (std::uint32_t i = 0; i < n; ++i)
+                if (!value(o.via.array.ptr[i], depth + 1))
+                    return false;
+        } else if (o.type == mt::MAP) {
+            if (depth > max_nesting)
+                return false;
+            const std::uint32_t n = o.via.map.size;
+            o.via.map.ptr = n ? allocate<msgpack::object_kv>(n) : nullptr;
+            for (std::uint32_t i = 0; i < n; ++i)
+                if (!value(o.via.map.ptr[i].key, depth + 1) ||
+                    !value(o.via.map.ptr[i].val, depth + 1))
+                    return false;
+        }
+        return true;
+    }
+
+    /// Reads (and checks) `n` values nobody needs: fields a later revision appended.
+    bool skip(std::uint32_t n, std::size_t depth)
+    {
+        msgpack::object o;
+        for (std::uint32_t i = 0; i < n; ++i)
+            if (!value(o, depth))
+                return false;
+        return true;
+    }
+
+    /// The map of request metadata; unknown keys are ignored (docs/protocol.md).
+    bool meta(request_view& r)
+    {
+        std::uint32_t n = 0;
+        if (!header_of(mt::MAP, n))
+            return false;
+        for (std::uint32_t i = 0; i < n; ++i) {
+            std::uint64_t key = 0;
+            if (!uint(key))
+                return false;
+            if (key != 0) {
+                if (!skip(1, 3))
+                    return false;
+                continue;
+            }
             std::uint64_t t = 0;
-            if (!get_uint(kv.val, t) || t > std::numeric_limits<std::uint32_t>::max())
+            if (!uint(t) || t > std::numeric_limits<std::uint32_t>::max())
                 return false;
             r.timeout_ms = static_cast<std::uint32_t>(t);
         }
+        return true;
     }
-    return true;
+
+private:
+    template <class T>
+    T* allocate(std::uint32_t n)
+    {
+        return static_cast<T*>(zone_.allocate_align(sizeof(T) * n, alignof(T)));
+    }
+
+    bool header_of(mt::object_type type, std::uint32_t& n)
+    {
+        msgpack::object o;
+        if (!token(o) || o.type != type)
+            return false;
+        n = type == mt::ARRAY ? o.via.array.size : o.via.map.size;
+        return true;
+    }
+
+    std::size_t left() const noexcept { return static_cast<std::size_t>(end_ - p_); }
+
+    template <class T>
+    bool be(T& v)
+    {
+        if (left() < sizeof(T))
+            return false;
+        std::make_unsigned_t<T> u = 0;
+        for (std::size_t i = 0; i < sizeof(T); ++i)
+            u = static_cast<std::make_unsigned_t<T>>((u << 8) | p_[i]);
+        p_ += sizeof(T);
+        v = static_cast<T>(u);
+        return true;
+    }
+
+    template <class T>
+    bool be_length(std::uint32_t& n)
+    {
+        T v = 0;
+        if (!be(v))
+            return false;
+        n = v;
+        return true;
+    }
+
+    bool bytes(msgpack::object& o, mt::object_type type, std::uint32_t n)
+    {
+        if (left() < n)
+            return false;
+        o.type = type;
+        const char* ptr = reinterpret_cast<const char*>(p_);
+        if (type == mt::STR)
+            o.via.str = {n, ptr};
+        else
+            o.via.bin = {n, ptr};
+        p_ += n;
+        return true;
+    }
+
+    bool ext(msgpack::object& o, std::uint32_t n)
+    {
+        // The type byte, then n bytes of data; via.ext.ptr points at the type byte.
+        if (left() < std::size_t{n} + 1)
+            return false;
+        o.type = mt::EXT;
+        o.via.ext.ptr = reinterpret_cast<const char*>(p_);
+        o.via.ext.size = n;
+        p_ += std::size_t{n} + 1;
+        return true;
+    }
+
+    bool container(msgpack::object& o, mt::object_type type, std::uint32_t n)
+    {
+        // Each element takes at least one byte: a count beyond the bytes left is a lie.
+        const std::uint64_t least = type == mt::MAP ? 2ull * n : n;
+        if (least > left())
+            return false;
+        o.type = type;
+        if (type == mt::ARRAY)
+            o.via.array = {n, nullptr};
+        else
+            o.via.map = {n, nullptr};
+        return true;
+    }
+
+    template <class T>
+    bool integer(msgpack::object& o)
+    {
+        T v = 0;
+        if (!be(v))
+            return false;
+        if constexpr (std::is_signed_v<T>) {
+            if (v < 0) {
+                o.type = mt::NEGATIVE_INTEGER;
+                o.via.i64 = v;
+                return true;
+            }
+        }
+        o.type = mt::POSITIVE_INTEGER;
+        o.via.u64 = static_cast<std::uint64_t>(v);
+        return true;
+    }
+
+    /// One element's header: scalars whole, str/bin/ext with their bytes, arrays and maps
+    /// with their count only (their elements follow).
+    bool token(msgpack::object& o)
+    {
+        if (p_ == end_)
+            return false;
+        const unsigned char c = *p_++;
+        if (c <= 0x7f) {
+            o.type = mt::POSITIVE_INTEGER;
+            o.via.u64 = c;
+            return true;
+        }
+        if (c >= 0xe0) {
+            o.type = mt::NEGATIVE_INTEGER;
+            o.via.i64 = static_cast<std::int8_t>(c);
+            return true;
+        }
+        if ((c & 0xe0) == 0xa0)
+            return bytes(o, mt::STR, c & 0x1f);
+        if ((c & 0xf0) == 0x90)
+            return container(o, mt::ARRAY, c & 0x0f);
+        if ((c & 0xf0) == 0x80)
+            return container(o, mt::MAP, c & 0x0f);
+        std::uint32_t n = 0;
+        switch (c) {
+        case 0xc0:
+            o.type = mt::NIL;
+            return true;
+        case 0xc2:
+        case 0xc3:
+            o.type = mt::BOOLEAN;
+            o.via.boolean = c == 0xc3;
+            return true;
+        case 0xc4: return be_length<std::uint8_t>(n) && bytes(o, mt::BIN, n);
+        case 0xc5: return be_length<std::uint16_t>(n) && bytes(o, mt::BIN, n);
+        case 0xc6: return be_length<std::uint32_t>(n) && bytes(o, mt::BIN, n);
+        case 0xc7: return be_length<std::uint8_t>(n) && ext(o, n);
+        case 0xc8: return be_length<std::uint16_t>(n) && ext(o, n);
+        case 0xc9: return be_length<std::uint32_t>(n) && ext(o, n);
+        case 0xca: {
+            std::uint32_t bits = 0;
+            if (!be(bits))
+                return false;
+            o.type = mt::FLOAT32;
+            o.via.f64 = std::bit_cast<float>(bits);
+            return true;
+        }
+        case 0xcb: {
+            std::uint64_t bits = 0;
+            if (!be(bits))
+                return false;
+            o.type = mt::FLOAT64;
+            o.via.f64 = std::bit_cast<double>(bits);
+            return true;
+        }
+        case 0xcc: return integer<std::uint8_t>(o);
+        case 0xcd: return integer<std::uint16_t>(o);
+        case 0xce: return integer<std::uint32_t>(o);
+        case 0xcf: return integer<std::uint64_t>(o);
+        case 0xd0: return integer<std::int8_t>(o);
+        case 0xd1: return integer<std::int16_t>(o);
+        case 0xd2: return integer<std::int32_t>(o);
+        case 0xd3: return integer<std::int64_t>(o);
+        case 0xd4: return ext(o, 1);
+        case 0xd5: return ext(o, 2);
+        case 0xd6: return ext(o, 4);
+        case 0xd7: return ext(o, 8);
+        case 0xd8: return ext(o, 16);
+        case 0xd9: return be_length<std::uint8_t>(n) && bytes(o, mt::STR, n);
+        case 0xda: return be_length<std::uint16_t>(n) && bytes(o, mt::STR, n);
+        case 0xdb: return be_length<std::uint32_t>(n) && bytes(o, mt::STR, n);
+        case 0xdc: return be_length<std::uint16_t>(n) && container(o, mt::ARRAY, n);
+        case 0xdd: return be_length<std::uint32_t>(n) && container(o, mt::ARRAY, n);
+        case 0xde: return be_length<std::uint16_t>(n) && container(o, mt::MAP, n);
+        case 0xdf: return be_length<std::uint32_t>(n) && container(o, mt::MAP, n);
+        default: return false; // 0xc1 is never used
+        }
+    }
+
+    const unsigned char* p_;
+    const unsigned char* end_;
+    msgpack::zone& zone_;
+};
+
+bool decode_path(reader& in, method_path& p)
+{
+    return in.str(p.ns) && in.str(p.server_type) && in.str(p.service) && in.str(p.method);
 }
 
-bool decode_fields(const msgpack::object& root, message& out)
+// Arguments sit at level 2 (inside the root array); so do results and trailing fields.
+constexpr std::size_t field_depth = 2;
+
+bool decode_fields(reader& in, message& out)
 {
-    if (root.type != msgpack::type::ARRAY || root.via.array.size < 2)
-        return false;
-    const msgpack::object* e = root.via.array.ptr;
-    const std::uint32_t n = root.via.array.size;
+    std::uint32_t n = 0;
     std::uint64_t kind = 0;
-    if (!get_uint(e[0], kind) || kind > static_cast<std::uint64_t>(message_kind::hello_ack))
+    if (!in.array(n) || n < 2 || !in.uint(kind) ||
+        kind > static_cast<std::uint64_t>(message_kind::hello_ack))
         return false;
     switch (static_cast<message_kind>(kind)) {
     case message_kind::request: {
         out.kind = message_kind::request;
         auto& r = out.request;
         r = {};
-        if ((n != 7 && n != 8) || !get_uint(e[1], r.id) || r.id == 0 || !decode_path(e + 2, r.path))
+        if ((n != 7 && n != 8) || !in.uint(r.id) || r.id == 0 || !decode_path(in, r.path) ||
+            !in.value(r.args, field_depth) || r.args.type != mt::ARRAY)
             return false;
-        if (e[6].type != msgpack::type::ARRAY)
-            return false;
-        r.args = e[6];
-        return n == 7 || decode_meta(e[7], r);
+        return n == 7 || in.meta(r);
     }
     case message_kind::notify: {
         out.kind = message_kind::notify;
         auto& r = out.request;
         r = {};
-        if ((n != 6 && n != 7) || !decode_path(e + 1, r.path) ||
-            e[5].type != msgpack::type::ARRAY)
+        if ((n != 6 && n != 7) || !decode_path(in, r.path) || !in.value(r.args, field_depth) ||
+            r.args.type != mt::ARRAY)
             return false;
-        r.args = e[5];
-        return n == 6 || decode_meta(e[6], r);
+        return n == 6 || in.meta(r);
     }
     case message_kind::response: {
         out.kind = message_kind::response;
         auto& r = out.response;
         r = {};
-        if (n != 5 || !get_uint(e[1], r.id) || !get_int(e[2], r.code) || !get_str(e[3], r.message))
-            return false;
-        r.result = e[4];
-        return true;
+        return n == 5 && in.uint(r.id) && in.int32(r.code) && in.str(r.message) &&
+               in.value(r.result, field_depth);
     }
     case message_kind::ping:
     case message_kind::pong:
         out.kind = static_cast<message_kind>(kind);
-        return n == 2 && get_uint(e[1], out.nonce);
+        return n == 2 && in.uint(out.nonce);
     case message_kind::hello: {
         out.kind = message_kind::hello;
         auto& h = out.hello;
@@ -180,7 +416,7 @@ bool decode_fields(const msgpack::object& root, message& out)
         std::uint64_t v = 0;
         // Later versions may append fields; a hello must stay readable by older peers so that
         // they can answer version_mismatch instead of dropping the connection.
-        if (n < 3 || !get_uint(e[1], v) || !get_str(e[2], h.peer_id))
+        if (n < 3 || !in.uint(v) || !in.str(h.peer_id) || !in.skip(n - 3, field_depth))
             return false;
         h.version = static_cast<std::uint32_t>(v);
         return v <= std::numeric_limits<std::uint32_t>::max();
@@ -190,8 +426,8 @@ bool decode_fields(const msgpack::object& root, message& out)
         auto& h = out.hello;
         h = {};
         std::uint64_t v = 0;
-        if (n < 5 || !get_uint(e[1], v) || !get_str(e[2], h.peer_id) || !get_int(e[3], h.code) ||
-            !get_str(e[4], h.message))
+        if (n < 5 || !in.uint(v) || !in.str(h.peer_id) || !in.int32(h.code) ||
+            !in.str(h.message) || !in.skip(n - 5, field_depth))
             return false;
         h.version = static_cast<std::uint32_t>(v);
         return v <= std::numeric_limits<std::uint32_t>::max();
@@ -204,23 +440,13 @@ bool decode_fields(const msgpack::object& root, message& out)
 
 std::error_code decode(std::span<const char> body, msgpack::zone& zone, message& out) noexcept
 {
-    if (body.empty())
-        return error::protocol_error;
-    // Every element takes at least one byte, so no honest count exceeds the body size; this
-    // stops a 5-byte frame from making the decoder allocate an array of 4 billion objects.
-    const std::size_t n = body.size();
-    const msgpack::unpack_limit limit(n, n, n, n, n, max_nesting);
     try {
-        std::size_t off = 0;
-        bool referenced = false;
-        msgpack::object root = msgpack::unpack(zone, body.data(), body.size(), off, referenced,
-                                               &reference_everything, nullptr, limit);
-        if (off != body.size() || !decode_fields(root, out))
+        reader in(body, zone);
+        if (!decode_fields(in, out) || !in.done())
             return error::protocol_error;
         return {};
     } catch (...) {
-        // msgpack reports malformed, truncated and over-limit input by exceptions (and a
-        // huge but allowed allocation by bad_alloc); all of them mean a bad frame.
+        // Only the zone throws (out of memory): a frame we cannot hold is a bad frame.
         return error::protocol_error;
     }
 }
@@ -255,7 +481,12 @@ std::uint8_t peek_kind(std::span<const char> body) noexcept
 
 bool decode_keepalive(std::span<const char> body, std::uint64_t& nonce) noexcept
 {
-    msgpack::zone zone;
+    const auto kind = peek_kind(body);
+    if (kind != static_cast<std::uint8_t>(message_kind::ping) &&
+        kind != static_cast<std::uint8_t>(message_kind::pong))
+        return false;
+    // A well-formed ping or pong allocates nothing from it.
+    msgpack::zone zone(64);
     message m;
     if (decode(body, zone, m) || (m.kind != message_kind::ping && m.kind != message_kind::pong))
         return false;

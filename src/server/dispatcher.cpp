@@ -18,11 +18,21 @@ std::string dispatcher::service_key(std::string_view ns, std::string_view servic
 void dispatcher::add_raw(std::string_view ns, std::string_view service, std::string_view method,
                          raw_handler h)
 {
+    auto shared = std::make_shared<const raw_handler>(std::move(h));
     std::unique_lock lock(mu_);
-    services_[service_key(ns, service)][std::string(method)] = std::move(h);
+    services_[service_key(ns, service)][std::string(method)] = std::move(shared);
 }
 
 std::error_code dispatcher::find(const protocol::method_path& path, raw_handler& out) const
+{
+    std::error_code ec;
+    if (auto h = lookup(path, ec))
+        out = *h;
+    return ec;
+}
+
+std::shared_ptr<const raw_handler> dispatcher::lookup(const protocol::method_path& path,
+                                                      std::error_code& ec) const
 {
     // A stack buffer for the key keeps the lookup free of allocation for usual names.
     char buf[128];
@@ -38,32 +48,38 @@ std::error_code dispatcher::find(const protocol::method_path& path, raw_handler&
         heap = service_key(path.ns, path.service);
         key = heap;
     }
+    ec = {};
     std::shared_lock lock(mu_);
     auto s = services_.find(key);
-    if (s == services_.end())
-        return error::unknown_service;
+    if (s == services_.end()) {
+        ec = error::unknown_service;
+        return nullptr;
+    }
     auto m = s->second.find(path.method);
-    if (m == s->second.end())
-        return error::unknown_method;
-    out = m->second;
-    return {};
+    if (m == s->second.end()) {
+        ec = error::unknown_method;
+        return nullptr;
+    }
+    return m->second;
 }
 
-void dispatcher::dispatch(const call_context& ctx, const msgpack::object& args, responder r) const
+void dispatcher::dispatch(const call_context& ctx, const msgpack::object& args, responder r,
+                          std::chrono::steady_clock::time_point now) const
 {
     // The caller has given up already: do not start work nobody waits for, and say the
     // handler never ran (unlike the caller's own `timeout`).
-    if (std::chrono::steady_clock::now() >= ctx.deadline)
+    if (now >= ctx.deadline)
         return r.fail(error::deadline_exceeded);
-    raw_handler h;
-    if (auto ec = find(ctx.path, h)) {
+    std::error_code ec;
+    auto h = lookup(ctx.path, ec);
+    if (!h) {
         std::string what = std::string(ctx.path.ns) + "." + std::string(ctx.path.service);
         if (ec == error::unknown_method)
             what += "." + std::string(ctx.path.method);
         return r.fail(ec, ec.message() + ": " + what);
     }
     try {
-        h(ctx, args, std::move(r));
+        (*h)(ctx, args, std::move(r));
     } catch (...) {
         // A raw handler threw: its responder, destroyed while unwinding, has answered
         // remote_error already. Nothing may escape into the I/O loop.

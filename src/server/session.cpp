@@ -1,5 +1,7 @@
 #include "session.hpp"
 
+#include "../protocol/scratch_zone.hpp"
+
 #include <mailroom/error.hpp>
 #include <mailroom/protocol/codec.hpp>
 
@@ -56,9 +58,9 @@ void session::on_message(std::span<const char> body)
     if (closed_)
         return;
     try {
-        msgpack::zone zone;
+        protocol::detail::scratch_zone zone;
         protocol::message msg;
-        if (auto ec = protocol::decode(body, zone, msg))
+        if (auto ec = protocol::decode(body, zone.get(), msg))
             return reject(ec.message());
         if (!ready_)
             return msg.kind == protocol::message_kind::hello ? handle_hello(msg)
@@ -121,14 +123,16 @@ responder session::make_responder(std::uint64_t id, std::shared_ptr<response_obs
 
 void session::handle_call(std::span<const char> body, const protocol::request_view& req)
 {
-    auto filters = state_->filters.snapshot();
-    if (!filters->for_type(req.path.server_type).empty())
-        return dispatch_filtered(shared_from_this(), std::move(filters), body, req);
+    if (!state_->filters.empty()) {
+        auto filters = state_->filters.snapshot();
+        if (!filters->for_type(req.path.server_type).empty())
+            return dispatch_filtered(shared_from_this(), std::move(filters), body, req);
+    }
     responder r = make_responder(req.id, shared_from_this());
     if (auto ec = admit(req))
         return r.fail(ec);
-    state_->disp.dispatch(make_context(*this, req, std::chrono::steady_clock::now()), req.args,
-                          std::move(r));
+    const auto now = std::chrono::steady_clock::now();
+    state_->disp.dispatch(make_context(*this, req, now), req.args, std::move(r), now);
 }
 
 void session::on_close(std::error_code ec)

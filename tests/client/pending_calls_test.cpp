@@ -293,3 +293,45 @@ TEST(PendingCalls, MatchesAModelUnderRandomOperations)
 }
 
 } // namespace
+
+namespace {
+
+// The id index against a model, through growth, wrap-around and backward-shift erases:
+// ids arrive in order (as a station issues them) and leave in any order.
+TEST(PendingCalls, IdIndexMatchesAModel)
+{
+    mailroom::detail::id_index index;
+    std::map<std::uint64_t, std::uint32_t> model;
+    std::mt19937_64 rng(7);
+    std::uint64_t next = 1;
+    for (int step = 0; step < 200'000; ++step) {
+        const bool add = model.size() < 50 || (model.size() < 3000 && rng() % 2 == 0);
+        if (add) {
+            const std::uint64_t id = rng() % 4 == 0 ? rng() | 1 : next++;
+            if (model.contains(id))
+                continue;
+            index.insert(id, static_cast<std::uint32_t>(step));
+            model[id] = static_cast<std::uint32_t>(step);
+        } else {
+            auto it = model.begin();
+            std::advance(it, static_cast<long>(rng() % model.size()));
+            index.erase(it->first);
+            model.erase(it);
+        }
+        if (step % 997 == 0) {
+            ASSERT_EQ(index.size(), model.size());
+            for (const auto& [id, slot] : model)
+                ASSERT_EQ(index.find(id), slot) << "id " << id;
+            ASSERT_EQ(index.find(next + 1000), mailroom::detail::id_index::npos);
+        }
+    }
+}
+
+TEST(PendingCalls, RejectsIdZero)
+{
+    mailroom::detail::pending_calls<int> p;
+    EXPECT_FALSE(p.insert(0, std::chrono::steady_clock::now(), 1));
+    EXPECT_TRUE(p.empty());
+}
+
+} // namespace

@@ -840,3 +840,116 @@ TEST(Codec, DecodeKeepaliveRejectsOtherOrMalformedBodies)
 }
 
 } // namespace
+
+namespace {
+
+// --- the decoder against msgpack-c's own unpacker ------------------------------------------
+
+/// Packs a random value of every msgpack family (each width of each), nested up to `depth`.
+void pack_random(protocol::packer& pk, std::mt19937_64& rng, int depth)
+{
+    const int kind = static_cast<int>(rng() % (depth > 0 ? 22 : 19));
+    const std::string text(rng() % 3 == 0 ? 40000 : rng() % 300, 'a' + static_cast<char>(rng() % 26));
+    switch (kind) {
+    case 0: pk.pack_nil(); break;
+    case 1: pk.pack(rng() % 2 == 0); break;
+    case 2: pk.pack_fix_uint8(static_cast<std::uint8_t>(rng() % 128)); break;
+    case 3: pk.pack_uint8(static_cast<std::uint8_t>(rng())); break;
+    case 4: pk.pack_uint16(static_cast<std::uint16_t>(rng())); break;
+    case 5: pk.pack_uint32(static_cast<std::uint32_t>(rng())); break;
+    case 6: pk.pack_uint64(rng()); break;
+    case 7: pk.pack_int8(static_cast<std::int8_t>(rng())); break;
+    case 8: pk.pack_int16(static_cast<std::int16_t>(rng())); break;
+    case 9: pk.pack_int32(static_cast<std::int32_t>(rng())); break;
+    case 10: pk.pack_int64(static_cast<std::int64_t>(rng())); break;
+    case 11: pk.pack_fix_int8(static_cast<std::int8_t>(-1 - static_cast<int>(rng() % 32))); break;
+    case 12: pk.pack_float(static_cast<float>(static_cast<std::int64_t>(rng())) / 3.0f); break;
+    case 13: pk.pack_double(static_cast<double>(static_cast<std::int64_t>(rng())) / 7.0); break;
+    case 14: pk.pack(text.substr(0, rng() % 40)); break;
+    case 15: pk.pack(text); break;
+    case 16:
+        pk.pack_bin(static_cast<std::uint32_t>(text.size()));
+        pk.pack_bin_body(text.data(), static_cast<std::uint32_t>(text.size()));
+        break;
+    case 17:
+    case 18: {
+        static const std::uint32_t sizes[] = {1, 2, 4, 8, 16, 0, 3, 17, 300, 70000};
+        const std::uint32_t n = sizes[rng() % 10];
+        const std::string data(n, 'e');
+        pk.pack_ext(n, static_cast<std::int8_t>(rng()));
+        pk.pack_ext_body(data.data(), n);
+        break;
+    }
+    case 19: {
+        const std::uint32_t n = rng() % 5 == 0 ? 16 + rng() % 30 : rng() % 4;
+        pk.pack_array(n);
+        for (std::uint32_t i = 0; i < n; ++i)
+            pack_random(pk, rng, depth - 1);
+        break;
+    }
+    default: {
+        const std::uint32_t n = rng() % 5 == 0 ? 16 + rng() % 20 : rng() % 4;
+        pk.pack_map(n);
+        for (std::uint32_t i = 0; i < 2 * n; ++i)
+            pack_random(pk, rng, depth - 1);
+        break;
+    }
+    }
+}
+
+TEST(Codec, DecodesEveryValueAsMsgpackDoes)
+{
+    std::mt19937_64 rng(99);
+    for (int round = 0; round < 400; ++round) {
+        frame args;
+        protocol::packer apk(args);
+        const std::uint32_t n = rng() % 6;
+        apk.pack_array(n);
+        for (std::uint32_t i = 0; i < n; ++i)
+            pack_random(apk, rng, 5);
+        msgpack::object_handle expected = msgpack::unpack(args.body().data(), args.body().size());
+
+        frame req;
+        protocol::packer pk(req);
+        pk.pack_array(7);
+        pk.pack(1);
+        pk.pack(round + 1);
+        pk.pack("user");
+        pk.pack("t");
+        pk.pack("s");
+        pk.pack("m");
+        req.write(args.body().data(), args.body().size());
+
+        const bytes whole = body_of(req); // the decoded views point into it
+        decoded d;
+        ASSERT_FALSE(decode(whole, d)) << "round " << round;
+        EXPECT_EQ(d.msg.request.args, expected.get()) << "round " << round;
+        // Every truncation of it fails cleanly.
+        for (std::size_t cut = 0; cut < whole.size(); cut += 1 + whole.size() / 97) {
+            decoded t;
+            EXPECT_EQ(decode(bytes(whole.begin(), whole.begin() + static_cast<long>(cut)), t),
+                      error::protocol_error);
+        }
+    }
+}
+
+TEST(Codec, DecodedExtensionsAndFloatsConvertLikeMsgpack)
+{
+    frame f;
+    protocol::encode_request(f, 5, {"user", "t", "s", "m"},
+                             std::tuple{1.5f, -2.25, std::int64_t{-5}, std::uint64_t{1} << 63,
+                                        msgpack::type::ext(7, "xyz", 3)});
+    const bytes body = body_of(f);
+    decoded d;
+    ASSERT_FALSE(decode(body, d));
+    auto v = d.msg.request.args.as<std::tuple<float, double, std::int64_t, std::uint64_t,
+                                              msgpack::type::ext>>();
+    EXPECT_EQ(std::get<0>(v), 1.5f);
+    EXPECT_EQ(std::get<1>(v), -2.25);
+    EXPECT_EQ(std::get<2>(v), -5);
+    EXPECT_EQ(std::get<3>(v), std::uint64_t{1} << 63);
+    EXPECT_EQ(std::get<4>(v).type(), 7);
+    EXPECT_EQ(std::string(std::get<4>(v).data(), std::get<4>(v).size()), "xyz");
+}
+
+} // namespace

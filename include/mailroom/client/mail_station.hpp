@@ -94,6 +94,11 @@ public:
 
     executor_type get_executor() const noexcept;
 
+    /** The executor by reference: valid while the station lives and while any of its calls
+        has not completed (completions keep the station's shared state alive).
+    */
+    const executor_type& executor_ref() const noexcept;
+
     const mail_station_options& options() const noexcept;
 
     /// Registers the factory used for servers whose `transport` is `name`.

@@ -112,7 +112,7 @@ private:
     /// The filters for calls to `server_type`, or null when there are none.
     std::shared_ptr<const client_filters::table> filters_for(std::string_view server_type) const
     {
-        if (!filters_)
+        if (!filters_ || filters_->empty())
             return nullptr;
         auto t = filters_->snapshot();
         return t->for_type(server_type).empty() ? nullptr : t;

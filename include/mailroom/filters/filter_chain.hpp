@@ -3,6 +3,7 @@
 #include <mailroom/detail/string_map.hpp>
 #include <mailroom/filters/filter.hpp>
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -37,6 +38,8 @@ public:
         /// The filters for calls of `server_type`, in order.
         const list& for_type(std::string_view server_type) const
         {
+            if (typed_.empty())
+                return all_;
             auto it = typed_.find(server_type);
             return it == typed_.end() ? all_ : it->second;
         }
@@ -82,6 +85,9 @@ public:
                 f->close();
     }
 
+    /// True while no filter was ever added: callers skip the chain without taking a snapshot.
+    bool empty() const noexcept { return !any_.load(std::memory_order_acquire); }
+
     /// The current chain (never null).
     std::shared_ptr<const table> snapshot() const
     {
@@ -97,10 +103,12 @@ private:
         auto next = std::make_shared<table>(*table_);
         f(*next);
         table_ = std::move(next);
+        any_.store(!table_->empty(), std::memory_order_release);
     }
 
     mutable std::mutex mu_;
     std::shared_ptr<const table> table_;
+    std::atomic<bool> any_{false};
 };
 
 using client_filters = filter_chain<client_filter>;

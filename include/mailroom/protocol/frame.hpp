@@ -1,9 +1,11 @@
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
-#include <vector>
+#include <utility>
 
 namespace mailroom {
 
@@ -13,6 +15,12 @@ namespace mailroom {
     stream transport sends @ref wire() — the big-endian 32-bit body length followed by the
     body — without copying, and a message transport (WebSocket, a queue) sends @ref body().
     It models the buffer concept of `msgpack::packer` (`write(const char*, size_t)`).
+
+    A frame of up to @ref inline_capacity bytes (prefix included) lives inside the object:
+    encoding a usual call or response allocates nothing. A larger one moves to the heap once,
+    with room to spare for what usually follows (the request metadata after the arguments),
+    and grows geometrically from there. Moving a small frame copies its bytes; moving a large
+    one moves a pointer.
 
     @par Thread safety
     Distinct objects: safe. Shared objects: unsafe.
@@ -28,26 +36,56 @@ class frame {
 public:
     /// Bytes reserved in front of the body for a stream transport's length prefix.
     static constexpr std::size_t header_size = 4;
+    /// Bytes (prefix included) held without allocating.
+    static constexpr std::size_t inline_capacity = 232;
 
-    frame() : data_(header_size) {}
+    frame() noexcept = default;
+
+    frame(const frame& other) { assign(other.data_, other.size_); }
+
+    frame(frame&& other) noexcept { steal(other); }
+
+    frame& operator=(const frame& other)
+    {
+        if (this != &other) {
+            size_ = header_size;
+            assign(other.data_, other.size_);
+        }
+        return *this;
+    }
+
+    frame& operator=(frame&& other) noexcept
+    {
+        if (this != &other) {
+            release();
+            steal(other);
+        }
+        return *this;
+    }
+
+    ~frame() { release(); }
 
     /// Appends raw bytes to the body (the msgpack packer interface).
-    void write(const char* p, std::size_t n) { data_.insert(data_.end(), p, p + n); }
+    void write(const char* p, std::size_t n)
+    {
+        // Inlined into the packer: its headers are 1 to 9 bytes of known size.
+        if (n > capacity_ - size_) [[unlikely]]
+            grow(size_ + n);
+        std::memcpy(data_ + size_, p, n);
+        size_ += n;
+    }
 
     /// The encoded message, without the length prefix.
     std::span<const char> body() const noexcept
     {
-        return {data_.data() + header_size, data_.size() - header_size};
+        return {data_ + header_size, size_ - header_size};
     }
 
     /// The body, writable (to patch fields in place).
-    std::span<char> mutable_body() noexcept
-    {
-        return {data_.data() + header_size, data_.size() - header_size};
-    }
+    std::span<char> mutable_body() noexcept { return {data_ + header_size, size_ - header_size}; }
 
     /// Size of the body in bytes.
-    std::size_t body_size() const noexcept { return data_.size() - header_size; }
+    std::size_t body_size() const noexcept { return size_ - header_size; }
 
     /// The length prefix followed by the body, ready for a byte stream.
     std::span<const char> wire() noexcept
@@ -57,17 +95,71 @@ public:
         data_[1] = static_cast<char>(n >> 16);
         data_[2] = static_cast<char>(n >> 8);
         data_[3] = static_cast<char>(n);
-        return {data_.data(), data_.size()};
+        return {data_, size_};
     }
 
     /// Empties the body and keeps the capacity, so one frame can be reused.
-    void clear() noexcept { data_.resize(header_size); }
+    void clear() noexcept { size_ = header_size; }
 
     /// Reserves capacity for a body of `n` bytes.
-    void reserve(std::size_t n) { data_.reserve(header_size + n); }
+    void reserve(std::size_t n)
+    {
+        if (header_size + n > capacity_)
+            reallocate(header_size + n);
+    }
+
+    /// Bytes the frame can hold (prefix included) before it allocates again.
+    std::size_t capacity() const noexcept { return capacity_; }
 
 private:
-    std::vector<char> data_;
+    bool is_inline() const noexcept { return data_ == inline_; }
+
+    [[gnu::noinline]] void grow(std::size_t need)
+    {
+        // The first move to the heap leaves room for a small tail (request metadata); after
+        // that, doubling keeps appends amortised O(1).
+        reallocate(is_inline() ? need + 256 : std::max(need, capacity_ * 2));
+    }
+
+    void reallocate(std::size_t cap)
+    {
+        char* p = new char[cap];
+        std::memcpy(p, data_, size_);
+        release();
+        data_ = p;
+        capacity_ = cap;
+    }
+
+    void assign(const char* p, std::size_t n)
+    {
+        reserve(n - header_size);
+        std::memcpy(data_, p, n);
+        size_ = n;
+    }
+
+    void release() noexcept
+    {
+        if (!is_inline())
+            delete[] data_;
+        data_ = inline_;
+        capacity_ = inline_capacity;
+    }
+
+    void steal(frame& other) noexcept
+    {
+        if (other.is_inline()) {
+            std::memcpy(inline_, other.inline_, other.size_);
+        } else {
+            data_ = std::exchange(other.data_, other.inline_);
+            capacity_ = std::exchange(other.capacity_, inline_capacity);
+        }
+        size_ = std::exchange(other.size_, header_size);
+    }
+
+    char* data_ = inline_;
+    std::size_t size_ = header_size;
+    std::size_t capacity_ = inline_capacity;
+    char inline_[inline_capacity];
 };
 
 } // namespace mailroom

@@ -6,7 +6,9 @@
 
 #include <msgpack.hpp>
 
+#include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <shared_mutex>
 #include <string>
@@ -61,11 +63,26 @@ public:
     void add_raw(std::string_view ns, std::string_view service, std::string_view method,
                  raw_handler h);
 
-    /// Runs the handler for `ctx.path`, or answers the lookup error through `r`.
-    void dispatch(const call_context& ctx, const msgpack::object& args, responder r) const;
+    /// Runs the handler for `ctx.path`, or answers the lookup error through `r`; a call past
+    /// `ctx.deadline` is answered `deadline_exceeded` without running.
+    void dispatch(const call_context& ctx, const msgpack::object& args, responder r) const
+    {
+        dispatch(ctx, args, std::move(r), std::chrono::steady_clock::now());
+    }
+
+    /// Same, with the current time already read by the caller.
+    void dispatch(const call_context& ctx, const msgpack::object& args, responder r,
+                  std::chrono::steady_clock::time_point now) const;
 
     /// Looks a method up: `unknown_service`, `unknown_method`, or success with `out` set.
     std::error_code find(const protocol::method_path& path, raw_handler& out) const;
+
+    /** Looks a method up without copying its handler: the handler, or null with `ec` set to
+        `unknown_service` or `unknown_method`. The handler stays valid while the pointer
+        lives, even if the method is bound again meanwhile.
+    */
+    std::shared_ptr<const raw_handler> lookup(const protocol::method_path& path,
+                                              std::error_code& ec) const;
 
     /// "ns.service.method" of every bound method, sorted.
     std::vector<std::string> methods() const;
@@ -79,7 +96,7 @@ private:
 
     mutable std::shared_mutex mu_;
     // ns + '\0' + service -> method -> handler
-    detail::string_map<detail::string_map<raw_handler>> services_;
+    detail::string_map<detail::string_map<std::shared_ptr<const raw_handler>>> services_;
 };
 
 } // namespace mailroom

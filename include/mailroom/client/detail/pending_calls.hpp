@@ -3,11 +3,101 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
 namespace mailroom::detail {
+
+/** Request id -> slot number, open addressing with linear probing (sans-I/O). Ids are
+    nonzero (0 marks an empty cell). Kept at most half full; erasing shifts the following
+    cells back instead of leaving tombstones, so a steady load neither allocates nor slows.
+*/
+class id_index {
+public:
+    static constexpr std::uint32_t npos = UINT32_MAX;
+
+    std::uint32_t find(std::uint64_t id) const noexcept
+    {
+        if (cells_.empty())
+            return npos;
+        for (std::size_t i = home(id);; i = (i + 1) & mask())
+            if (cells_[i].id == id)
+                return cells_[i].slot;
+            else if (cells_[i].id == 0)
+                return npos;
+    }
+
+    /// Adds `id` (nonzero, not present).
+    void insert(std::uint64_t id, std::uint32_t slot)
+    {
+        if ((size_ + 1) * 2 > cells_.size())
+            rehash(cells_.empty() ? 16 : cells_.size() * 2);
+        place(id, slot);
+        ++size_;
+    }
+
+    /// Removes `id` if present.
+    void erase(std::uint64_t id) noexcept
+    {
+        if (cells_.empty())
+            return;
+        std::size_t i = home(id);
+        while (cells_[i].id != id) {
+            if (cells_[i].id == 0)
+                return;
+            i = (i + 1) & mask();
+        }
+        // Backward shift: move up every following cell whose home is not between the hole and it.
+        for (std::size_t j = (i + 1) & mask(); cells_[j].id != 0; j = (j + 1) & mask()) {
+            const std::size_t h = home(cells_[j].id);
+            const bool stays = i <= j ? (i < h && h <= j) : (i < h || h <= j);
+            if (!stays) {
+                cells_[i] = cells_[j];
+                i = j;
+            }
+        }
+        cells_[i] = cell{};
+        --size_;
+    }
+
+    std::size_t size() const noexcept { return size_; }
+
+private:
+    struct cell {
+        std::uint64_t id = 0;
+        std::uint32_t slot = 0;
+    };
+
+    std::size_t mask() const noexcept { return cells_.size() - 1; }
+    std::size_t home(std::uint64_t id) const noexcept
+    {
+        return static_cast<std::size_t>((id * 0x9E3779B97F4A7C15ull) >> shift_);
+    }
+
+    void place(std::uint64_t id, std::uint32_t slot) noexcept
+    {
+        std::size_t i = home(id);
+        while (cells_[i].id != 0)
+            i = (i + 1) & mask();
+        cells_[i] = cell{id, slot};
+    }
+
+    void rehash(std::size_t n)
+    {
+        std::vector<cell> old(n);
+        old.swap(cells_);
+        shift_ = 64;
+        for (std::size_t m = n; m > 1; m >>= 1)
+            --shift_;
+        for (const auto& c : old)
+            if (c.id != 0)
+                place(c.id, c.slot);
+    }
+
+    std::vector<cell> cells_;
+    std::size_t size_ = 0;
+    unsigned shift_ = 64;
+};
 
 /** The table of calls waiting for a response: request id -> handler + deadline (sans-I/O).
 
@@ -26,23 +116,23 @@ public:
     using clock = std::chrono::steady_clock;
     using time_point = clock::time_point;
 
-    /// Adds a call. Returns false (and drops nothing) if `id` is already pending.
+    /// Adds a call. Returns false (and drops nothing) if `id` is 0 or already pending.
     bool insert(std::uint64_t id, time_point deadline, Handler h)
     {
-        if (index_.contains(id))
+        if (id == 0 || contains(id))
             return false;
         std::uint32_t slot;
         if (free_.empty()) {
             slot = static_cast<std::uint32_t>(slots_.size());
-            slots_.push_back(entry{id, deadline, std::move(h), 0});
+            slots_.push_back(entry{id, 0, std::move(h)});
         } else {
             slot = free_.back();
             free_.pop_back();
-            slots_[slot] = entry{id, deadline, std::move(h), 0};
+            slots_[slot].id = id;
+            slots_[slot].handler.emplace(std::move(h));
         }
-        index_.emplace(id, slot);
-        slots_[slot].heap_pos = static_cast<std::uint32_t>(heap_.size());
-        heap_.push_back(slot);
+        index_.insert(id, slot);
+        heap_.push_back(node{deadline, slot});
         sift_up(heap_.size() - 1);
         return true;
     }
@@ -50,34 +140,27 @@ public:
     /// Removes a call and returns its handler, or nothing if it is not pending (late reply).
     std::optional<Handler> take(std::uint64_t id)
     {
-        auto it = index_.find(id);
-        if (it == index_.end())
+        const std::uint32_t slot = index_.find(id);
+        if (slot == id_index::npos)
             return std::nullopt;
-        std::uint32_t slot = it->second;
-        index_.erase(it);
+        index_.erase(id);
         return remove_slot(slot);
     }
 
-    bool contains(std::uint64_t id) const { return index_.contains(id); }
+    bool contains(std::uint64_t id) const { return index_.find(id) != id_index::npos; }
 
     /// Moves the handlers of every call whose deadline is at or before `now` into `out`.
     void take_expired(time_point now, std::vector<Handler>& out)
     {
-        while (!heap_.empty() && slots_[heap_.front()].deadline <= now) {
-            std::uint32_t slot = heap_.front();
-            index_.erase(slots_[slot].id);
-            out.push_back(*remove_slot(slot));
-        }
+        while (!heap_.empty() && heap_.front().deadline <= now)
+            out.push_back(take_front());
     }
 
     /// Moves every handler into `out`, earliest deadline first, and empties the table.
     void take_all(std::vector<Handler>& out)
     {
-        while (!heap_.empty()) {
-            std::uint32_t slot = heap_.front();
-            index_.erase(slots_[slot].id);
-            out.push_back(*remove_slot(slot));
-        }
+        while (!heap_.empty())
+            out.push_back(take_front());
     }
 
     /// The earliest deadline, if any call is pending.
@@ -85,7 +168,7 @@ public:
     {
         if (heap_.empty())
             return std::nullopt;
-        return slots_[heap_.front()].deadline;
+        return heap_.front().deadline;
     }
 
     std::size_t size() const noexcept { return heap_.size(); }
@@ -94,22 +177,33 @@ public:
 private:
     struct entry {
         std::uint64_t id;
-        time_point deadline;
-        std::optional<Handler> handler;
         std::uint32_t heap_pos;
+        std::optional<Handler> handler;
     };
+    // The deadline sits in the heap itself, so sifting compares without visiting the slots.
+    struct node {
+        time_point deadline;
+        std::uint32_t slot;
+    };
+
+    Handler take_front()
+    {
+        const std::uint32_t slot = heap_.front().slot;
+        index_.erase(slots_[slot].id);
+        return *remove_slot(slot);
+    }
 
     std::optional<Handler> remove_slot(std::uint32_t slot)
     {
-        std::size_t pos = slots_[slot].heap_pos;
-        std::size_t last = heap_.size() - 1;
-        if (pos != last) {
-            swap_heap(pos, last);
-            heap_.pop_back();
-            if (!sift_up(pos))
-                sift_down(pos);
-        } else {
-            heap_.pop_back();
+        const std::size_t pos = slots_[slot].heap_pos;
+        const node last = heap_.back();
+        heap_.pop_back();
+        if (pos < heap_.size()) {
+            // Fill the hole with the last node, then move it up or down to its place.
+            if (pos > 0 && last.deadline < heap_[(pos - 1) / 2].deadline)
+                place_up(pos, last);
+            else
+                place_down(pos, last);
         }
         std::optional<Handler> h = std::move(slots_[slot].handler);
         slots_[slot].handler.reset();
@@ -117,51 +211,49 @@ private:
         return h;
     }
 
-    bool less(std::size_t a, std::size_t b) const
+    void put(std::size_t pos, const node& n)
     {
-        return slots_[heap_[a]].deadline < slots_[heap_[b]].deadline;
+        heap_[pos] = n;
+        slots_[n.slot].heap_pos = static_cast<std::uint32_t>(pos);
     }
 
-    void swap_heap(std::size_t a, std::size_t b)
-    {
-        std::swap(heap_[a], heap_[b]);
-        slots_[heap_[a]].heap_pos = static_cast<std::uint32_t>(a);
-        slots_[heap_[b]].heap_pos = static_cast<std::uint32_t>(b);
-    }
+    void sift_up(std::size_t pos) { place_up(pos, heap_[pos]); }
 
-    bool sift_up(std::size_t pos)
+    /// Puts `n` at the hole `pos` or above it, moving bigger parents down.
+    void place_up(std::size_t pos, node n)
     {
-        bool moved = false;
         while (pos > 0) {
-            std::size_t parent = (pos - 1) / 2;
-            if (!less(pos, parent))
+            const std::size_t parent = (pos - 1) / 2;
+            if (!(n.deadline < heap_[parent].deadline))
                 break;
-            swap_heap(pos, parent);
+            put(pos, heap_[parent]);
             pos = parent;
-            moved = true;
         }
-        return moved;
+        put(pos, n);
     }
 
-    void sift_down(std::size_t pos)
+    /// Puts `n` at the hole `pos` or below it, moving smaller children up.
+    void place_down(std::size_t pos, node n)
     {
+        const std::size_t size = heap_.size();
         for (;;) {
-            std::size_t l = 2 * pos + 1, r = l + 1, best = pos;
-            if (l < heap_.size() && less(l, best))
-                best = l;
-            if (r < heap_.size() && less(r, best))
-                best = r;
-            if (best == pos)
-                return;
-            swap_heap(pos, best);
-            pos = best;
+            std::size_t child = 2 * pos + 1;
+            if (child >= size)
+                break;
+            if (child + 1 < size && heap_[child + 1].deadline < heap_[child].deadline)
+                ++child;
+            if (!(heap_[child].deadline < n.deadline))
+                break;
+            put(pos, heap_[child]);
+            pos = child;
         }
+        put(pos, n);
     }
 
     std::vector<entry> slots_;
     std::vector<std::uint32_t> free_;
-    std::vector<std::uint32_t> heap_;
-    std::unordered_map<std::uint64_t, std::uint32_t> index_;
+    std::vector<node> heap_;
+    id_index index_;
 };
 
 } // namespace mailroom::detail

@@ -8,6 +8,7 @@
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/system_executor.hpp>
 
 #include <string>
 #include <system_error>
@@ -55,62 +56,100 @@ R decode_result(std::error_code& ec, const protocol::response_view* rv)
     }
 }
 
+/** Where a completion runs: the handler's associated executor, kept busy (a work guard) until
+    the handler ran; or, for a handler without one, the station's executor, which needs no
+    guard (the station keeps its own work while a call is pending) and costs no copy of it.
+*/
+template <class Handler, class DefaultExecutor>
+class completion_target {
+public:
+    static constexpr bool has_own =
+        !std::is_same_v<asio::associated_executor_t<Handler>, asio::system_executor>;
+    using executor_type = asio::associated_executor_t<Handler, DefaultExecutor>;
+
+    completion_target(const Handler& h, const DefaultExecutor& ex)
+        : work_(make_work(h, ex)), default_(has_own ? nullptr : &ex)
+    {
+    }
+
+    /// Runs `f` there, inline if this thread already runs that executor.
+    template <class F>
+    void dispatch(F&& f)
+    {
+        if constexpr (has_own) {
+            auto ex = work_.get_executor();
+            asio::dispatch(ex, [f = std::forward<F>(f), work = std::move(work_)]() mutable { f(); });
+        } else {
+            asio::dispatch(*default_, std::forward<F>(f));
+        }
+    }
+
+private:
+    struct none {
+        none(const Handler&, const DefaultExecutor&) noexcept {}
+    };
+    using work_type =
+        std::conditional_t<has_own, asio::executor_work_guard<executor_type>, none>;
+
+    static work_type make_work(const Handler& h, const DefaultExecutor& ex)
+    {
+        if constexpr (has_own)
+            return work_type(asio::get_associated_executor(h, ex));
+        else
+            return work_type(h, ex);
+    }
+
+    [[no_unique_address]] work_type work_;
+    const DefaultExecutor* default_; // the station's; outlives every call
+};
+
 /** Adapts an Asio completion handler for `R` to the station's @ref call_handler: decodes
     on the I/O thread, then runs the user's handler on its associated executor (inline when
-    already there), keeping that executor's work count up meanwhile.
+    already there).
 */
 template <class R, class Handler, class DefaultExecutor>
 class typed_completion {
-    using executor_type = asio::associated_executor_t<Handler, DefaultExecutor>;
-
 public:
     typed_completion(Handler&& h, const DefaultExecutor& ex)
-        : work_(asio::get_associated_executor(h, ex)), handler_(std::move(h))
+        : target_(h, ex), handler_(std::move(h))
     {
     }
 
     void operator()(std::error_code ec, const protocol::response_view* rv)
     {
-        auto ex = work_.get_executor();
         if constexpr (std::is_void_v<R>) {
             if (!ec && rv && rv->code != 0)
                 ec = std::error_code(rv->code, error_category());
-            asio::dispatch(ex, [h = std::move(handler_), ec, work = std::move(work_)]() mutable {
-                std::move(h)(ec);
-            });
+            target_.dispatch([h = std::move(handler_), ec]() mutable { std::move(h)(ec); });
         } else {
             R value = decode_result<R>(ec, rv);
-            asio::dispatch(ex, [h = std::move(handler_), ec, v = std::move(value),
-                                work = std::move(work_)]() mutable { std::move(h)(ec, std::move(v)); });
+            target_.dispatch([h = std::move(handler_), ec, v = std::move(value)]() mutable {
+                std::move(h)(ec, std::move(v));
+            });
         }
     }
 
 private:
-    asio::executor_work_guard<executor_type> work_;
+    completion_target<Handler, DefaultExecutor> target_;
     Handler handler_;
 };
 
 /// Same for a `void(std::error_code)` completion that carries no response (notify).
 template <class Handler, class DefaultExecutor>
 class status_completion {
-    using executor_type = asio::associated_executor_t<Handler, DefaultExecutor>;
-
 public:
     status_completion(Handler&& h, const DefaultExecutor& ex)
-        : work_(asio::get_associated_executor(h, ex)), handler_(std::move(h))
+        : target_(h, ex), handler_(std::move(h))
     {
     }
 
     void operator()(std::error_code ec)
     {
-        auto ex = work_.get_executor();
-        asio::dispatch(ex, [h = std::move(handler_), ec, work = std::move(work_)]() mutable {
-            std::move(h)(ec);
-        });
+        target_.dispatch([h = std::move(handler_), ec]() mutable { std::move(h)(ec); });
     }
 
 private:
-    asio::executor_work_guard<executor_type> work_;
+    completion_target<Handler, DefaultExecutor> target_;
     Handler handler_;
 };
 

@@ -67,7 +67,7 @@ auto proxy::initiate_call(std::string target, const protocol::method_path& path,
                 call_options options) mutable {
             using handler_type = decltype(handler);
             detail::typed_completion<R, handler_type, executor_type> done(std::move(handler),
-                                                                          station_.get_executor());
+                                                                          station_.executor_ref());
             if (filters)
                 return detail::send_filtered({&station_, std::move(filters), param,
                                               std::move(target), id, std::move(*owned),
@@ -93,7 +93,7 @@ auto proxy::initiate_notify(std::string target, const protocol::method_path& pat
          param](auto handler, std::string target, frame f) mutable {
             using handler_type = decltype(handler);
             detail::status_completion<handler_type, executor_type> done(std::move(handler),
-                                                                        station_.get_executor());
+                                                                        station_.executor_ref());
             if (filters)
                 return detail::send_filtered({&station_, std::move(filters), param,
                                               std::move(target), 0, std::move(*owned),
