@@ -79,14 +79,14 @@ void server_slot::post_error(call_handler h, std::error_code ec)
     asio::post(shared_->executor, [h = std::move(h), ec, keep = shared_]() mutable { h(ec, nullptr); });
 }
 
-void server_slot::send_request_locked(frame f, std::chrono::milliseconds timeout)
+void server_slot::send_request_locked(frame&& f, std::chrono::milliseconds timeout)
 {
     protocol::patch_request_timeout(f, static_cast<std::uint32_t>(std::clamp<long long>(
                                            timeout.count(), 1, UINT32_MAX)));
     mailbox_->send(std::move(f));
 }
 
-void server_slot::call(std::uint64_t id, frame f, clock::time_point deadline,
+void server_slot::call(std::uint64_t id, frame&& f, clock::time_point deadline,
                        std::chrono::milliseconds timeout, call_handler handler,
                        cancellation* cancel)
 {

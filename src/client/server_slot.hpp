@@ -55,7 +55,7 @@ public:
 
     /// A call that waits until `deadline`, `timeout` from now: sent at once (telling the
     /// callee `timeout`) if the link is open, else queued.
-    void call(std::uint64_t id, frame f, clock::time_point deadline,
+    void call(std::uint64_t id, frame&& f, clock::time_point deadline,
               std::chrono::milliseconds timeout, call_handler handler,
               cancellation* cancel = nullptr);
 
@@ -105,7 +105,7 @@ private:
     void on_connect_timer(std::uint64_t seq);
     void post_error(call_handler h, std::error_code ec);
     /// Sends a request, telling the callee it has `timeout` left (clamped to 1 ms ... 2^32-1).
-    void send_request_locked(frame f, std::chrono::milliseconds timeout);
+    void send_request_locked(frame&& f, std::chrono::milliseconds timeout);
 
     std::shared_ptr<station_shared> shared_;
     const server_info info_;

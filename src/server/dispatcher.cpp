@@ -21,6 +21,30 @@ void dispatcher::add_raw(std::string_view ns, std::string_view service, std::str
     auto shared = std::make_shared<const raw_handler>(std::move(h));
     std::unique_lock lock(mu_);
     services_[service_key(ns, service)][std::string(method)] = std::move(shared);
+    version_.fetch_add(1, std::memory_order_release);
+}
+
+const raw_handler* dispatcher::lookup(const protocol::method_path& path, lookup_cache& cache,
+                                      std::error_code& ec) const
+{
+    const auto version = version_.load(std::memory_order_acquire);
+    for (auto& e : cache.entries_)
+        if (e.version == version && e.method == path.method && e.service == path.service &&
+            e.ns == path.ns) {
+            ec = {};
+            return e.handler.get();
+        }
+    auto h = lookup(path, ec);
+    if (!h)
+        return nullptr;
+    // The version read before the lookup: a change made meanwhile invalidates the entry.
+    auto& e = cache.entries_[cache.next_++ % lookup_cache::capacity];
+    e.ns = path.ns;
+    e.service = path.service;
+    e.method = path.method;
+    e.handler = std::move(h);
+    e.version = version;
+    return e.handler.get();
 }
 
 std::error_code dispatcher::find(const protocol::method_path& path, raw_handler& out) const
@@ -64,14 +88,21 @@ std::shared_ptr<const raw_handler> dispatcher::lookup(const protocol::method_pat
 }
 
 void dispatcher::dispatch(const call_context& ctx, const msgpack::object& args, responder r,
-                          std::chrono::steady_clock::time_point now) const
+                          std::chrono::steady_clock::time_point now, lookup_cache* cache) const
 {
     // The caller has given up already: do not start work nobody waits for, and say the
     // handler never ran (unlike the caller's own `timeout`).
     if (now >= ctx.deadline)
         return r.fail(error::deadline_exceeded);
     std::error_code ec;
-    auto h = lookup(ctx.path, ec);
+    std::shared_ptr<const raw_handler> held; // without a cache, keeps the handler alive
+    const raw_handler* h = nullptr;
+    if (cache) {
+        h = lookup(ctx.path, *cache, ec);
+    } else {
+        held = lookup(ctx.path, ec);
+        h = held.get();
+    }
     if (!h) {
         std::string what = std::string(ctx.path.ns) + "." + std::string(ctx.path.service);
         if (ec == error::unknown_method)

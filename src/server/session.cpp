@@ -132,7 +132,8 @@ void session::handle_call(std::span<const char> body, const protocol::request_vi
     if (auto ec = admit(req))
         return r.fail(ec);
     const auto now = std::chrono::steady_clock::now();
-    state_->disp.dispatch(make_context(*this, req, now), req.args, std::move(r), now);
+    state_->disp.dispatch(make_context(*this, req, now), req.args, std::move(r), now,
+                          &lookups_);
 }
 
 void session::on_close(std::error_code ec)

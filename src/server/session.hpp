@@ -49,6 +49,7 @@ private:
     std::shared_ptr<server_state> state_;
     std::shared_ptr<connection> conn_;
     std::string peer_id_;
+    dispatcher::lookup_cache lookups_; // used on the connection's executor only
     std::atomic<std::size_t> in_flight_{0};
     bool ready_ = false;
     bool closed_ = false;

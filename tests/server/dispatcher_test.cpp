@@ -676,3 +676,30 @@ TEST_F(Responder, ReplacesAnOversizedErrorMessageWithFrameTooLarge)
 }
 
 } // namespace
+
+namespace {
+
+TEST_F(Dispatcher, ALookupCacheServesRepeatedCallsAndSeesRebinding)
+{
+    d.add("calc", "f", [](int x) { return x + 1; });
+    d.add("calc", "g", [](int x) { return x + 2; });
+    mailroom::dispatcher::lookup_cache cache;
+    const auto now = std::chrono::steady_clock::now();
+    auto call_cached = [&](std::string_view service, std::string_view method, std::uint64_t id) {
+        auto a = args_of(10);
+        d.dispatch(context(service, method, id), a.get(), responder(conn, id), now, &cache);
+        return decode_reply(conn->sent.back());
+    };
+    // More distinct methods than the cache holds, round and round: each answer is its own.
+    for (std::uint64_t i = 1; i <= 20; ++i) {
+        EXPECT_EQ(call_cached("calc", "f", 2 * i).result->as<int>(), 11);
+        EXPECT_EQ(call_cached("calc", "g", 2 * i + 1).result->as<int>(), 12);
+    }
+    d.add("calc", "f", [](int x) { return x * 100; }); // bound again
+    EXPECT_EQ(call_cached("calc", "f", 100).result->as<int>(), 1000);
+    EXPECT_EQ(call_cached("calc", "h", 101).code, static_cast<int>(error::unknown_method));
+    EXPECT_EQ(call_cached("calx", "f", 102).code, static_cast<int>(error::unknown_service));
+    EXPECT_EQ(call_cached("calc", "f", 103).result->as<int>(), 1000);
+}
+
+} // namespace

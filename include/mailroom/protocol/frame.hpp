@@ -66,7 +66,7 @@ public:
     ~frame() { release(); }
 
     /// Appends raw bytes to the body (the msgpack packer interface).
-    void write(const char* p, std::size_t n)
+    [[gnu::always_inline]] void write(const char* p, std::size_t n)
     {
         // Inlined into the packer: its headers are 1 to 9 bytes of known size.
         if (n > capacity_ - size_) [[unlikely]]

@@ -6,6 +6,8 @@
 
 #include <msgpack.hpp>
 
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -70,9 +72,32 @@ public:
         dispatch(ctx, args, std::move(r), std::chrono::steady_clock::now());
     }
 
-    /// Same, with the current time already read by the caller.
+    /** Remembers the last few methods one connection called, so that a stream of calls to
+        the same methods skips the shared lock and the hash lookups. Any change to the
+        dispatcher invalidates it.
+        @par Thread safety
+        Distinct objects: safe. Shared objects: unsafe (one per connection).
+    */
+    class lookup_cache {
+    public:
+        static constexpr std::size_t capacity = 4;
+
+    private:
+        friend class dispatcher;
+        struct entry {
+            std::string ns, service, method;
+            std::shared_ptr<const raw_handler> handler;
+            std::uint64_t version = 0;
+        };
+        std::array<entry, capacity> entries_;
+        std::size_t next_ = 0;
+    };
+
+    /// Same, with the current time already read by the caller, and (optionally) a cache of
+    /// this caller's recent lookups.
     void dispatch(const call_context& ctx, const msgpack::object& args, responder r,
-                  std::chrono::steady_clock::time_point now) const;
+                  std::chrono::steady_clock::time_point now,
+                  lookup_cache* cache = nullptr) const;
 
     /// Looks a method up: `unknown_service`, `unknown_method`, or success with `out` set.
     std::error_code find(const protocol::method_path& path, raw_handler& out) const;
@@ -94,7 +119,12 @@ private:
 
     static std::string service_key(std::string_view ns, std::string_view service);
 
+    /// The handler for `path` through `cache`: a hit needs no lock.
+    const raw_handler* lookup(const protocol::method_path& path, lookup_cache& cache,
+                              std::error_code& ec) const;
+
     mutable std::shared_mutex mu_;
+    std::atomic<std::uint64_t> version_{1}; // bumped by every change
     // ns + '\0' + service -> method -> handler
     detail::string_map<detail::string_map<std::shared_ptr<const raw_handler>>> services_;
 };
