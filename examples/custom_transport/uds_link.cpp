@@ -84,7 +84,7 @@ void link::shutdown(std::error_code ec, bool local)
 
 void link::do_read()
 {
-    auto buf = parser_.prepare(64u << 10);
+    auto buf = parser_.prepare(); // adaptive: 4 KiB for a quiet link, up to 64 KiB for a busy one
     socket_.async_read_some(asio::buffer(buf.data(), buf.size()),
                             [self = shared_from_this()](const boost::system::error_code& ec,
                                                         std::size_t n) { self->on_read(ec, n); });

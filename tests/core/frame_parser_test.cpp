@@ -312,4 +312,262 @@ TEST(FrameParser, KeepsDataIntactAcrossCompactionOverManyFrames)
     EXPECT_LE(largest_capacity, frame_parser::header_size + max_body + max_chunk);
 }
 
+// --- frame_parser: the adaptive buffer (prepare() without a size) ------------------------
+
+/// Feeds `data` the way a socket would: each read gets at most `read_max` bytes, and at most
+/// the region prepare() offers. Returns the frames completed along the way.
+std::vector<std::string> feed_adaptive(frame_parser& p, std::span<const char> data,
+                                       std::size_t read_max, std::error_code& ec)
+{
+    std::vector<std::string> out;
+    std::size_t pos = 0;
+    while (pos < data.size()) {
+        auto region = p.prepare();
+        EXPECT_GE(region.size(), 1u);
+        const std::size_t n = std::min({region.size(), read_max, data.size() - pos});
+        std::copy_n(data.data() + pos, n, region.data());
+        p.commit(n);
+        pos += n;
+        while (auto body = p.next(ec))
+            out.push_back(as_string(*body));
+        if (ec)
+            break;
+    }
+    return out;
+}
+
+TEST(FrameParserBuffer, StartsSmallAndAllocatesNothingBeforeTheFirstRead)
+{
+    frame_parser p(8 << 20, 64 << 10, 4 << 10);
+    EXPECT_EQ(p.capacity(), 0u);
+    EXPECT_EQ(p.prepare().size(), 4096u);
+    EXPECT_EQ(p.capacity(), 4096u);
+}
+
+TEST(FrameParserBuffer, DefaultsToFourKiBGrowingToSixtyFourKiB)
+{
+    frame_parser p(8 << 20);
+    EXPECT_EQ(p.prepare().size(), frame_parser::default_initial_read_size);
+    EXPECT_EQ(frame_parser::default_initial_read_size, 4096u);
+    EXPECT_EQ(frame_parser::default_max_read_size, 65536u);
+}
+
+TEST(FrameParserBuffer, GrowsGeometricallyWhileReadsFillItUpToTheMaximumRead)
+{
+    frame_parser p(8 << 20, 64 << 10, 4 << 10);
+    std::vector<std::size_t> sizes;
+    for (int i = 0; i < 8; ++i) {
+        auto region = p.prepare();
+        sizes.push_back(region.size());
+        // A stream of zero-length frames: every byte is consumed, every read fills.
+        std::fill(region.begin(), region.end(), '\0');
+        p.commit(region.size());
+        std::error_code ec;
+        while (p.next(ec)) {
+        }
+        ASSERT_FALSE(ec);
+        ASSERT_EQ(p.buffered(), 0u);
+    }
+    EXPECT_EQ(sizes, (std::vector<std::size_t>{4096, 8192, 16384, 32768, 65536, 65536, 65536,
+                                               65536}));
+    EXPECT_EQ(p.read_size(), 65536u);
+}
+
+TEST(FrameParserBuffer, ReturnsToTheInitialSizeOnceReadsAreSmallAndTheBufferIsDrained)
+{
+    frame_parser p(8 << 20, 64 << 10, 4 << 10);
+    std::error_code ec;
+    // A burst: reads fill the buffer until it reaches 64 KiB.
+    for (int i = 0; i < 5; ++i) {
+        auto region = p.prepare();
+        std::fill(region.begin(), region.end(), '\0');
+        p.commit(region.size());
+        while (p.next(ec)) {
+        }
+    }
+    ASSERT_EQ(p.capacity(), 65536u);
+    // Then small reads (one 100-byte frame each): the size halves every 8 of them.
+    const bytes w = wire_of(std::string(96, 'x'));
+    for (int i = 0; i < 64; ++i)
+        ASSERT_EQ(feed_adaptive(p, w, w.size(), ec).size(), 1u);
+    EXPECT_EQ(p.read_size(), 4096u);
+    p.prepare();
+    EXPECT_EQ(p.capacity(), 4096u);
+}
+
+TEST(FrameParserBuffer, AFrameLargerThanTheBufferGetsABufferOfItsSizeThenShrinks)
+{
+    frame_parser p(8 << 20, 64 << 10, 4 << 10);
+    const std::string big(1 << 20, 'b');
+    const bytes w = wire_of(big);
+    std::error_code ec;
+    std::size_t largest = 0;
+    std::size_t pos = 0;
+    std::vector<std::string> got;
+    while (pos < w.size()) {
+        auto region = p.prepare();
+        largest = std::max(largest, p.capacity());
+        const std::size_t n = std::min(region.size(), w.size() - pos);
+        std::copy_n(w.data() + pos, n, region.data());
+        p.commit(n);
+        pos += n;
+        while (auto body = p.next(ec))
+            got.push_back(as_string(*body));
+    }
+    ASSERT_FALSE(ec);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0], big);
+    // Exactly the frame, allocated once its prefix was known, not 64 KiB steps.
+    EXPECT_EQ(largest, w.size());
+    // Drained: the next read gets a small buffer again (the first read filled its 4 KiB,
+    // so the adaptive size is 8 KiB now).
+    EXPECT_EQ(p.prepare().size(), p.read_size());
+    EXPECT_LE(p.capacity(), 8192u);
+}
+
+TEST(FrameParserBuffer, AFrameLargerThanTheMaximumReadIsReadInOnePieceOnceItsPrefixArrived)
+{
+    frame_parser p(8 << 20, 64 << 10, 4 << 10);
+    const bytes w = wire_of(std::string(200'000, 'r'));
+    feed(p, std::span<const char>(w.data(), 10)); // prefix and a little of the body
+    auto region = p.prepare();
+    EXPECT_EQ(region.size(), w.size() - 10);
+}
+
+TEST(FrameParserBuffer, FramesSplitAcrossReadsOfAnySizeStillParse)
+{
+    std::mt19937 rng(7);
+    std::uniform_int_distribution<std::size_t> body_size(0, 20'000);
+    std::vector<std::string> bodies;
+    bytes stream;
+    for (int i = 0; i < 400; ++i) {
+        std::string body(i % 10 == 0 ? body_size(rng) : body_size(rng) / 100, '\0');
+        for (std::size_t k = 0; k < body.size(); ++k)
+            body[k] = static_cast<char>((i * 13 + k * 5) & 0xff);
+        const bytes w = wire_of(body);
+        stream.insert(stream.end(), w.begin(), w.end());
+        bodies.push_back(std::move(body));
+    }
+    for (std::size_t read_max : {std::size_t{1}, std::size_t{3}, std::size_t{4}, std::size_t{5},
+                                 std::size_t{100}, std::size_t{4095}, std::size_t{4096},
+                                 std::size_t{4097}, std::size_t{70'000}, stream.size()}) {
+        frame_parser p(20'000, 64 << 10, 4 << 10);
+        std::error_code ec;
+        const auto got = feed_adaptive(p, stream, read_max, ec);
+        ASSERT_FALSE(ec) << "reads of " << read_max;
+        ASSERT_EQ(got, bodies) << "reads of " << read_max;
+        EXPECT_EQ(p.buffered(), 0u);
+    }
+    // Random read sizes too.
+    frame_parser p(20'000, 64 << 10, 4 << 10);
+    std::uniform_int_distribution<std::size_t> chunk(1, 9000);
+    std::vector<std::string> got;
+    std::error_code ec;
+    std::size_t pos = 0;
+    while (pos < stream.size()) {
+        auto region = p.prepare();
+        const std::size_t n = std::min({region.size(), chunk(rng), stream.size() - pos});
+        std::copy_n(stream.data() + pos, n, region.data());
+        p.commit(n);
+        pos += n;
+        while (auto body = p.next(ec))
+            got.push_back(as_string(*body));
+        ASSERT_FALSE(ec);
+    }
+    EXPECT_EQ(got, bodies);
+}
+
+TEST(FrameParserBuffer, MaximumFrameSizeIsStillEnforcedWithoutAllocatingForTheFrame)
+{
+    frame_parser p(100'000, 64 << 10, 4 << 10);
+    feed(p, prefix_only(100'001));
+    std::error_code ec;
+    EXPECT_FALSE(p.next(ec));
+    EXPECT_EQ(ec, error::frame_too_large);
+    // The announced size is not allocated.
+    p.prepare();
+    EXPECT_LT(p.capacity(), 100'000u);
+    EXPECT_FALSE(p.next(ec));
+}
+
+TEST(FrameParserBuffer, AFrameOfExactlyTheMaximumSizeAboveTheMaximumReadParses)
+{
+    frame_parser p(100'000, 16 << 10, 1 << 10);
+    std::error_code ec;
+    const std::string body(100'000, 'm');
+    const auto got = feed_adaptive(p, wire_of(body), 7'000, ec);
+    ASSERT_FALSE(ec);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0], body);
+}
+
+TEST(FrameParserBuffer, ReleaseFreesAnEmptyBufferAndRestartsSmall)
+{
+    frame_parser p(8 << 20, 64 << 10, 4 << 10);
+    std::error_code ec;
+    for (int i = 0; i < 5; ++i) {
+        auto region = p.prepare();
+        std::fill(region.begin(), region.end(), '\0');
+        p.commit(region.size());
+        while (p.next(ec)) {
+        }
+    }
+    ASSERT_EQ(p.read_size(), 65536u);
+    EXPECT_TRUE(p.release());
+    EXPECT_EQ(p.capacity(), 0u);
+    EXPECT_EQ(p.read_size(), 4096u);
+    EXPECT_EQ(p.prepare().size(), 4096u);
+    EXPECT_TRUE(p.release());
+    EXPECT_EQ(p.capacity(), 0u);
+}
+
+TEST(FrameParserBuffer, ReleaseKeepsAPartialFrame)
+{
+    frame_parser p(1024, 64 << 10, 4 << 10);
+    const bytes w = wire_of("partial");
+    feed(p, std::span<const char>(w.data(), 6));
+    EXPECT_FALSE(p.release());
+    feed(p, std::span<const char>(w.data() + 6, w.size() - 6));
+    std::error_code ec;
+    EXPECT_EQ(drain(p, ec), (std::vector<std::string>{"partial"}));
+}
+
+TEST(FrameParserBuffer, BodiesStayValidUntilTheNextPrepare)
+{
+    frame_parser p(1024, 64 << 10, 64);
+    bytes stream = wire_of(std::string(40, 'a'));
+    const bytes second = wire_of(std::string(10, 'b'));
+    stream.insert(stream.end(), second.begin(), second.end());
+    auto region = p.prepare();
+    ASSERT_GE(region.size(), 1u);
+    const std::size_t n = std::min(region.size(), stream.size());
+    std::copy_n(stream.data(), n, region.data());
+    p.commit(n);
+    std::error_code ec;
+    auto a = p.next(ec);
+    ASSERT_TRUE(a);
+    EXPECT_EQ(as_string(*a), std::string(40, 'a'));
+}
+
+TEST(FrameParserBuffer, CompleteFramesLeftInTheBufferStillLeaveRoomToRead)
+{
+    frame_parser p(1024, 64, 16);
+    const bytes w = wire_of(std::string(10, 'c')); // 14 bytes
+    bytes stream;
+    for (int i = 0; i < 4; ++i)
+        stream.insert(stream.end(), w.begin(), w.end());
+    std::size_t pos = 0;
+    // Never call next(): the buffer must keep offering room for more.
+    while (pos < stream.size()) {
+        auto region = p.prepare();
+        ASSERT_GE(region.size(), 1u);
+        const std::size_t n = std::min(region.size(), stream.size() - pos);
+        std::copy_n(stream.data() + pos, n, region.data());
+        p.commit(n);
+        pos += n;
+    }
+    std::error_code ec;
+    EXPECT_EQ(drain(p, ec).size(), 4u);
+}
+
 } // namespace

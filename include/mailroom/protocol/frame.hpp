@@ -80,6 +80,7 @@ public:
         case 3: std::memcpy(d, p, 3); break;
         case 5: std::memcpy(d, p, 5); break;
         case 9: std::memcpy(d, p, 9); break;
+        case 0: break; // an empty string may come with a null pointer
         default: std::memcpy(d, p, n); break;
         }
         size_ += n;

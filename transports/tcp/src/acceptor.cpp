@@ -16,26 +16,27 @@
 namespace mailroom::tcp {
 namespace {
 
-using detail::plain_socket;
-using detail::tls_socket;
-
+/// One accepted link; `Socket` is a `detail::basic_plain_socket` or `basic_tls_socket`.
 template <class Socket>
 class tcp_connection final : public connection, public detail::framed_stream<Socket> {
     using base = detail::framed_stream<Socket>;
+    static constexpr bool tls = base::tls;
 
 public:
-    tcp_connection(plain_socket socket, const acceptor_options& options)
-        requires std::is_same_v<Socket, plain_socket>
+    using tcp_socket_type = typename base::tcp_socket_type;
+
+    tcp_connection(tcp_socket_type socket, const acceptor_options& options)
+        requires(!tls)
         : base(std::move(socket), options.stream, options.max_frame_size)
     {
         init(options);
     }
 
-    tcp_connection(plain_socket socket, const acceptor_options& options,
-                   std::shared_ptr<detail::tls_context> tls)
-        requires std::is_same_v<Socket, tls_socket>
-        : base(std::move(socket), *tls, options.stream, options.max_frame_size),
-          tls_(std::move(tls))
+    tcp_connection(tcp_socket_type socket, const acceptor_options& options,
+                   std::shared_ptr<detail::tls_context> tls_ctx)
+        requires(tls)
+        : base(std::move(socket), *tls_ctx, options.stream, options.max_frame_size),
+          tls_(std::move(tls_ctx))
     {
         init(options);
     }
@@ -46,7 +47,7 @@ public:
     */
     template <class Done>
     void handshake(std::chrono::milliseconds timeout, Done done)
-        requires std::is_same_v<Socket, tls_socket>
+        requires(tls)
     {
         auto self = std::static_pointer_cast<tcp_connection>(this->shared_from_this());
         handshake_timer_.expires_after(timeout);
@@ -102,10 +103,12 @@ private:
     std::string remote_;
     std::shared_ptr<detail::tls_context> tls_; // outlives the stream's SSL object
     struct no_timer {
-        explicit no_timer(const asio::any_io_executor&) {}
+        explicit no_timer(const typename base::executor_type&) {}
     };
-    std::conditional_t<std::is_same_v<Socket, tls_socket>, asio::steady_timer, no_timer>
-        handshake_timer_{this->executor()};
+    using timer_type = asio::basic_waitable_timer<std::chrono::steady_clock,
+                                                  asio::wait_traits<std::chrono::steady_clock>,
+                                                  typename base::executor_type>;
+    std::conditional_t<tls, timer_type, no_timer> handshake_timer_{this->executor()};
 };
 
 class tcp_acceptor final : public tcp::acceptor,
@@ -146,7 +149,7 @@ public:
         retry_timer_.cancel();
         for (auto& w : handshaking_)
             if (auto conn = w.lock())
-                conn->close_stream(false);
+                conn->close(); // nothing is queued yet: it closes at once
         handshaking_.clear();
     }
 
@@ -159,15 +162,17 @@ private:
         std::lock_guard lock(mu_);
         if (closed_)
             return;
-        acceptor_.async_accept(
-            asio::make_strand(ex_),
-            [self = shared_from_this()](const boost::system::error_code& ec,
-                                        asio::ip::tcp::socket socket) {
+        // Each connection on its own strand, of a concrete type when ex_ is an io_context's.
+        detail::with_strand(ex_, [&](auto strand) {
+            acceptor_.async_accept(strand, [self = shared_from_this()](
+                                               const boost::system::error_code& ec, auto socket) {
                 self->on_accept(ec, std::move(socket));
             });
+        });
     }
 
-    void on_accept(const boost::system::error_code& ec, asio::ip::tcp::socket socket)
+    template <class Strand>
+    void on_accept(const boost::system::error_code& ec, detail::basic_plain_socket<Strand> socket)
     {
         if (ec == asio::error::operation_aborted)
             return;
@@ -185,7 +190,8 @@ private:
         }
         if (tls_) {
             // The core sees a TLS connection only once its handshake succeeded.
-            auto conn = std::make_shared<tcp_connection<tls_socket>>(std::move(socket), options_, tls_);
+            auto conn = std::make_shared<tcp_connection<detail::basic_tls_socket<Strand>>>(
+                std::move(socket), options_, tls_);
             {
                 std::lock_guard lock(mu_);
                 std::erase_if(handshaking_, [](const auto& w) { return w.expired(); });
@@ -207,7 +213,8 @@ private:
                 });
             });
         } else {
-            hand_over(std::make_shared<tcp_connection<plain_socket>>(std::move(socket), options_));
+            hand_over(std::make_shared<tcp_connection<detail::basic_plain_socket<Strand>>>(
+                std::move(socket), options_));
         }
         do_accept();
     }
@@ -238,7 +245,7 @@ private:
     std::mutex mu_; // guards acceptor_, retry_timer_, closed_ and handshaking_
     bool closed_ = false;
     // TLS connections not handed to the core yet: close() must not leave them behind.
-    std::vector<std::weak_ptr<tcp_connection<tls_socket>>> handshaking_;
+    std::vector<std::weak_ptr<connection>> handshaking_;
 };
 
 } // namespace

@@ -5,12 +5,16 @@
 #include <mailroom/protocol/frame_parser.hpp>
 #include <mailroom/tcp/options.hpp>
 
+#include <boost/asio/basic_waitable_timer.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/stream.hpp>
-#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -20,32 +24,124 @@
 
 namespace mailroom::tcp::detail {
 
-/// A plain TCP socket.
-using plain_socket = asio::ip::tcp::socket;
-/// TLS over a TCP socket.
-using tls_socket = asio::ssl::stream<asio::ip::tcp::socket>;
+/** The strand of a link when the executor it was given is an io_context's (the usual case):
+    a concrete type, so Asio's operations copy it without allocating, unlike a type-erased
+    `any_io_executor` holding a strand.
+*/
+using io_strand = asio::strand<asio::io_context::executor_type>;
+/// The strand of a link over any other executor.
+using any_strand = asio::strand<asio::any_io_executor>;
 
-/** A length-prefixed message stream over one TCP socket (`plain_socket`), or a TLS stream
-    over one (`tls_socket`): the I/O shared by the mail box and the server connection.
-    Templated rather than virtual so that the plain path pays nothing for TLS; both are
-    instantiated in framed_stream.cpp.
+/// A plain TCP socket whose handlers run on `Strand`.
+template <class Strand>
+using basic_plain_socket = asio::basic_stream_socket<asio::ip::tcp, Strand>;
+/// TLS over such a socket.
+template <class Strand>
+using basic_tls_socket = asio::ssl::stream<basic_plain_socket<Strand>>;
 
-    Everything but `send` and `close` runs on the socket's strand. Writes coalesce: frames
-    sent while a write is in flight are appended to one buffer that leaves in the next write,
-    so a burst of N calls costs one syscall, with no flush timer. Pings and pongs are
-    answered and consumed here; everything else goes to `deliver`.
+/** Bytes queued for one write: appended with memcpy, grown geometrically, never zero-filled
+    (a `std::vector<char>` value-initialises on resize and inserts through a generic path).
+*/
+class write_buffer {
+public:
+    void append(std::span<const char> bytes)
+    {
+        if (cap_ - size_ < bytes.size())
+            grow(size_ + bytes.size());
+        std::memcpy(data_.get() + size_, bytes.data(), bytes.size());
+        size_ += bytes.size();
+    }
+    void clear() noexcept { size_ = 0; }
+    /// Frees the capacity (the buffer must not be in use by a write).
+    void release() noexcept
+    {
+        data_.reset();
+        cap_ = size_ = 0;
+    }
+    void swap(write_buffer& other) noexcept
+    {
+        std::swap(data_, other.data_);
+        std::swap(size_, other.size_);
+        std::swap(cap_, other.cap_);
+    }
+    bool empty() const noexcept { return size_ == 0; }
+    std::size_t size() const noexcept { return size_; }
+    std::size_t capacity() const noexcept { return cap_; }
+    const char* data() const noexcept { return data_.get(); }
+
+private:
+    void grow(std::size_t need)
+    {
+        const std::size_t cap = std::max({need, cap_ * 2, std::size_t{512}});
+        auto fresh = std::make_unique_for_overwrite<char[]>(cap);
+        if (size_ > 0)
+            std::memcpy(fresh.get(), data_.get(), size_);
+        data_ = std::move(fresh);
+        cap_ = cap;
+    }
+
+    std::unique_ptr<char[]> data_;
+    std::size_t size_ = 0;
+    std::size_t cap_ = 0;
+};
+
+template <class Socket>
+inline constexpr bool is_tls_v = false;
+template <class Next>
+inline constexpr bool is_tls_v<asio::ssl::stream<Next>> = true;
+
+/** Calls `make(strand)` with the concrete `io_strand` over `ex` when `ex` is an io_context's
+    executor, else with an `any_strand`, and returns what it returns.
+*/
+template <class Make>
+auto with_strand(const asio::any_io_executor& ex, Make&& make)
+{
+    if (const auto* io = ex.target<asio::io_context::executor_type>())
+        return make(io_strand(*io));
+    return make(any_strand(ex));
+}
+
+/** A length-prefixed message stream over one TCP socket (`basic_plain_socket`), or a TLS
+    stream over one (`basic_tls_socket`): the I/O shared by the mail box and the server
+    connection. Templated rather than virtual so that the plain path pays nothing for TLS and
+    the strand's type is known; instantiated in framed_stream.cpp.
+
+    Everything but `send_frame` and `close_stream` runs on the socket's strand.
+
+    Writes coalesce: frames sent while a write is in flight are appended to one buffer that
+    leaves in the next write, so a burst of N calls costs one syscall, with no flush timer.
+    Frames sent on the strand while a read's frames are delivered (a server's replies,
+    pongs, whatever `deliver` sends inline) are held until every frame of that read was
+    delivered, then leave in one write started right there, without a post; frames sent from
+    elsewhere (another thread, a posted completion) post the write. A plain
+    socket is non-blocking and each write is first tried synchronously on the strand: when
+    the kernel takes it all (the usual case) no Asio operation, completion post or strand
+    dispatch follows; the rest, if any, goes through `async_write`.
+
+    Memory: the read buffer is the frame parser's adaptive one (`stream_options::
+    initial_read_size` up to `read_size`, more only for a frame that needs it); the write
+    buffers give back capacity above 64 KiB once writes are four times smaller. On each
+    keepalive tick a link whose reads all fit in the initial size since the previous tick
+    frees its write buffers and (plain TCP) restarts its read with the initial buffer.
+
+    Pings and pongs are answered and consumed here; everything else goes to `deliver`.
 */
 template <class Socket>
 class framed_stream : public std::enable_shared_from_this<framed_stream<Socket>> {
 public:
     using socket_type = Socket;
+    using executor_type = typename Socket::executor_type;
     using clock = std::chrono::steady_clock;
+    static constexpr bool tls = is_tls_v<Socket>;
+    /// The TCP socket (the whole of `Socket`, or the layer under TLS).
+    using tcp_socket_type = asio::basic_stream_socket<asio::ip::tcp, executor_type>;
 
-    framed_stream(socket_type socket, stream_options options, std::size_t max_frame_size);
-    /// Wraps `socket` in TLS with `ctx` (a `tls_socket` stream only).
-    framed_stream(asio::ip::tcp::socket socket, asio::ssl::context& ctx, stream_options options,
-                  std::size_t max_frame_size)
-        requires std::is_same_v<Socket, tls_socket>;
+    framed_stream(socket_type socket, stream_options options, std::size_t max_frame_size)
+        requires(!tls);
+    /// Wraps `socket` in TLS with `ctx` (a TLS stream only).
+    framed_stream(tcp_socket_type socket, asio::ssl::context& ctx,
+                  stream_options options, std::size_t max_frame_size)
+        requires(tls);
     virtual ~framed_stream() = default;
 
     /// Thread-safe; discarded once the stream is closing.
@@ -58,16 +154,26 @@ public:
 
     std::size_t queued() const noexcept { return queued_.load(std::memory_order_relaxed); }
 
+    /// On the strand: bytes held by the read buffer (for tests and memory accounting).
+    std::size_t read_capacity() const noexcept { return parser_.capacity(); }
+
+    /// On the strand: bytes held by the two write buffers (for tests and memory accounting).
+    std::size_t write_capacity()
+    {
+        std::lock_guard lock(mu_);
+        return out_.capacity() + inflight_.capacity();
+    }
+
     /// The strand every handler of this stream runs on.
-    asio::any_io_executor executor() { return socket_.get_executor(); }
+    executor_type executor() { return socket_.get_executor(); }
 
     /// The TCP socket under any TLS layer.
-    asio::ip::tcp::socket& tcp_socket() noexcept
+    tcp_socket_type& tcp_socket() noexcept
     {
-        if constexpr (std::is_same_v<Socket, plain_socket>)
-            return socket_;
-        else
+        if constexpr (tls)
             return socket_.next_layer();
+        else
+            return socket_;
     }
 
 protected:
@@ -89,29 +195,42 @@ protected:
     virtual void closed(std::error_code ec, bool local) = 0;
 
 private:
+    using timer_type =
+        asio::basic_waitable_timer<clock, asio::wait_traits<clock>, executor_type>;
+    class strand_scope;
+
     void do_read();
     void on_read(const boost::system::error_code& ec, std::size_t n);
     void handle(std::span<const char> body);
     void do_write();
+    void on_written(const boost::system::error_code& ec, std::size_t before, std::size_t n);
+    void trim_written(std::size_t n) noexcept;
     void arm_timer();
     void on_tick();
+    void release_idle_buffers();
 
     socket_type socket_;
-    asio::steady_timer timer_;
+    timer_type timer_;
     protocol::frame_parser parser_;
     const stream_options options_;
 
-    std::mutex mu_; // guards out_ and writing_
-    std::vector<char> out_;
+    std::mutex mu_; // guards out_, out_frames_, inflight_frames_ and writing_
+    write_buffer out_;
+    // A write is in flight, posted, or due when the current read's frames are delivered.
     bool writing_ = false;
-    std::vector<char> inflight_; // strand only
-    std::size_t out_frames_ = 0;      // frames in out_ (guarded by mu_)
-    std::size_t inflight_frames_ = 0; // frames in inflight_ (guarded by mu_)
-    bool close_when_flushed_ = false; // strand only
+    std::size_t out_frames_ = 0;      // frames in out_
+    std::size_t inflight_frames_ = 0; // frames in inflight_
     std::atomic<std::size_t> queued_{0};
     std::atomic<bool> closing_{false};
 
-    bool closed_ = false; // strand only
+    // Strand only.
+    write_buffer inflight_;
+    bool flush_due_ = false;          // a frame sent inside the strand scope started writing_
+    bool close_when_flushed_ = false;
+    bool closed_ = false;
+    bool rearm_read_ = false;         // the read was cancelled to shrink its buffer
+    bool inline_writes_ = false;      // the socket is non-blocking: do_write may write itself
+    std::size_t largest_read_ = 0;    // since the previous keepalive tick
     clock::time_point last_rx_;
     bool ping_outstanding_ = false;
     std::uint64_t ping_nonce_ = 0;

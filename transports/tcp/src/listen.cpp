@@ -5,9 +5,17 @@ namespace mailroom::tcp::detail {
 
 std::string to_string(const asio::ip::tcp::endpoint& ep)
 {
-    auto addr = ep.address();
-    std::string host = addr.is_v6() ? "[" + addr.to_string() + "]" : addr.to_string();
-    return host + ":" + std::to_string(ep.port());
+    // Appended piece by piece: `"[" + std::string&&` trips g++ 12's -Wrestrict (PR 105329).
+    const auto addr = ep.address();
+    std::string out;
+    if (addr.is_v6())
+        out += '[';
+    out += addr.to_string();
+    if (addr.is_v6())
+        out += ']';
+    out += ':';
+    out += std::to_string(ep.port());
+    return out;
 }
 
 std::error_code listen(asio::ip::tcp::acceptor& acceptor, const std::string& host,

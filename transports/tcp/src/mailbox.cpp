@@ -13,32 +13,31 @@
 namespace mailroom::tcp {
 namespace {
 
-using detail::plain_socket;
-using detail::tls_socket;
-
 /// Resolve, connect, (TLS handshake,) then the framed stream. The connect handler runs
-/// exactly once, on the strand.
+/// exactly once, on the strand. `Socket` is a `detail::basic_plain_socket` or
+/// `basic_tls_socket`.
 template <class Socket>
 class tcp_mailbox final : public mailroom::mailbox, public detail::framed_stream<Socket> {
     using base = detail::framed_stream<Socket>;
+    static constexpr bool tls = base::tls;
+    using strand_type = typename base::executor_type;
+    using tcp_socket_type = typename base::tcp_socket_type;
 
 public:
-    tcp_mailbox(const mailbox_context& ctx, const stream_options& options)
-        requires std::is_same_v<Socket, plain_socket>
-        : base(plain_socket(asio::make_strand(ctx.executor)), options, ctx.max_frame_size),
-          handler_(ctx.handler), host_(ctx.server.host), port_(std::to_string(ctx.server.port)),
-          resolver_(this->socket().get_executor()), no_delay_(options.no_delay)
+    tcp_mailbox(const mailbox_context& ctx, strand_type strand, const stream_options& options)
+        requires(!tls)
+        : base(tcp_socket_type(strand), options, ctx.max_frame_size), handler_(ctx.handler),
+          host_(ctx.server.host), port_(std::to_string(ctx.server.port)), resolver_(strand),
+          no_delay_(options.no_delay)
     {
     }
 
-    tcp_mailbox(const mailbox_context& ctx, const stream_options& options,
-                std::shared_ptr<detail::tls_context> tls, const tls_options& tls_opts)
-        requires std::is_same_v<Socket, tls_socket>
-        : base(asio::ip::tcp::socket(asio::make_strand(ctx.executor)), *tls, options,
-               ctx.max_frame_size),
+    tcp_mailbox(const mailbox_context& ctx, strand_type strand, const stream_options& options,
+                std::shared_ptr<detail::tls_context> tls_ctx, const tls_options& tls_opts)
+        requires(tls)
+        : base(tcp_socket_type(strand), *tls_ctx, options, ctx.max_frame_size),
           handler_(ctx.handler), host_(ctx.server.host), port_(std::to_string(ctx.server.port)),
-          resolver_(this->socket().get_executor()), no_delay_(options.no_delay),
-          tls_(std::move(tls))
+          resolver_(strand), no_delay_(options.no_delay), tls_(std::move(tls_ctx))
     {
         detail::prepare_client(this->socket().native_handle(), tls_opts, host_);
     }
@@ -64,6 +63,8 @@ private:
 
     static std::error_code cancelled() { return std::make_error_code(std::errc::operation_canceled); }
 
+    using resolver_type = asio::ip::basic_resolver<asio::ip::tcp, strand_type>;
+
     void resolve(connect_handler h)
     {
         if (this->closing())
@@ -71,14 +72,14 @@ private:
         resolver_.async_resolve(
             host_, port_,
             [self = self(), h = std::move(h)](const boost::system::error_code& ec,
-                                              asio::ip::tcp::resolver::results_type results) mutable {
+                                              typename resolver_type::results_type results) mutable {
                 if (ec || self->closing())
                     return h(ec ? mailroom::detail::to_std_error(ec) : cancelled());
                 self->connect(results, std::move(h));
             });
     }
 
-    void connect(const asio::ip::tcp::resolver::results_type& results, connect_handler h)
+    void connect(const typename resolver_type::results_type& results, connect_handler h)
     {
         asio::async_connect(this->tcp_socket(), results,
                             [self = self(), h = std::move(h)](const boost::system::error_code& ec,
@@ -88,7 +89,7 @@ private:
                                 boost::system::error_code ignored;
                                 self->tcp_socket().set_option(
                                     asio::ip::tcp::no_delay(self->no_delay_), ignored);
-                                if constexpr (std::is_same_v<Socket, tls_socket>)
+                                if constexpr (tls)
                                     self->handshake(std::move(h));
                                 else
                                     self->opened(std::move(h));
@@ -96,7 +97,7 @@ private:
     }
 
     void handshake(connect_handler h)
-        requires std::is_same_v<Socket, tls_socket>
+        requires(tls)
     {
         this->socket().async_handshake(
             asio::ssl::stream_base::client,
@@ -129,7 +130,7 @@ private:
     std::shared_ptr<mailbox_handler> handler_;
     std::string host_;
     std::string port_;
-    asio::ip::tcp::resolver resolver_;
+    resolver_type resolver_;
     bool no_delay_;
     bool connected_ = false; // strand only
     std::shared_ptr<detail::tls_context> tls_; // outlives the stream's SSL object
@@ -160,13 +161,22 @@ mailbox_factory make_mailbox_factory(stream_options options, tls_options tls)
     auto contexts = std::make_shared<detail::client_context_cache>();
     return [options, tls, contexts](const mailbox_context& ctx) -> std::shared_ptr<mailroom::mailbox> {
         const auto t = tls_for(ctx.server, tls);
-        if (!t.enabled)
-            return std::make_shared<tcp_mailbox<plain_socket>>(ctx, options);
-        std::error_code ec;
-        auto tls_ctx = contexts->get(t, ec);
-        if (!tls_ctx)
-            return std::make_shared<failed_mailbox>(ctx.executor, ec);
-        return std::make_shared<tcp_mailbox<tls_socket>>(ctx, options, std::move(tls_ctx), t);
+        std::shared_ptr<detail::tls_context> tls_ctx;
+        if (t.enabled) {
+            std::error_code ec;
+            tls_ctx = contexts->get(t, ec);
+            if (!tls_ctx)
+                return std::make_shared<failed_mailbox>(ctx.executor, ec);
+        }
+        // A strand of a concrete type when the station's executor is an io_context's.
+        return detail::with_strand(ctx.executor, [&](auto strand) -> std::shared_ptr<mailroom::mailbox> {
+            using strand_type = decltype(strand);
+            if (!tls_ctx)
+                return std::make_shared<tcp_mailbox<detail::basic_plain_socket<strand_type>>>(
+                    ctx, strand, options);
+            return std::make_shared<tcp_mailbox<detail::basic_tls_socket<strand_type>>>(
+                ctx, strand, options, std::move(tls_ctx), t);
+        });
     };
 }
 

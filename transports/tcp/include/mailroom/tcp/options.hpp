@@ -26,8 +26,15 @@ struct stream_options {
     /// Frames a link may hold in its write queue; more closes the link, as for bytes.
     /// Default: 65,536.
     std::size_t max_write_queue_frames = 65'536;
-    /// Bytes asked of the socket per read. Default: 64 KiB.
+    /// Largest read, in bytes: the read buffer grows up to this size while reads fill it
+    /// (under load), and beyond it only to hold one frame larger than it (up to the frame
+    /// size limit). Default: 64 KiB.
     std::size_t read_size = 64u << 10;
+    /// The read buffer's size on a new link, and the size it returns to once the link is
+    /// quiet (the buffer is empty and reads are small again, or a keepalive period passed
+    /// with every read fitting in it). This is what an idle link holds for reading; at most
+    /// `read_size`. Default: 4 KiB.
+    std::size_t initial_read_size = 4u << 10;
 };
 
 /// Settings of a TCP acceptor.
