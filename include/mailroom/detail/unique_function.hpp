@@ -21,7 +21,7 @@ template <class R, class... Args>
 class unique_function<R(Args...)> {
 public:
     /// Bytes of callable stored without allocating.
-    static constexpr std::size_t inline_size = 96;
+    static constexpr std::size_t inline_size = 64;
 
     unique_function() noexcept = default;
     unique_function(std::nullptr_t) noexcept {}
