@@ -17,8 +17,6 @@
 namespace mailroom::ws {
 namespace {
 
-using detail::plain_stream;
-using detail::tls_stream;
 using detail::ws_connection;
 
 class ws_acceptor final : public ws::acceptor, public std::enable_shared_from_this<ws_acceptor> {
@@ -71,14 +69,27 @@ private:
         std::lock_guard lock(mu_);
         if (closed_)
             return;
-        acceptor_.async_accept(asio::make_strand(ex_),
-                               [self = shared_from_this()](const boost::system::error_code& ec,
-                                                           asio::ip::tcp::socket socket) {
-                                   self->on_accept(ec, std::move(socket));
-                               });
+        // Each connection on a strand of its own, of a concrete type when it can be.
+        if (const auto* io = ex_.target<asio::io_context::executor_type>())
+            accept_on(detail::io_strand(*io));
+        else
+            accept_on(detail::any_strand(ex_));
     }
 
-    void on_accept(const boost::system::error_code& ec, asio::ip::tcp::socket socket)
+    template <class Strand>
+    void accept_on(Strand strand)
+    {
+        // (A handler with a concrete parameter: Asio's handler check would instantiate a
+        // generic one with its default socket type.)
+        acceptor_.async_accept(
+            strand, [self = shared_from_this()](const boost::system::error_code& ec,
+                                                detail::basic_plain_stream<Strand> socket) {
+                self->on_accept(ec, std::move(socket));
+            });
+    }
+
+    template <class Socket>
+    void on_accept(const boost::system::error_code& ec, Socket socket)
     {
         if (ec == asio::error::operation_aborted)
             return;
@@ -94,10 +105,13 @@ private:
             });
             return;
         }
+        using strand_type = typename Socket::executor_type;
         if (tls_)
-            upgrade(std::make_shared<ws_connection<tls_stream>>(std::move(socket), options_, tls_));
+            upgrade(std::make_shared<ws_connection<detail::basic_tls_stream<strand_type>>>(
+                std::move(socket), options_, tls_));
         else
-            upgrade(std::make_shared<ws_connection<plain_stream>>(std::move(socket), options_));
+            upgrade(std::make_shared<ws_connection<detail::basic_plain_stream<strand_type>>>(
+                std::move(socket), options_));
         do_accept();
     }
 

@@ -20,13 +20,17 @@ public:
             return "the server refused the WebSocket upgrade: 404 Not Found (check ws_path)";
         case ws_error::text_message:
             return "a WebSocket text message arrived; mailroom frames travel in binary messages";
+        case ws_error::truncated_frame:
+            return "a WebSocket batch message ended inside a frame (a batch holds whole frames "
+                   "only)";
         }
         return "unknown WebSocket transport error";
     }
 
     std::error_condition default_error_condition(int ev) const noexcept override
     {
-        if (static_cast<ws_error>(ev) == ws_error::text_message)
+        const auto e = static_cast<ws_error>(ev);
+        if (e == ws_error::text_message || e == ws_error::truncated_frame)
             return condition::failed;
         return condition::retryable;
     }

@@ -12,9 +12,12 @@ namespace mailroom::ws {
 /** A WebSocket acceptor: listens on `host:port` and upgrades `GET <path>` requests that carry
     the configured token. A request for another path gets 404, a missing or wrong token 401,
     anything that is not a WebSocket upgrade 400; those connections are closed and the server
-    never sees them. Upgraded connections carry one frame body per binary message; a text
-    message closes that connection with close code 1003, a message above `max_frame_size`
-    with 1009. Each connection runs on its own strand of the executor.
+    never sees them. Upgraded connections carry batches of length-prefixed frames per binary
+    message when the client offers the `mailroom.batch` subprotocol (a mailroom mail box
+    does), else one frame body per message (docs/protocol.md, section 1.1). A text message
+    closes that connection with close code 1003, a frame above `max_frame_size` (or a message
+    above the limit) with 1009, a batch that ends inside a frame with 1002. Each connection
+    runs on its own strand of the executor.
 
     @par Thread safety
     All member functions may be called from any thread.

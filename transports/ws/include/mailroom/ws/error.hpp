@@ -9,7 +9,7 @@ namespace mailroom::ws {
 /** Errors of the WebSocket transport, in the `"mailroom.ws"` category.
 
     The upgrade refusals map to `mailroom::condition::retryable` (the call never reached a
-    handler); `text_message` maps to `mailroom::condition::failed`. A mail station reports a
+    handler); `text_message` and `truncated_frame` map to `mailroom::condition::failed`. A mail station reports a
     refused upgrade to its callers as `mailroom::error::connect_failed` and logs this error's
     message ("... the server refused the WebSocket upgrade: 401 Unauthorized ...").
 */
@@ -23,6 +23,10 @@ enum class ws_error {
     /// A text message arrived; mailroom frames travel in binary messages only (the link is
     /// closed with close code 1003).
     text_message,
+    /// A binary message of a link that carries batches (docs/protocol.md, section 1) ended
+    /// inside a frame: a batch holds whole frames only (the link is closed with close code
+    /// 1002).
+    truncated_frame,
 };
 
 /// The category of @ref ws_error, named `"mailroom.ws"`.

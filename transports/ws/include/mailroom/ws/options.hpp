@@ -12,7 +12,7 @@ namespace mailroom::ws {
 /** Settings of one WebSocket link, on either end.
 
     Keepalive uses WebSocket ping control frames, which the peer's WebSocket layer answers
-    with a pong whatever its application is doing. Liveness is any bytes received; with the
+    with a pong whatever its application is doing (this end answers the peer's pings too). Liveness is any bytes received; with the
     TCP transport's rules (docs/protocol.md, section 9): after `keepalive_interval` of silence
     the link sends a ping, after `keepalive_timeout` of silence it closes with
     `keepalive_timeout`. The check runs every `keepalive_interval` (or half the timeout).
@@ -29,8 +29,8 @@ struct stream_options {
     /// Bytes a link may hold in its write queue; more closes the link (the peer does not
     /// read). Default: 64 MiB.
     std::size_t max_write_queue_bytes = 64u << 20;
-    /// Frames (messages) a link may hold in its write queue; more closes the link, as for
-    /// bytes. Default: 65,536.
+    /// Frames a link may hold in its write queue; more closes the link, as for bytes.
+    /// Default: 65,536.
     std::size_t max_write_queue_frames = 65'536;
 };
 
@@ -58,8 +58,9 @@ struct acceptor_options {
     /// When not empty, an upgrade request must carry `Authorization: Bearer <token>`; any
     /// other gets 401 and never reaches the server. Default: empty (no check).
     std::string token;
-    /// Largest message accepted, in bytes (a WebSocket message is one frame body); a larger
-    /// one closes the connection with close code 1009. Default: 8 MiB.
+    /// Largest frame body accepted, in bytes; a larger one closes the connection with close
+    /// code 1009. A batch message may hold up to max(64 KiB, this + 4) bytes; a message with
+    /// one body (a client without batches) up to this. Default: 8 MiB.
     std::size_t max_frame_size = 8u << 20;
     /// Per-connection settings. Default: no pings of its own; closes a client silent for 60 s
     /// (a live mail box pings every 10 s).
