@@ -2,10 +2,29 @@
 
 #include "../protocol/scratch_zone.hpp"
 
+#include <mailroom/detail/to_std_error.hpp>
 #include <mailroom/error.hpp>
 #include <mailroom/protocol/codec.hpp>
 
+#include <boost/asio/error.hpp>
+
 namespace mailroom::detail {
+namespace {
+
+/// How loudly a connection's close is logged: quietly when either end closed it as usual,
+/// as a warning when it broke the protocol or stopped reading its answers.
+log_level close_level(std::error_code ec)
+{
+    if (!ec || ec == std::errc::operation_canceled || ec == error::cancelled ||
+        ec == to_std_error(asio::error::eof))
+        return log_level::debug;
+    // frame_too_large, protocol_error, and the transports' own protocol errors.
+    if (ec == condition::failed || ec == error::queue_full)
+        return log_level::warning;
+    return log_level::info; // reset by the peer, keepalive timeout, ...
+}
+
+} // namespace
 
 void server_state::count(std::error_code ec) noexcept
 {
@@ -139,6 +158,9 @@ void session::handle_call(std::span<const char> body, const protocol::request_vi
 void session::on_close(std::error_code ec)
 {
     closed_ = true;
+    const auto& log = state_->options.log;
+    if (const auto level = close_level(ec); log.enabled(level))
+        log.log(level, "connection from {} closed: {}", conn_->remote_address(), ec.message());
     if (ec == error::queue_full) // the client stopped reading our answers
         ++state_->counters.write_overflows;
     std::lock_guard lock(state_->mu);

@@ -336,6 +336,18 @@ std::vector<std::string> feed_adaptive(frame_parser& p, std::span<const char> da
     return out;
 }
 
+/// One read that fills the whole region prepare() offers with zero-length frames, then takes
+/// them all (every byte is consumed). Returns the region's size.
+std::size_t fill_read(frame_parser& p, std::error_code& ec)
+{
+    auto region = p.prepare();
+    std::fill(region.begin(), region.end(), '\0');
+    p.commit(region.size());
+    while (p.next(ec)) {
+    }
+    return region.size();
+}
+
 TEST(FrameParserBuffer, StartsSmallAndAllocatesNothingBeforeTheFirstRead)
 {
     frame_parser p(8 << 20, 64 << 10, 4 << 10);
@@ -357,14 +369,9 @@ TEST(FrameParserBuffer, GrowsGeometricallyWhileReadsFillItUpToTheMaximumRead)
     frame_parser p(8 << 20, 64 << 10, 4 << 10);
     std::vector<std::size_t> sizes;
     for (int i = 0; i < 8; ++i) {
-        auto region = p.prepare();
-        sizes.push_back(region.size());
         // A stream of zero-length frames: every byte is consumed, every read fills.
-        std::fill(region.begin(), region.end(), '\0');
-        p.commit(region.size());
         std::error_code ec;
-        while (p.next(ec)) {
-        }
+        sizes.push_back(fill_read(p, ec));
         ASSERT_FALSE(ec);
         ASSERT_EQ(p.buffered(), 0u);
     }
@@ -378,13 +385,8 @@ TEST(FrameParserBuffer, ReturnsToTheInitialSizeOnceReadsAreSmallAndTheBufferIsDr
     frame_parser p(8 << 20, 64 << 10, 4 << 10);
     std::error_code ec;
     // A burst: reads fill the buffer until it reaches 64 KiB.
-    for (int i = 0; i < 5; ++i) {
-        auto region = p.prepare();
-        std::fill(region.begin(), region.end(), '\0');
-        p.commit(region.size());
-        while (p.next(ec)) {
-        }
-    }
+    for (int i = 0; i < 5; ++i)
+        fill_read(p, ec);
     ASSERT_EQ(p.capacity(), 65536u);
     // Then small reads (one 100-byte frame each): the size halves every 8 of them.
     const bytes w = wire_of(std::string(96, 'x'));
@@ -505,13 +507,8 @@ TEST(FrameParserBuffer, ReleaseFreesAnEmptyBufferAndRestartsSmall)
 {
     frame_parser p(8 << 20, 64 << 10, 4 << 10);
     std::error_code ec;
-    for (int i = 0; i < 5; ++i) {
-        auto region = p.prepare();
-        std::fill(region.begin(), region.end(), '\0');
-        p.commit(region.size());
-        while (p.next(ec)) {
-        }
-    }
+    for (int i = 0; i < 5; ++i)
+        fill_read(p, ec);
     ASSERT_EQ(p.read_size(), 65536u);
     EXPECT_TRUE(p.release());
     EXPECT_EQ(p.capacity(), 0u);

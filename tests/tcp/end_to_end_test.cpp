@@ -4,8 +4,10 @@
 // TCP-only behaviour. Everything a transport must do is in the conformance suite
 // (tests/transports/), which runs for tcp and tcp_tls too.
 
+#include "support/log_capture.hpp"
 #include "support/tcp_cluster.hpp"
 
+#include <mailroom/detail/to_std_error.hpp>
 #include <mailroom/protocol/codec.hpp>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -26,7 +28,9 @@ namespace {
 
 using namespace std::chrono_literals;
 using mailroom::error;
+using mailroom::log_level;
 using mailroom::test::echo_path;
+using mailroom::test::log_capture;
 using mailroom::test::tcp_cluster;
 using mailroom::test::wait;
 namespace asio = boost::asio;
@@ -68,6 +72,32 @@ TEST(TcpEndToEnd, KeepaliveDetectsAServerThatStoppedAnswering)
     auto closed = closed_by_client.get_future();
     wait(closed);
     silent.join();
+}
+
+TEST(TcpEndToEnd, TheServerLogsWhyAConnectionClosed)
+{
+    log_capture log; // outlives the server, which logs until it stops
+    tcp_cluster c(1);
+    c.server_log = log.logger(log_level::debug);
+    c.server_max_frame_size = 1024;
+    c.start_server();
+    const asio::ip::tcp::endpoint server{asio::ip::make_address("127.0.0.1"), c.port()};
+    {
+        // A peer that connects and leaves: quietly.
+        asio::ip::tcp::socket s(c.ioc);
+        s.connect(server);
+    }
+    const auto eof = mailroom::detail::to_std_error(asio::error::eof);
+    EXPECT_EQ(log.wait_for("closed: " + eof.message()), log_level::debug);
+    {
+        // A frame above the server's maximum: a warning that says so.
+        asio::ip::tcp::socket s(c.ioc);
+        s.connect(server);
+        const char announces_4096[4] = {0, 0, 0x10, 0};
+        asio::write(s, asio::buffer(announces_4096));
+        const std::error_code too_large = error::frame_too_large;
+        EXPECT_EQ(log.wait_for("closed: " + too_large.message()), log_level::warning);
+    }
 }
 
 } // namespace

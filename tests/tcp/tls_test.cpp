@@ -4,6 +4,7 @@
 // TLS for the TCP transport (the WebSocket transport shares it): configuration, refusals and
 // what a caller sees. The conformance suite runs everything else over TLS ("tcp_tls").
 
+#include "support/log_capture.hpp"
 #include "support/test_certificate.hpp"
 #include "support/wait.hpp"
 #include "transports/cluster.hpp"
@@ -16,9 +17,7 @@
 #include <boost/asio/use_future.hpp>
 #include <gtest/gtest.h>
 
-#include <mutex>
 #include <string>
-#include <vector>
 
 namespace {
 
@@ -26,31 +25,9 @@ using namespace std::chrono_literals;
 using mailroom::error;
 using mailroom::tcp::tls_error;
 using mailroom::test::cluster;
+using mailroom::test::log_capture;
 using mailroom::test::wait;
 namespace asio = boost::asio;
-
-/// Collects what a station logs.
-struct log_capture {
-    std::mutex mu;
-    std::vector<std::string> lines;
-
-    mailroom::logger logger()
-    {
-        return {.min_level = mailroom::log_level::warning,
-                .sink = [this](mailroom::log_level, std::string_view line) {
-                    std::lock_guard lock(mu);
-                    lines.emplace_back(line);
-                }};
-    }
-    bool contains(std::string_view text)
-    {
-        std::lock_guard lock(mu);
-        for (const auto& l : lines)
-            if (l.find(text) != l.npos)
-                return true;
-        return false;
-    }
-};
 
 std::future<std::tuple<std::error_code, int>> add(cluster& c, int a, int b)
 {

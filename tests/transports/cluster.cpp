@@ -17,6 +17,12 @@ cluster::cluster(const transport_under_test& t, int threads, mail_station_option
         threads_.emplace_back([this] { ioc.run(); });
 }
 
+cluster::cluster(transport_param t, int threads, mail_station_options station_options)
+    : cluster(*t, threads, std::move(station_options))
+{
+    owned_ = std::move(t);
+}
+
 cluster::~cluster()
 {
     station->close();
@@ -33,7 +39,9 @@ void cluster::start_server(const server_info& at)
 {
     srv.emplace(ioc.get_executor(), server_options{.server_id = server_id,
                                                    .max_frame_size = server_max_frame_size,
-                                                   .log = {.min_level = log_level::off}});
+                                                   .max_in_flight_per_connection =
+                                                       server_max_in_flight_per_connection,
+                                                   .log = server_log});
     auto& d = srv->get_dispatcher();
     d.add("echoRemote", "echo", [](std::string s) { return s; });
     d.add("echoRemote", "add", [](int a, int b) { return a + b; });

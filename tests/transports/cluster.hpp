@@ -26,6 +26,8 @@ public:
     /// The station logs nowhere unless `station_options.log.sink` is set.
     explicit cluster(const transport_under_test& t, int threads = 2,
                      mail_station_options station_options = {});
+    /// The same, keeping `t` as long as the cluster.
+    explicit cluster(transport_param t, int threads = 2, mail_station_options station_options = {});
     ~cluster();
 
     cluster(const cluster&) = delete;
@@ -54,6 +56,10 @@ public:
     /// The server's `max_frame_size` (requests above it close the link, results above it
     /// answer frame_too_large).
     std::size_t server_max_frame_size = 8u << 20;
+    /// The server's `max_in_flight_per_connection`.
+    std::size_t server_max_in_flight_per_connection = 16'384;
+    /// The server's logger (by default it logs nothing).
+    logger server_log{.min_level = log_level::off};
     /// Binds more methods on every (re)started server.
     std::function<void(dispatcher&)> bind_more;
 
@@ -61,6 +67,7 @@ private:
     boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
     std::vector<std::thread> threads_;
     server_info address_;
+    transport_param owned_; // set when the cluster keeps its transport
 };
 
 } // namespace mailroom::test

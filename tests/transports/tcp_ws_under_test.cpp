@@ -78,9 +78,15 @@ private:
 
 class tcp_under_test final : public tcp_family {
 public:
-    explicit tcp_under_test(bool tls) : tcp_family("tcp", tls) {}
+    tcp_under_test(bool tls, tcp::stream_options client_stream)
+        : tcp_family("tcp", tls), client_stream_(client_stream)
+    {
+    }
 
-    mailbox_factory make_mailbox_factory() const override { return tcp::make_mailbox_factory(); }
+    mailbox_factory make_mailbox_factory() const override
+    {
+        return tcp::make_mailbox_factory(client_stream_);
+    }
 
     std::shared_ptr<acceptor> make_acceptor(asio::any_io_executor ex, const server_info& at,
                                             std::size_t max_frame_size) const override
@@ -101,6 +107,9 @@ public:
     {
         return make_tcp_raw_link(ioc, at, tls());
     }
+
+private:
+    tcp::stream_options client_stream_;
 };
 
 class ws_under_test final : public tcp_family {
@@ -142,7 +151,10 @@ public:
 
 } // namespace
 
-transport_param make_tcp_under_test(bool tls) { return std::make_shared<tcp_under_test>(tls); }
+transport_param make_tcp_under_test(bool tls, tcp::stream_options client_stream)
+{
+    return std::make_shared<tcp_under_test>(tls, client_stream);
+}
 
 transport_param make_ws_under_test(bool tls) { return std::make_shared<ws_under_test>(tls); }
 

@@ -7,6 +7,7 @@
 // Everything a transport must do is in the conformance suite (tests/transports/), which runs
 // for ws and ws_tls too, with raw links that speak one body per message.
 
+#include "support/log_capture.hpp"
 #include "support/wait.hpp"
 #include "transports/cluster.hpp"
 #include "transports/under_test.hpp"
@@ -45,6 +46,7 @@ namespace {
 using namespace std::chrono_literals;
 using mailroom::error;
 using mailroom::test::cluster;
+using mailroom::test::log_capture;
 using mailroom::test::wait;
 using mailroom::ws::ws_error;
 namespace asio = boost::asio;
@@ -53,28 +55,6 @@ namespace http = boost::beast::http;
 namespace websocket = boost::beast::websocket;
 using tcp = asio::ip::tcp;
 
-struct log_capture {
-    std::mutex mu;
-    std::vector<std::string> lines;
-
-    mailroom::logger logger()
-    {
-        return {.min_level = mailroom::log_level::warning,
-                .sink = [this](mailroom::log_level, std::string_view line) {
-                    std::lock_guard lock(mu);
-                    lines.emplace_back(line);
-                }};
-    }
-    bool contains(std::string_view text)
-    {
-        std::lock_guard lock(mu);
-        for (const auto& l : lines)
-            if (l.find(text) != l.npos)
-                return true;
-        return false;
-    }
-};
-
 std::future<std::tuple<std::error_code, int>> add(cluster& c, int a, int b)
 {
     return c.rpc->async_call<int>({.server_type = "echo", .service = "echoRemote", .method = "add"},
@@ -82,6 +62,59 @@ std::future<std::tuple<std::error_code, int>> add(cluster& c, int a, int b)
 }
 
 constexpr std::string_view batch_protocol = "mailroom.batch";
+
+/// An io_context and `n` threads that run it until `join` (or the destructor).
+struct io_threads {
+    explicit io_threads(int n = 1)
+    {
+        for (int i = 0; i < n; ++i)
+            threads.emplace_back([this] { ioc.run(); });
+    }
+    ~io_threads() { join(); }
+    /// Lets the threads return once the io_context is out of work, and waits for them.
+    void join()
+    {
+        work.reset();
+        for (auto& t : threads)
+            if (t.joinable())
+                t.join();
+    }
+
+    asio::io_context ioc;
+    asio::executor_work_guard<asio::io_context::executor_type> work{ioc.get_executor()};
+    std::vector<std::thread> threads;
+};
+
+/// The options of the server "echo-1", which logs nothing.
+mailroom::server_options quiet_server()
+{
+    return {.server_id = "echo-1", .log = {.min_level = mailroom::log_level::off}};
+}
+
+/// A client of the WebSocket server "echo-1" at 127.0.0.1:`port`: a station (which logs to
+/// `log`), its router and a proxy.
+struct ws_client {
+    ws_client(asio::any_io_executor ex, std::uint16_t port,
+              mailroom::ws::client_options options = {},
+              mailroom::logger log = {.min_level = mailroom::log_level::off})
+        : station(std::move(ex), {.log = std::move(log)})
+    {
+        station.add_transport("ws", mailroom::ws::make_mailbox_factory(std::move(options)));
+        station.add_server({.id = "echo-1", .server_type = "echo", .host = "127.0.0.1",
+                            .port = port, .transport = "ws"});
+    }
+    /// Calls echoRemote.add(a, b).
+    std::future<std::tuple<std::error_code, int>> add(int a, int b)
+    {
+        return rpc.async_call<int>(
+            {.server_type = "echo", .service = "echoRemote", .method = "add"}, "k",
+            std::tuple{a, b}, asio::use_future);
+    }
+
+    mailroom::mail_station station;
+    mailroom::router router;
+    mailroom::proxy rpc{station, router};
+};
 
 /// A plain WebSocket client of a server (ws, not wss), not yet upgraded.
 struct raw_client {
@@ -265,10 +298,10 @@ struct connection_recorder final : mailroom::connection_handler {
 
 /// A bare WebSocket acceptor whose connections report to one recorder (no server core).
 struct bare_acceptor {
-    explicit bare_acceptor(std::size_t max_frame_size) : work(ioc.get_executor())
+    explicit bare_acceptor(std::size_t max_frame_size)
     {
-        io = std::thread([this] { ioc.run(); });
-        acc = mailroom::ws::make_acceptor(ioc.get_executor(), {.max_frame_size = max_frame_size});
+        acc = mailroom::ws::make_acceptor(io.ioc.get_executor(),
+                                          {.max_frame_size = max_frame_size});
         auto ec = acc->start([this](std::shared_ptr<mailroom::connection> c) {
             std::lock_guard lock(mu);
             connections.push_back(std::move(c));
@@ -285,12 +318,9 @@ struct bare_acceptor {
             for (auto& c : connections)
                 c->close();
         }
-        work.reset();
         io.join();
     }
-    asio::io_context ioc;
-    asio::executor_work_guard<asio::io_context::executor_type> work;
-    std::thread io;
+    io_threads io;
     std::shared_ptr<mailroom::ws::acceptor> acc;
     std::shared_ptr<connection_recorder> recorder = std::make_shared<connection_recorder>();
     std::mutex mu;
@@ -405,13 +435,11 @@ TEST(Ws, KeepaliveDetectsAServerThatStoppedAnswering)
 {
     // A raw server that completes the upgrade and the handshake, then never reads again:
     // its WebSocket layer answers no pings.
-    asio::io_context ioc;
-    auto work = asio::make_work_guard(ioc);
-    std::thread io([&] { ioc.run(); });
-    tcp::acceptor a(ioc, {asio::ip::make_address("127.0.0.1"), 0});
+    io_threads io;
+    tcp::acceptor a(io.ioc, {asio::ip::make_address("127.0.0.1"), 0});
     std::promise<void> release;
     std::thread silent([&] {
-        websocket::stream<tcp::socket> ws(ioc);
+        websocket::stream<tcp::socket> ws(io.ioc);
         a.accept(ws.next_layer());
         ws.accept();
         beast::flat_buffer buf;
@@ -423,23 +451,15 @@ TEST(Ws, KeepaliveDetectsAServerThatStoppedAnswering)
         release.get_future().wait();
     });
 
-    mailroom::mail_station station(ioc.get_executor(), {.log = {.min_level = mailroom::log_level::off}});
-    station.add_transport("ws", mailroom::ws::make_mailbox_factory(
-                                    {.stream = {.keepalive_interval = 20ms,
-                                                .keepalive_timeout = 200ms}}));
-    station.add_server({.id = "echo-1", .server_type = "echo", .host = "127.0.0.1",
-                        .port = a.local_endpoint().port(), .transport = "ws"});
-    mailroom::router router;
-    mailroom::proxy rpc(station, router);
+    ws_client client(io.ioc.get_executor(), a.local_endpoint().port(),
+                     {.stream = {.keepalive_interval = 20ms, .keepalive_timeout = 200ms}});
     const auto started = std::chrono::steady_clock::now();
-    auto f = rpc.async_call<int>({.server_type = "echo", .service = "echoRemote", .method = "add"},
-                                 "k", std::tuple{1, 1}, asio::use_future); // 30 s timeout
+    auto f = client.add(1, 1); // 30 s timeout
     EXPECT_EQ(std::get<0>(wait(f)), error::disconnected);
     EXPECT_LT(std::chrono::steady_clock::now() - started, 10s) << "keepalive, not the call timeout";
     release.set_value();
     silent.join();
-    station.close();
-    work.reset();
+    client.station.close();
     io.join();
 }
 
@@ -447,44 +467,31 @@ TEST(Ws, AnIdleLinkThatAnswersPingsStaysUp)
 {
     // Both ends with short keepalive timeouts and no calls: the client's pings (and the
     // pongs) alone keep the link up.
-    asio::io_context ioc;
-    auto work = asio::make_work_guard(ioc);
-    std::thread io([&] { ioc.run(); });
-    mailroom::server srv(ioc.get_executor(), {.server_id = "echo-1",
-                                              .log = {.min_level = mailroom::log_level::off}});
+    io_threads io;
+    mailroom::server srv(io.ioc.get_executor(), quiet_server());
     srv.get_dispatcher().add("echoRemote", "add", [](int x, int y) { return x + y; });
     auto acc = mailroom::ws::make_acceptor(
-        ioc.get_executor(), {.stream = {.keepalive_interval = 0ms, .keepalive_timeout = 100ms}});
+        io.ioc.get_executor(), {.stream = {.keepalive_interval = 0ms, .keepalive_timeout = 100ms}});
     ASSERT_FALSE(srv.listen(acc));
     std::atomic<int> closes{0};
-    mailroom::mail_station station(
-        ioc.get_executor(),
-        {.log = {.min_level = mailroom::log_level::info,
-                 .sink = [&](mailroom::log_level, std::string_view line) {
-                     closes += line.find("closed") != line.npos;
-                 }}});
-    station.add_transport("ws", mailroom::ws::make_mailbox_factory(
-                                    {.stream = {.keepalive_interval = 20ms,
-                                                .keepalive_timeout = 100ms}}));
-    station.add_server({.id = "echo-1", .server_type = "echo", .host = "127.0.0.1",
-                        .port = acc->port(), .transport = "ws"});
-    mailroom::router router;
-    mailroom::proxy rpc(station, router);
-    auto first = rpc.async_call<int>({.server_type = "echo", .service = "echoRemote", .method = "add"},
-                                     "k", std::tuple{1, 1}, asio::use_future);
+    ws_client client(io.ioc.get_executor(), acc->port(),
+                     {.stream = {.keepalive_interval = 20ms, .keepalive_timeout = 100ms}},
+                     {.min_level = mailroom::log_level::info,
+                      .sink = [&](mailroom::log_level, std::string_view line) {
+                          closes += line.find("closed") != line.npos;
+                      }});
+    auto first = client.add(1, 1);
     EXPECT_EQ(wait(first), std::make_tuple(std::error_code{}, 2));
     // A call that the server answers only after several keepalive periods of silence.
-    asio::steady_timer quiet(ioc, 500ms);
+    asio::steady_timer quiet(io.ioc, 500ms);
     auto waited = quiet.async_wait(asio::use_future);
     wait(waited);
-    auto second = rpc.async_call<int>({.server_type = "echo", .service = "echoRemote", .method = "add"},
-                                      "k", std::tuple{2, 2}, asio::use_future);
+    auto second = client.add(2, 2);
     EXPECT_EQ(wait(second), std::make_tuple(std::error_code{}, 4));
     EXPECT_EQ(closes.load(), 0) << "the idle link was never closed";
     EXPECT_EQ(srv.connections(), 1u);
-    station.close();
+    client.station.close();
     srv.stop();
-    work.reset();
     io.join();
 }
 
@@ -580,7 +587,7 @@ TEST(WsBatch, AMessageEndingInsideAFrameClosesTheLinkWithTruncatedFrameAndDelive
     // Cut inside a body, and inside a length prefix.
     for (std::size_t keep : {std::size_t(5), std::size_t(2)}) {
         bare_acceptor srv(1024);
-        raw_client raw(srv.ioc, srv.acc->port());
+        raw_client raw(srv.io.ioc, srv.acc->port());
         ASSERT_EQ(raw.upgrade("/", "", true), 101);
         auto cut = request_frame(1, "add", std::tuple{1, 2});
         raw.send_message(hello_frame() + cut.substr(0, keep));
@@ -594,7 +601,7 @@ TEST(WsBatch, AMessageEndingInsideAFrameClosesTheLinkWithTruncatedFrameAndDelive
 TEST(WsBatch, AFrameAboveTheLimitInsideAMessageClosesWith1009)
 {
     bare_acceptor srv(1024);
-    raw_client raw(srv.ioc, srv.acc->port());
+    raw_client raw(srv.io.ioc, srv.acc->port());
     ASSERT_EQ(raw.upgrade("/", "", true), 101);
     raw.send_message(hello_frame() + request_frame(1, "echo", std::tuple{std::string(2000, 'x')}));
     EXPECT_EQ(raw.close_code(), websocket::close_code::too_big);
@@ -605,7 +612,7 @@ TEST(WsBatch, AMessageAboveTheBatchLimitIsRefusedFromItsHeader)
 {
     // max_frame_size 1024: a batch may still hold 64 KiB, not more.
     bare_acceptor srv(1024);
-    raw_client raw(srv.ioc, srv.acc->port());
+    raw_client raw(srv.io.ioc, srv.acc->port());
     ASSERT_EQ(raw.upgrade("/", "", true), 101);
     std::string header{'\x82', '\xff'}; // masked binary frame, 64-bit length
     for (int shift = 56; shift >= 0; shift -= 8)
@@ -617,7 +624,7 @@ TEST(WsBatch, AMessageAboveTheBatchLimitIsRefusedFromItsHeader)
 
     // 64 KiB exactly is a batch the link takes.
     bare_acceptor ok(1024);
-    raw_client fits(ok.ioc, ok.acc->port());
+    raw_client fits(ok.io.ioc, ok.acc->port());
     ASSERT_EQ(fits.upgrade("/", "", true), 101);
     std::string message;
     std::size_t frames = 1; // and the filler
@@ -705,13 +712,11 @@ TEST(WsBatch, ABurstLeavesInMessagesOfAtMost64KiB)
 
 TEST(WsBatch, AMailBoxSpeaksOneBodyPerMessageToAServerThatDoesNotAgreeToBatches)
 {
-    asio::io_context ioc;
-    auto work = asio::make_work_guard(ioc);
-    std::thread io([&] { ioc.run(); });
-    tcp::acceptor a(ioc, {asio::ip::make_address("127.0.0.1"), 0});
+    io_threads io;
+    tcp::acceptor a(io.ioc, {asio::ip::make_address("127.0.0.1"), 0});
     std::string offered;
     std::thread old_server([&] {
-        websocket::stream<tcp::socket> ws(ioc);
+        websocket::stream<tcp::socket> ws(io.ioc);
         a.accept(ws.next_layer());
         http::request<http::empty_body> req;
         beast::flat_buffer buf;
@@ -739,30 +744,21 @@ TEST(WsBatch, AMailBoxSpeaksOneBodyPerMessageToAServerThatDoesNotAgreeToBatches)
         ws.read(buf, ignored); // until the station closes
     });
 
-    mailroom::mail_station station(ioc.get_executor(), {.log = {.min_level = mailroom::log_level::off}});
-    station.add_transport("ws", mailroom::ws::make_mailbox_factory());
-    station.add_server({.id = "echo-1", .server_type = "echo", .host = "127.0.0.1",
-                        .port = a.local_endpoint().port(), .transport = "ws"});
-    mailroom::router router;
-    mailroom::proxy rpc(station, router);
-    auto f = rpc.async_call<int>({.server_type = "echo", .service = "echoRemote", .method = "add"},
-                                 "k", std::tuple{1, 1}, asio::use_future);
+    ws_client client(io.ioc.get_executor(), a.local_endpoint().port());
+    auto f = client.add(1, 1);
     EXPECT_EQ(wait(f), std::make_tuple(std::error_code{}, 99));
     EXPECT_EQ(offered, batch_protocol);
-    station.close();
+    client.station.close();
     old_server.join();
-    work.reset();
     io.join();
 }
 
 TEST(WsBatch, AMailBoxClosesItsLinkOnATruncatedBatch)
 {
-    asio::io_context ioc;
-    auto work = asio::make_work_guard(ioc);
-    std::thread io([&] { ioc.run(); });
-    tcp::acceptor a(ioc, {asio::ip::make_address("127.0.0.1"), 0});
+    io_threads io;
+    tcp::acceptor a(io.ioc, {asio::ip::make_address("127.0.0.1"), 0});
     std::thread bad_server([&] {
-        websocket::stream<tcp::socket> ws(ioc);
+        websocket::stream<tcp::socket> ws(io.ioc);
         a.accept(ws.next_layer());
         ws.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
             res.set(http::field::sec_websocket_protocol, "mailroom.batch");
@@ -785,45 +781,31 @@ TEST(WsBatch, AMailBoxClosesItsLinkOnATruncatedBatch)
     });
 
     log_capture log;
-    mailroom::mail_station station(ioc.get_executor(),
-                                   {.log = {.min_level = mailroom::log_level::info,
-                                            .sink = [&](mailroom::log_level, std::string_view line) {
-                                                std::lock_guard lock(log.mu);
-                                                log.lines.emplace_back(line);
-                                            }}});
-    station.add_transport("ws", mailroom::ws::make_mailbox_factory());
-    station.add_server({.id = "echo-1", .server_type = "echo", .host = "127.0.0.1",
-                        .port = a.local_endpoint().port(), .transport = "ws"});
-    mailroom::router router;
-    mailroom::proxy rpc(station, router);
-    auto f = rpc.async_call<int>({.server_type = "echo", .service = "echoRemote", .method = "add"},
-                                 "k", std::tuple{1, 1}, asio::use_future);
+    ws_client client(io.ioc.get_executor(), a.local_endpoint().port(), {},
+                     log.logger(mailroom::log_level::info));
+    auto f = client.add(1, 1);
     EXPECT_EQ(std::get<0>(wait(f)), error::disconnected);
     bad_server.join();
     EXPECT_TRUE(log.contains(std::error_code(ws_error::truncated_frame).message()))
         << "the station logs why the link closed";
-    station.close();
-    work.reset();
+    client.station.close();
     io.join();
 }
 
 TEST(WsBatch, AClientThatStopsReadingIsCutOffAndCounted)
 {
-    asio::io_context ioc;
-    auto work = asio::make_work_guard(ioc);
-    std::thread io([&] { ioc.run(); });
-    mailroom::server srv(ioc.get_executor(), {.server_id = "echo-1",
-                                              .log = {.min_level = mailroom::log_level::off}});
+    io_threads io;
+    mailroom::server srv(io.ioc.get_executor(), quiet_server());
     srv.get_dispatcher().add("echoRemote", "grow",
                              [](int n) { return std::string(static_cast<std::size_t>(n), 'z'); });
     auto acc = mailroom::ws::make_acceptor(
-        ioc.get_executor(), {.stream = {.keepalive_interval = 0ms,
+        io.ioc.get_executor(), {.stream = {.keepalive_interval = 0ms,
                                         .keepalive_timeout = 60'000ms,
                                         .max_write_queue_bytes = 4u << 20}});
     ASSERT_FALSE(srv.listen(acc));
     // 64 answers of 1 MiB asked in one batch and never read: the kernel's buffers fill, then
     // the 4 MiB write queue, and the link goes.
-    raw_client raw(ioc, acc->port());
+    raw_client raw(io.ioc, acc->port());
     ASSERT_EQ(raw.upgrade("/", "", true), 101);
     std::string message = hello_frame();
     for (int i = 1; i <= 64; ++i)
@@ -834,7 +816,6 @@ TEST(WsBatch, AClientThatStopsReadingIsCutOffAndCounted)
         std::this_thread::yield();
     EXPECT_EQ(srv.counters().write_overflows, 1u);
     srv.stop();
-    work.reset();
     io.join();
 }
 
@@ -843,28 +824,19 @@ TEST(WsBatch, LinksWorkOnAnyExecutorAndAfterGivingTheirBuffersBack)
     // Strands as the executors (not an io_context's: the links use type-erased strands),
     // and short keepalive periods, so that links that went quiet after a burst give their
     // buffers back (a cancelled read, restarted small) and must still work.
-    asio::io_context ioc;
-    auto work = asio::make_work_guard(ioc);
-    std::thread io1([&] { ioc.run(); });
-    std::thread io2([&] { ioc.run(); });
-    mailroom::server srv(asio::make_strand(ioc), {.server_id = "echo-1",
-                                                  .log = {.min_level = mailroom::log_level::off}});
+    io_threads io(2);
+    mailroom::server srv(asio::make_strand(io.ioc), quiet_server());
     srv.get_dispatcher().add("echoRemote", "echo", [](std::string s) { return s; });
     auto acc = mailroom::ws::make_acceptor(
-        asio::make_strand(ioc), {.stream = {.keepalive_interval = 0ms, .keepalive_timeout = 60ms}});
+        asio::make_strand(io.ioc),
+        {.stream = {.keepalive_interval = 0ms, .keepalive_timeout = 60ms}});
     ASSERT_FALSE(srv.listen(acc));
-    mailroom::mail_station station(asio::make_strand(ioc),
-                                   {.log = {.min_level = mailroom::log_level::off}});
-    station.add_transport("ws", mailroom::ws::make_mailbox_factory(
-                                    {.stream = {.keepalive_interval = 10ms,
-                                                .keepalive_timeout = 60ms}}));
-    station.add_server({.id = "echo-1", .server_type = "echo", .host = "127.0.0.1",
-                        .port = acc->port(), .transport = "ws"});
-    mailroom::router router;
-    mailroom::proxy rpc(station, router);
+    ws_client client(asio::make_strand(io.ioc), acc->port(),
+                     {.stream = {.keepalive_interval = 10ms, .keepalive_timeout = 60ms}});
     auto call = [&](std::size_t size) {
-        return rpc.async_call<std::string>({.server_type = "echo", .service = "echoRemote", .method = "echo"},
-                                           "k", std::tuple{std::string(size, 'q')}, asio::use_future);
+        return client.rpc.async_call<std::string>(
+            {.server_type = "echo", .service = "echoRemote", .method = "echo"}, "k",
+            std::tuple{std::string(size, 'q')}, asio::use_future);
     };
     for (int round = 0; round < 3; ++round) {
         std::vector<std::future<std::tuple<std::error_code, std::string>>> burst;
@@ -873,18 +845,16 @@ TEST(WsBatch, LinksWorkOnAnyExecutorAndAfterGivingTheirBuffersBack)
         for (auto& f : burst)
             EXPECT_EQ(wait(f), std::make_tuple(std::error_code{}, std::string(8000, 'q')));
         // Quiet for several keepalive periods (the client's pings keep the link up).
-        asio::steady_timer quiet(ioc, 100ms);
+        asio::steady_timer quiet(io.ioc, 100ms);
         auto waited = quiet.async_wait(asio::use_future);
         wait(waited);
         auto small = call(10);
         EXPECT_EQ(wait(small), std::make_tuple(std::error_code{}, std::string(10, 'q')));
     }
     EXPECT_EQ(srv.connections(), 1u) << "one link throughout";
-    station.close();
+    client.station.close();
     srv.stop();
-    work.reset();
-    io1.join();
-    io2.join();
+    io.join();
 }
 
 } // namespace

@@ -1,12 +1,11 @@
 #include "framed_stream.hpp"
 
-#include <mailroom/detail/to_std_error.hpp>
+#include <mailroom/tcp/detail/connect.hpp>
+#include <mailroom/tcp/detail/failed_mailbox.hpp>
 #include <mailroom/tcp/detail/tls_context.hpp>
 #include <mailroom/tcp/mailbox.hpp>
 
-#include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/strand.hpp>
 
 #include <string>
 
@@ -45,7 +44,7 @@ public:
     void async_connect(connect_handler handler) override
     {
         asio::post(this->executor(), [self = self(), h = std::move(handler)]() mutable {
-            self->resolve(std::move(h));
+            self->connect(std::move(h));
         });
     }
 
@@ -65,35 +64,19 @@ private:
 
     using resolver_type = asio::ip::basic_resolver<asio::ip::tcp, strand_type>;
 
-    void resolve(connect_handler h)
+    void connect(connect_handler h)
     {
-        if (this->closing())
-            return h(cancelled());
-        resolver_.async_resolve(
-            host_, port_,
-            [self = self(), h = std::move(h)](const boost::system::error_code& ec,
-                                              typename resolver_type::results_type results) mutable {
-                if (ec || self->closing())
-                    return h(ec ? mailroom::detail::to_std_error(ec) : cancelled());
-                self->connect(results, std::move(h));
-            });
-    }
-
-    void connect(const typename resolver_type::results_type& results, connect_handler h)
-    {
-        asio::async_connect(this->tcp_socket(), results,
-                            [self = self(), h = std::move(h)](const boost::system::error_code& ec,
-                                                              const asio::ip::tcp::endpoint&) mutable {
-                                if (ec || self->closing())
-                                    return h(ec ? mailroom::detail::to_std_error(ec) : cancelled());
-                                boost::system::error_code ignored;
-                                self->tcp_socket().set_option(
-                                    asio::ip::tcp::no_delay(self->no_delay_), ignored);
-                                if constexpr (tls)
-                                    self->handshake(std::move(h));
-                                else
-                                    self->opened(std::move(h));
-                            });
+        auto connected = [self = self(), h = std::move(h)](std::error_code ec) mutable {
+            if (ec)
+                return h(ec);
+            if constexpr (tls)
+                self->handshake(std::move(h));
+            else
+                self->opened(std::move(h));
+        };
+        detail::resolve_and_connect(resolver_, this->tcp_socket(), host_, port_, no_delay_,
+                                    [self = self()] { return self->closing(); },
+                                    std::move(connected));
     }
 
     void handshake(connect_handler h)
@@ -136,24 +119,6 @@ private:
     std::shared_ptr<detail::tls_context> tls_; // outlives the stream's SSL object
 };
 
-/// A mail box that only reports why it cannot exist (a TLS context that does not load).
-class failed_mailbox final : public mailroom::mailbox,
-                             public std::enable_shared_from_this<failed_mailbox> {
-public:
-    failed_mailbox(asio::any_io_executor ex, std::error_code ec) : ex_(std::move(ex)), ec_(ec) {}
-
-    void async_connect(connect_handler handler) override
-    {
-        asio::post(ex_, [h = std::move(handler), ec = ec_]() mutable { h(ec); });
-    }
-    void send(frame) override {}
-    void close() override {}
-
-private:
-    asio::any_io_executor ex_;
-    std::error_code ec_;
-};
-
 } // namespace
 
 mailbox_factory make_mailbox_factory(stream_options options, tls_options tls)
@@ -166,7 +131,7 @@ mailbox_factory make_mailbox_factory(stream_options options, tls_options tls)
             std::error_code ec;
             tls_ctx = contexts->get(t, ec);
             if (!tls_ctx)
-                return std::make_shared<failed_mailbox>(ctx.executor, ec);
+                return std::make_shared<detail::failed_mailbox>(ctx.executor, ec);
         }
         // A strand of a concrete type when the station's executor is an io_context's.
         return detail::with_strand(ctx.executor, [&](auto strand) -> std::shared_ptr<mailroom::mailbox> {

@@ -2,12 +2,12 @@
 
 #include <mailroom/detail/config.hpp>
 #include <mailroom/protocol/frame.hpp>
+#include <mailroom/tcp/detail/socket.hpp>
 #include <mailroom/ws/options.hpp>
 
 #include <boost/asio/basic_waitable_timer.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/stream.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/system/error_code.hpp>
 
 #include <atomic>
@@ -24,35 +24,19 @@
 
 namespace mailroom::ws::detail {
 
-/** The strand of a link when the executor it was given is an io_context's (the usual case):
-    a concrete type, so posting to it and completing I/O on it involve no type erasure.
-*/
-using io_strand = asio::strand<asio::io_context::executor_type>;
-/// The strand of a link over any other executor.
-using any_strand = asio::strand<asio::any_io_executor>;
+// The strands, socket types and is_tls_v of the TCP transport, whose sockets a WebSocket
+// rides on.
+using tcp::detail::any_strand;
+using tcp::detail::io_strand;
+using tcp::detail::is_tls_v;
+using tcp::detail::with_strand;
 
 /// A WebSocket over plain TCP, its handlers on `Strand`.
 template <class Strand>
-using basic_plain_stream = asio::basic_stream_socket<asio::ip::tcp, Strand>;
+using basic_plain_stream = tcp::detail::basic_plain_socket<Strand>;
 /// A WebSocket over TLS over TCP (`wss`).
 template <class Strand>
-using basic_tls_stream = asio::ssl::stream<basic_plain_stream<Strand>>;
-
-template <class Stream>
-inline constexpr bool is_tls_v = false;
-template <class Next>
-inline constexpr bool is_tls_v<asio::ssl::stream<Next>> = true;
-
-/** Calls `make(strand)` with the concrete `io_strand` over `ex` when `ex` is an io_context's
-    executor, else with an `any_strand`, and returns what it returns.
-*/
-template <class Make>
-auto with_strand(const asio::any_io_executor& ex, Make&& make)
-{
-    if (const auto* io = ex.target<asio::io_context::executor_type>())
-        return make(io_strand(*io));
-    return make(any_strand(ex));
-}
+using basic_tls_stream = tcp::detail::basic_tls_socket<Strand>;
 
 /** A view of `Stream` whose executor is type-erased, for Beast's HTTP operations (the opening
     handshake): Boost 1.74's Beast tracks work through the executor's `on_work_started`, which

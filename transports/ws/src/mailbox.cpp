@@ -2,11 +2,12 @@
 #include "server_options.hpp"
 
 #include <mailroom/detail/to_std_error.hpp>
+#include <mailroom/tcp/detail/connect.hpp>
+#include <mailroom/tcp/detail/failed_mailbox.hpp>
 #include <mailroom/tcp/detail/tls_context.hpp>
 #include <mailroom/ws/error.hpp>
 #include <mailroom/ws/mailbox.hpp>
 
-#include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
@@ -83,7 +84,7 @@ public:
     void async_connect(connect_handler handler) override
     {
         asio::post(this->executor(), [self = self(), h = std::move(handler)]() mutable {
-            self->resolve(std::move(h));
+            self->connect(std::move(h));
         });
     }
 
@@ -110,37 +111,21 @@ private:
         h(ec);
     }
 
-    void resolve(connect_handler h)
+    void connect(connect_handler h)
     {
-        if (this->closing())
-            return h(cancelled());
-        resolver_.async_resolve(
-            host_, port_,
-            [self = self(), h = std::move(h)](const boost::system::error_code& ec,
-                                              typename resolver_type::results_type results) mutable {
-                if (ec || self->closing())
-                    return h(ec ? mailroom::detail::to_std_error(ec) : cancelled());
-                self->connect(results, std::move(h));
-            });
-    }
-
-    void connect(const typename resolver_type::results_type& results, connect_handler h)
-    {
-        asio::async_connect(
-            this->lowest_layer(), results,
-            [self = self(), h = std::move(h)](const boost::system::error_code& ec,
-                                              const asio::ip::tcp::endpoint&) mutable {
-                if (ec || self->closing())
-                    return h(ec ? mailroom::detail::to_std_error(ec) : cancelled());
-                boost::system::error_code ignored;
-                self->lowest_layer().set_option(asio::ip::tcp::no_delay(true), ignored);
-                // TLS and the upgrade share one deadline.
-                self->arm_handshake_deadline();
-                if constexpr (tls)
-                    self->tls_handshake(std::move(h));
-                else
-                    self->upgrade(std::move(h));
-            });
+        auto connected = [self = self(), h = std::move(h)](std::error_code ec) mutable {
+            if (ec)
+                return h(ec);
+            // TLS and the upgrade share one deadline.
+            self->arm_handshake_deadline();
+            if constexpr (tls)
+                self->tls_handshake(std::move(h));
+            else
+                self->upgrade(std::move(h));
+        };
+        tcp::detail::resolve_and_connect(resolver_, this->lowest_layer(), host_, port_, true,
+                                         [self = self()] { return self->closing(); },
+                                         std::move(connected));
     }
 
     void tls_handshake(connect_handler h)
@@ -250,23 +235,6 @@ private:
     std::shared_ptr<tcp::detail::tls_context> tls_; // outlives the stream's SSL object
 };
 
-/// A mail box that only reports why it cannot exist (a TLS context that does not load).
-class failed_mailbox final : public mailroom::mailbox {
-public:
-    failed_mailbox(asio::any_io_executor ex, std::error_code ec) : ex_(std::move(ex)), ec_(ec) {}
-
-    void async_connect(connect_handler handler) override
-    {
-        asio::post(ex_, [h = std::move(handler), ec = ec_]() mutable { h(ec); });
-    }
-    void send(frame) override {}
-    void close() override {}
-
-private:
-    asio::any_io_executor ex_;
-    std::error_code ec_;
-};
-
 } // namespace
 
 mailbox_factory make_mailbox_factory(client_options options)
@@ -279,7 +247,7 @@ mailbox_factory make_mailbox_factory(client_options options)
             std::error_code ec;
             tls_ctx = contexts->get(o.tls, ec);
             if (!tls_ctx)
-                return std::make_shared<failed_mailbox>(ctx.executor, ec);
+                return std::make_shared<tcp::detail::failed_mailbox>(ctx.executor, ec);
         }
         return detail::with_strand(ctx.executor, [&](auto strand) -> std::shared_ptr<mailroom::mailbox> {
             using strand_type = decltype(strand);

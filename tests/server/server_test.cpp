@@ -1,0 +1,112 @@
+#include <mailroom/server/server.hpp>
+// Test that header file is self-contained.
+
+// What a server logs when a connection closes: the usual ends quietly (debug), failures at
+// info, protocol errors and clients that stopped reading as warnings.
+
+#include "support/log_capture.hpp"
+
+#include <mailroom/detail/to_std_error.hpp>
+#include <mailroom/error.hpp>
+#include <mailroom/server/acceptor.hpp>
+
+#include <boost/asio/error.hpp>
+#include <boost/asio/io_context.hpp>
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace {
+
+namespace asio = boost::asio;
+using mailroom::error;
+using mailroom::log_level;
+using mailroom::detail::to_std_error;
+
+/// An acceptor the test drives: it hands the core the connections the test gives it.
+class manual_acceptor final : public mailroom::acceptor {
+public:
+    std::error_code start(mailroom::accept_handler on_accept) override
+    {
+        on_accept_ = std::move(on_accept);
+        return {};
+    }
+    void close() override {}
+    std::string local_address() const override { return "manual"; }
+
+    /// The core's handler of `conn`.
+    std::shared_ptr<mailroom::connection_handler> accept(std::shared_ptr<mailroom::connection> conn)
+    {
+        return on_accept_(std::move(conn));
+    }
+
+private:
+    mailroom::accept_handler on_accept_;
+};
+
+class idle_connection final : public mailroom::connection {
+public:
+    void send(mailroom::frame) override {}
+    void close() override {}
+    std::string remote_address() const override { return "peer:7"; }
+};
+
+/// What a server logs when a connection closes with `ec`.
+std::vector<std::pair<log_level, std::string>> logged_on_close(std::error_code ec,
+                                                               log_level min = log_level::trace)
+{
+    mailroom::test::log_capture log;
+    asio::io_context ioc;
+    mailroom::server srv(ioc.get_executor(), {.server_id = "s-1", .log = log.logger(min)});
+    auto acc = std::make_shared<manual_acceptor>();
+    EXPECT_FALSE(srv.listen(acc));
+    auto handler = acc->accept(std::make_shared<idle_connection>());
+    EXPECT_TRUE(handler);
+    handler->on_close(ec);
+    EXPECT_EQ(srv.connections(), 0u);
+    return log.lines();
+}
+
+/// The one line logged for a close with `ec`, and its level.
+void expect_logged(std::error_code ec, log_level level)
+{
+    const auto lines = logged_on_close(ec);
+    ASSERT_EQ(lines.size(), 1u) << ec.message();
+    EXPECT_EQ(lines[0].first, level) << ec.message();
+    EXPECT_EQ(lines[0].second, "connection from peer:7 closed: " + ec.message());
+}
+
+TEST(ServerCloseLog, ACloseByEitherEndIsLoggedAtDebug)
+{
+    expect_logged(std::make_error_code(std::errc::operation_canceled), log_level::debug);
+    expect_logged(to_std_error(asio::error::operation_aborted), log_level::debug);
+    expect_logged(to_std_error(asio::error::eof), log_level::debug);
+    expect_logged(error::cancelled, log_level::debug);
+}
+
+TEST(ServerCloseLog, ALinkThatFailedIsLoggedAtInfo)
+{
+    expect_logged(to_std_error(asio::error::connection_reset), log_level::info);
+    expect_logged(to_std_error(asio::error::broken_pipe), log_level::info);
+    expect_logged(error::keepalive_timeout, log_level::info);
+}
+
+TEST(ServerCloseLog, AProtocolErrorOrAClientThatStoppedReadingIsAWarning)
+{
+    expect_logged(error::frame_too_large, log_level::warning);
+    expect_logged(error::protocol_error, log_level::warning);
+    expect_logged(error::queue_full, log_level::warning);
+}
+
+TEST(ServerCloseLog, NothingIsLoggedBelowTheLoggersLevel)
+{
+    EXPECT_TRUE(logged_on_close(to_std_error(asio::error::eof), log_level::info).empty());
+    EXPECT_TRUE(logged_on_close(error::keepalive_timeout, log_level::warning).empty());
+    EXPECT_EQ(logged_on_close(error::frame_too_large, log_level::warning).size(), 1u);
+}
+
+} // namespace
