@@ -33,6 +33,28 @@ void insert_take(benchmark::State& state)
 }
 BENCHMARK(insert_take)->Arg(1)->Arg(100)->Arg(10'000);
 
+// Two timeouts interleaved (1 s and 2 s): about half the deadlines arrive earlier than the
+// last one queued and take the heap instead of the ring.
+void insert_take_two_timeouts(benchmark::State& state)
+{
+    const auto inflight = static_cast<std::uint64_t>(state.range(0));
+    detail::pending_calls<std::uint64_t> table;
+    auto now = clock_type::now();
+    auto deadline = [now](std::uint64_t id) {
+        return now + std::chrono::microseconds(id) + std::chrono::seconds(1 + id % 2);
+    };
+    std::uint64_t id = 1;
+    for (; id <= inflight; ++id)
+        table.insert(id, deadline(id), id);
+    for (auto _ : state) {
+        table.insert(id, deadline(id), id);
+        benchmark::DoNotOptimize(table.take(id - inflight));
+        ++id;
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(insert_take_two_timeouts)->Arg(100)->Arg(10'000);
+
 // With the station's real handler type: a move-only type-erased callable (its allocation
 // and the move in and out of the table included).
 void insert_take_call_handler(benchmark::State& state)

@@ -68,7 +68,7 @@ route_function round_robin()
 
 route_function hash()
 {
-    auto fallback = round_robin();
+    auto fallback = std::make_shared<round_robin_state>();
     return [fallback](const route_param& p, const protocol::method_path& call,
                       const server_table& servers) -> std::string {
         auto list = servers.of_type(call.server_type);
@@ -85,7 +85,7 @@ route_function hash()
             auto r = std::to_chars(first, buf + sizeof buf, p.number());
             h = crc32(std::string_view(buf, static_cast<std::size_t>(r.ptr - buf)));
         } else {
-            return fallback(p, call, servers);
+            return list[fallback->next(call.server_type) % list.size()]->id; // round robin
         }
         // pomelo: Math.abs(crc.crc32(uid.toString())) % n, where node's crc32 is signed.
         const std::int64_t s = static_cast<std::int32_t>(h);

@@ -2,6 +2,7 @@
 
 #include "../protocol/scratch_zone.hpp"
 
+#include <mailroom/detail/deadline_clock.hpp>
 #include <mailroom/detail/to_std_error.hpp>
 #include <mailroom/error.hpp>
 #include <mailroom/protocol/codec.hpp>
@@ -150,7 +151,7 @@ void session::handle_call(std::span<const char> body, const protocol::request_vi
     responder r = make_responder(req.id, shared_from_this());
     if (auto ec = admit(req))
         return r.fail(ec);
-    const auto now = std::chrono::steady_clock::now();
+    const auto now = deadline_clock::now();
     state_->disp.dispatch(make_context(*this, req, now), req.args, std::move(r), now,
                           &lookups_);
 }

@@ -5,6 +5,7 @@
 
 #include <mailroom/client/proxy.hpp>
 #include <mailroom/error.hpp>
+#include <mailroom/protocol/codec.hpp>
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/io_context.hpp>
@@ -213,6 +214,67 @@ TEST_F(station_fixture, RemovingAServerFailsItsCallsThenItIsUnknown)
     ASSERT_TRUE(run_until(ioc, [&] { return r1 && r2; }));
     EXPECT_EQ(std::get<0>(*r1), error::disconnected);
     EXPECT_EQ(std::get<0>(*r2), error::unknown_server);
+}
+
+// A proxy routes and sends on one snapshot of the station (mail_station::view): servers
+// that did not change keep their mail box in the next snapshot.
+TEST_F(station_fixture, AServerKeepsItsMailBoxWhenOthersJoinOrLeave)
+{
+    result r1, r2;
+    call(r1);
+    ioc.poll();
+    transport.last()->open();
+    station->add_server({.id = "other-1", .server_type = "other", .transport = "fake"});
+    station->remove_server("other-1");
+    call(r2);
+    ioc.poll();
+    ASSERT_EQ(transport.created(), 1u);
+    auto box = transport.last();
+    auto ids = box->sent_request_ids();
+    ASSERT_EQ(ids.size(), 2u);
+    box->respond(ids[0], 1);
+    box->respond(ids[1], 2);
+    ASSERT_TRUE(run_until(ioc, [&] { return r1 && r2; }));
+    EXPECT_EQ(*r1, std::make_tuple(std::error_code{}, 1));
+    EXPECT_EQ(*r2, std::make_tuple(std::error_code{}, 2));
+}
+
+// A snapshot taken before a change: a server removed since fails the call as if it had been
+// removed just after it; a server added since is reached through the current table.
+TEST_F(station_fixture, ACallOnAnOlderSnapshotSeesLaterChanges)
+{
+    result warm;
+    call(warm);
+    ioc.poll();
+    transport.last()->open();
+    const auto before = station->view();
+    station->remove_server("math-1");
+    station->add_server({.id = "math-2", .server_type = "math", .transport = "fake"});
+    ASSERT_TRUE(run_until(ioc, [&] { return warm.has_value(); }));
+    EXPECT_EQ(std::get<0>(*warm), error::disconnected);
+
+    auto send = [&](std::string_view to, std::optional<std::error_code>& out) {
+        mailroom::frame f;
+        const auto id = station->next_request_id();
+        mailroom::protocol::encode_request(f, id, add_path, std::tuple{1, 2}, 1000);
+        station->send_request(before, to, id, std::move(f), {},
+                              [&out](std::error_code ec, const mailroom::protocol::response_view*) {
+                                  out.emplace(ec);
+                              });
+        return id;
+    };
+    std::optional<std::error_code> removed, added;
+    send("math-1", removed);
+    const auto id = send("math-2", added);
+    ioc.poll();
+    ASSERT_EQ(transport.created(), 2u);
+    auto box = transport.last();
+    box->open();
+    ASSERT_EQ(box->sent_request_ids(), std::vector<std::uint64_t>{id});
+    box->respond(id, 3);
+    ASSERT_TRUE(run_until(ioc, [&] { return removed && added; }));
+    EXPECT_EQ(*removed, error::disconnected);
+    EXPECT_EQ(*added, std::error_code{});
 }
 
 TEST_F(station_fixture, NamesWhyACallHasNoServer)

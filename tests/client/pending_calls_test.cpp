@@ -327,6 +327,53 @@ TEST(PendingCalls, IdIndexMatchesAModel)
     }
 }
 
+// Calls answered while an older one stays pending leave stale deadline entries behind;
+// they are dropped before the ring grows, so the table stays within about twice its size.
+TEST(PendingCalls, AnsweredCallsDoNotAccumulateDeadlineEntries)
+{
+    table t;
+    ASSERT_TRUE(t.insert(1, at(1'000), 1));
+    std::size_t most = 0;
+    for (std::uint64_t id = 2; id < 100'000; ++id) {
+        ASSERT_TRUE(t.insert(id, at(1'000 + static_cast<int>(id % 500)), id));
+        if (id % 3 == 0) // some stay a little longer
+            continue;
+        ASSERT_EQ(t.take(id), std::optional<std::uint64_t>(id));
+        if (id % 3 == 1) {
+            ASSERT_EQ(t.take(id - 1), std::optional<std::uint64_t>(id - 1));
+        }
+        most = std::max(most, t.deadline_entries());
+    }
+    EXPECT_LE(most, 2 * t.size() + 64);
+    EXPECT_EQ(t.next_deadline(), at(1'000));
+    std::vector<std::uint64_t> out;
+    t.take_all(out);
+    EXPECT_EQ(out.front(), 1u);
+    EXPECT_TRUE(t.empty());
+    EXPECT_FALSE(t.next_deadline());
+}
+
+// Deadlines in call order go to the ring, earlier ones to the heap; expiry merges both.
+TEST(PendingCalls, OutOfOrderDeadlinesExpireInOrder)
+{
+    table t;
+    ASSERT_TRUE(t.insert(1, at(50), 1));
+    ASSERT_TRUE(t.insert(2, at(100), 2));
+    ASSERT_TRUE(t.insert(3, at(20), 3));
+    ASSERT_TRUE(t.insert(4, at(70), 4));
+    ASSERT_TRUE(t.insert(5, at(100), 5));
+    EXPECT_EQ(t.next_deadline(), at(20));
+    std::vector<std::uint64_t> out;
+    t.take_expired(at(75), out);
+    EXPECT_EQ(out, (std::vector<std::uint64_t>{3, 1, 4}));
+    EXPECT_EQ(t.next_deadline(), at(100));
+    EXPECT_EQ(t.take(2), std::optional<std::uint64_t>(2));
+    EXPECT_EQ(t.next_deadline(), at(100));
+    out.clear();
+    t.take_all(out);
+    EXPECT_EQ(out, (std::vector<std::uint64_t>{5}));
+}
+
 TEST(PendingCalls, RejectsIdZero)
 {
     mailroom::detail::pending_calls<int> p;

@@ -96,6 +96,9 @@ run_pomelo() { # round inflight label args...
 }
 
 say "results: $results"
+# Other work on the machine changes what the ceiling is (busy vCPUs wake each other faster:
+# raw gains far more than mailroom), so the load average is part of the result.
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for round in $(seq 1 "$REPS"); do
     for n in $INFLIGHT; do
         say "round $round/$REPS, $n in flight"
@@ -110,5 +113,6 @@ done
 
 echo "mailroom vs raw vs pomelo-rpc 1.0.7: $REPS rounds, ${DURATION} s each, ${PAYLOAD}-byte" \
     "payload, separate processes on loopback${PIN:+, all pinned to CPU $PIN}"
+echo "load average before: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg)"
 node "$here/summarise.js" "$results"
 exit "$failed"

@@ -24,6 +24,7 @@ namespace mailroom {
 namespace detail {
 class server_slot;
 struct station_shared;
+struct station_view;
 } // namespace detail
 
 /// Options of a @ref mail_station. Every limit fails calls with a named error when hit.
@@ -31,7 +32,8 @@ struct mail_station_options {
     /// This process's server id, sent in the handshake. Default: empty (a pure client).
     std::string client_id;
     /// Time a call waits for its response, from the moment it is made. Default: 30 s
-    /// (pomelo's). A call can override it.
+    /// (pomelo's). A call can override it. Deadlines are taken from the kernel's coarse
+    /// clock (detail::deadline_clock): accurate to about one clock tick (1-4 ms on Linux).
     std::chrono::milliseconds request_timeout{30'000};
     /// Time to connect and complete the handshake, retrying refused connects meanwhile.
     /// Calls queued while connecting fail with `connect_failed` after it. Default: 5 s.
@@ -118,6 +120,16 @@ public:
     /// The current server table (a snapshot; never null).
     std::shared_ptr<const server_table> servers() const;
 
+    /** The current snapshot of the server table together with the mail boxes of its servers
+        (never null). A proxy routes on its table and sends on it, so a call takes the
+        station's lock once.
+    */
+    using view_ptr = std::shared_ptr<const detail::station_view>;
+    view_ptr view() const;
+
+    /// The server table of a snapshot.
+    static const server_table& table_of(const detail::station_view& view) noexcept;
+
     /// A fresh request id: ids are never reused by a station.
     std::uint64_t next_request_id() noexcept { return next_id_.fetch_add(1) + 1; }
 
@@ -133,11 +145,23 @@ public:
     void send_request(std::string_view server_id, std::uint64_t id, frame f,
                       const call_options& options, detail::call_handler handler);
 
+    /** The same on a snapshot from @ref view: a server it holds is reached without a lock
+        (its mail box is made, once, under the lock). A server that has been removed or
+        changed since the snapshot completes the call with `disconnected`, as if it had been
+        removed just after the call.
+    */
+    void send_request(const view_ptr& view, std::string_view server_id, std::uint64_t id,
+                      frame&& f, const call_options& options, detail::call_handler handler);
+
     /** Sends an encoded notify frame. The handler runs once the frame is handed to a
         connected mail box, or with the error that stopped it (`queue_full`,
         `connect_failed`, ...).
     */
     void send_notify(std::string_view server_id, frame f, detail::status_handler handler);
+
+    /// The same on a snapshot from @ref view.
+    void send_notify(const view_ptr& view, std::string_view server_id, frame&& f,
+                     detail::status_handler handler);
 
     /** Closes every mail box; every queued and in-flight call completes with `cancelled`,
         and so does every later call. Idempotent.
@@ -159,16 +183,20 @@ public:
     stats counters() const;
 
 private:
-    std::shared_ptr<detail::server_slot> slot_for(std::string_view server_id, std::error_code& ec);
-    void retire(std::vector<std::shared_ptr<detail::server_slot>> slots);
+    /// The slot to send `f` to (made if need be, then held by `made`), or null and why.
+    detail::server_slot* slot_for(const detail::station_view& view, std::string_view server_id,
+                                  const frame& f, std::shared_ptr<detail::server_slot>& made,
+                                  std::error_code& ec);
+    std::shared_ptr<detail::server_slot> make_slot(std::string_view server_id, std::error_code& ec);
+    template <class Handler>
+    void fail(Handler&& handler, std::error_code ec);
 
     std::shared_ptr<detail::station_shared> shared_;
     std::atomic<std::uint64_t> next_id_{0};
     mutable std::mutex mu_;
     bool closed_ = false;
-    std::shared_ptr<const server_table> table_;
+    std::shared_ptr<detail::station_view> view_; // replaced, never changed, but for its slots
     detail::string_map<mailbox_factory> transports_;
-    detail::string_map<std::shared_ptr<detail::server_slot>> slots_;
 };
 
 } // namespace mailroom

@@ -100,13 +100,15 @@ public:
     }
 
 private:
+    // `view`: the snapshot `target` was routed on; the call is sent on it.
     template <class R, class Args, class CompletionToken>
-    auto initiate_call(std::string target, const protocol::method_path& path, const Args& args,
-                       call_options options, CompletionToken&& token,
-                       const route_param* param = nullptr);
+    auto initiate_call(mail_station::view_ptr view, std::string target,
+                       const protocol::method_path& path, const Args& args, call_options options,
+                       CompletionToken&& token, const route_param* param = nullptr);
 
     template <class Args, class CompletionToken>
-    auto initiate_notify(std::string target, const protocol::method_path& path, const Args& args,
+    auto initiate_notify(mail_station::view_ptr view, std::string target,
+                         const protocol::method_path& path, const Args& args,
                          CompletionToken&& token, const route_param* param = nullptr);
 
     /// The filters for calls to `server_type`, or null when there are none.

@@ -103,9 +103,14 @@ private:
 
     Each call leaves the table exactly once, through @ref take (response, cancel),
     @ref take_expired (timeout) or @ref take_all (disconnect, shutdown); whoever takes the
-    handler completes it. Deadlines sit in an indexed binary heap, so removing a call that
-    was answered early is O(log n) and leaves nothing behind, and slots are reused, so a
-    steady load does not allocate.
+    handler completes it. Slots are reused, so a steady load does not allocate.
+
+    Deadlines: a call whose deadline is not earlier than the last one queued (every call of
+    a station that uses one timeout) joins a FIFO ring, where answering it costs nothing: it
+    only leaves a stale entry behind, dropped when it reaches the front. The ring is
+    compacted instead of grown whenever half of it is stale, so it never holds more than
+    about twice the most calls pending at once. Any other deadline goes to an indexed binary heap
+    (removal O(log n)). The earliest deadline is the earlier of the two fronts.
 
     @par Thread safety
     Distinct objects: safe. Shared objects: unsafe (the station guards it with its lock).
@@ -124,7 +129,7 @@ public:
         std::uint32_t slot;
         if (free_.empty()) {
             slot = static_cast<std::uint32_t>(slots_.size());
-            slots_.push_back(entry{id, 0, std::move(h)});
+            slots_.push_back(entry{id, 0, 0, std::move(h)});
         } else {
             slot = free_.back();
             free_.pop_back();
@@ -132,8 +137,14 @@ public:
             slots_[slot].handler.emplace(std::move(h));
         }
         index_.insert(id, slot);
-        heap_.push_back(node{deadline, slot});
-        sift_up(heap_.size() - 1);
+        if (ring_count_ == 0 || !(deadline < ring_at(ring_count_ - 1).deadline)) {
+            ring_push(ring_node{deadline, slot, slots_[slot].gen});
+            slots_[slot].heap_pos = in_ring;
+            ++ring_live_;
+        } else {
+            heap_.push_back(node{deadline, slot});
+            place_up(heap_.size() - 1, heap_.back());
+        }
         return true;
     }
 
@@ -149,35 +160,43 @@ public:
 
     bool contains(std::uint64_t id) const { return index_.find(id) != id_index::npos; }
 
-    /// Moves the handlers of every call whose deadline is at or before `now` into `out`.
+    /// Moves the handlers of every call whose deadline is at or before `now` into `out`,
+    /// earliest first.
     void take_expired(time_point now, std::vector<Handler>& out)
     {
-        while (!heap_.empty() && heap_.front().deadline <= now)
-            out.push_back(take_front());
+        for (auto next = earliest(); next && next->deadline <= now; next = earliest())
+            out.push_back(take_earliest(*next));
     }
 
     /// Moves every handler into `out`, earliest deadline first, and empties the table.
     void take_all(std::vector<Handler>& out)
     {
-        while (!heap_.empty())
-            out.push_back(take_front());
+        for (auto next = earliest(); next; next = earliest())
+            out.push_back(take_earliest(*next));
     }
 
     /// The earliest deadline, if any call is pending.
-    std::optional<time_point> next_deadline() const
+    std::optional<time_point> next_deadline()
     {
-        if (heap_.empty())
+        auto next = earliest();
+        if (!next)
             return std::nullopt;
-        return heap_.front().deadline;
+        return next->deadline;
     }
 
-    std::size_t size() const noexcept { return heap_.size(); }
-    bool empty() const noexcept { return heap_.empty(); }
+    std::size_t size() const noexcept { return index_.size(); }
+    bool empty() const noexcept { return index_.size() == 0; }
+
+    /// Deadline entries held, stale ones included (at most about twice the peak of size()).
+    std::size_t deadline_entries() const noexcept { return ring_count_ + heap_.size(); }
 
 private:
+    static constexpr std::uint32_t in_ring = UINT32_MAX;
+
     struct entry {
         std::uint64_t id;
-        std::uint32_t heap_pos;
+        std::uint32_t heap_pos; // in_ring: the deadline is in the ring
+        std::uint32_t gen;      // bumped when a call in the ring leaves: its node goes stale
         std::optional<Handler> handler;
     };
     // The deadline sits in the heap itself, so sifting compares without visiting the slots.
@@ -185,28 +204,100 @@ private:
         time_point deadline;
         std::uint32_t slot;
     };
+    // A ring node is stale once its call left: its slot's generation moved on. (A stale node
+    // is dropped by the next compaction, long before a slot's generation could wrap.)
+    struct ring_node {
+        time_point deadline;
+        std::uint32_t slot;
+        std::uint32_t gen;
+    };
+    struct front {
+        time_point deadline;
+        bool from_ring;
+    };
 
-    Handler take_front()
+    bool stale(const ring_node& n) const noexcept
     {
-        const std::uint32_t slot = heap_.front().slot;
+        const entry& e = slots_[n.slot];
+        return e.heap_pos != in_ring || e.gen != n.gen;
+    }
+
+    ring_node& ring_at(std::size_t i) noexcept { return ring_[(ring_head_ + i) & (ring_.size() - 1)]; }
+
+    void ring_push(const ring_node& n)
+    {
+        if (ring_count_ == ring_.size()) {
+            if (ring_count_ - ring_live_ >= ring_count_ / 2 && ring_count_ > 0)
+                ring_compact();
+            else
+                ring_grow();
+        }
+        ring_at(ring_count_) = n;
+        ++ring_count_;
+    }
+
+    /// Drops every stale node, keeping the order of the rest.
+    void ring_compact() noexcept
+    {
+        std::size_t kept = 0;
+        for (std::size_t i = 0; i < ring_count_; ++i)
+            if (!stale(ring_at(i)))
+                ring_at(kept++) = ring_at(i);
+        ring_count_ = kept;
+    }
+
+    void ring_grow()
+    {
+        std::vector<ring_node> bigger(ring_.empty() ? 16 : ring_.size() * 2);
+        for (std::size_t i = 0; i < ring_count_; ++i)
+            bigger[i] = ring_at(i);
+        ring_.swap(bigger);
+        ring_head_ = 0;
+    }
+
+    /// The earliest deadline and where it is; drops stale nodes from the ring's front.
+    std::optional<front> earliest() noexcept
+    {
+        while (ring_count_ > 0 && stale(ring_at(0))) {
+            ring_head_ = (ring_head_ + 1) & (ring_.size() - 1);
+            --ring_count_;
+        }
+        const bool ring = ring_count_ > 0;
+        if (!ring && heap_.empty())
+            return std::nullopt;
+        if (ring && (heap_.empty() || !(heap_.front().deadline < ring_at(0).deadline)))
+            return front{ring_at(0).deadline, true};
+        return front{heap_.front().deadline, false};
+    }
+
+    Handler take_earliest(const front& f)
+    {
+        const std::uint32_t slot = f.from_ring ? ring_at(0).slot : heap_.front().slot;
         index_.erase(slots_[slot].id);
         return *remove_slot(slot);
     }
 
     std::optional<Handler> remove_slot(std::uint32_t slot)
     {
-        const std::size_t pos = slots_[slot].heap_pos;
-        const node last = heap_.back();
-        heap_.pop_back();
-        if (pos < heap_.size()) {
-            // Fill the hole with the last node, then move it up or down to its place.
-            if (pos > 0 && last.deadline < heap_[(pos - 1) / 2].deadline)
-                place_up(pos, last);
-            else
-                place_down(pos, last);
+        entry& e = slots_[slot];
+        if (e.heap_pos == in_ring) {
+            // Its ring node goes stale; the ring drops it when it reaches the front.
+            --ring_live_;
+            ++e.gen;
+        } else {
+            const std::size_t pos = e.heap_pos;
+            const node last = heap_.back();
+            heap_.pop_back();
+            if (pos < heap_.size()) {
+                // Fill the hole with the last node, then move it up or down to its place.
+                if (pos > 0 && last.deadline < heap_[(pos - 1) / 2].deadline)
+                    place_up(pos, last);
+                else
+                    place_down(pos, last);
+            }
         }
-        std::optional<Handler> h = std::move(slots_[slot].handler);
-        slots_[slot].handler.reset();
+        std::optional<Handler> h = std::move(e.handler);
+        e.handler.reset();
         free_.push_back(slot);
         return h;
     }
@@ -216,8 +307,6 @@ private:
         heap_[pos] = n;
         slots_[n.slot].heap_pos = static_cast<std::uint32_t>(pos);
     }
-
-    void sift_up(std::size_t pos) { place_up(pos, heap_[pos]); }
 
     /// Puts `n` at the hole `pos` or above it, moving bigger parents down.
     void place_up(std::size_t pos, node n)
@@ -253,6 +342,10 @@ private:
     std::vector<entry> slots_;
     std::vector<std::uint32_t> free_;
     std::vector<node> heap_;
+    std::vector<ring_node> ring_; // capacity a power of two
+    std::size_t ring_head_ = 0;
+    std::size_t ring_count_ = 0;
+    std::size_t ring_live_ = 0;
     id_index index_;
 };
 

@@ -8,6 +8,7 @@
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/system_executor.hpp>
 
 #include <string>
@@ -80,6 +81,14 @@ public:
             auto ex = work_.get_executor();
             asio::dispatch(ex, [f = std::forward<F>(f), work = std::move(work_)]() mutable { f(); });
         } else {
+            // What asio::dispatch does for an io_context's executor, without the type-erased
+            // detour through any_io_executor (a copy of it and a wrapped function per call).
+            if constexpr (std::is_same_v<DefaultExecutor, asio::any_io_executor>) {
+                using io_executor = asio::io_context::executor_type;
+                if (const io_executor* io = default_->template target<io_executor>();
+                    io && io->running_in_this_thread())
+                    return std::forward<F>(f)();
+            }
             asio::dispatch(*default_, std::forward<F>(f));
         }
     }

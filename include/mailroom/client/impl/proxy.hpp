@@ -14,7 +14,9 @@ template <class R, class Args, class CompletionToken>
 auto proxy::async_call(const protocol::method_path& path, const route_param& param,
                        const Args& args, call_options options, CompletionToken&& token)
 {
-    return initiate_call<R>(route(path, param), path, args, options,
+    auto view = station_.view();
+    auto target = router_.route(param, path, mail_station::table_of(*view));
+    return initiate_call<R>(std::move(view), std::move(target), path, args, options,
                             std::forward<CompletionToken>(token), &param);
 }
 
@@ -22,7 +24,7 @@ template <class R, class Args, class CompletionToken>
 auto proxy::async_call_to(std::string_view server_id, const protocol::method_path& path,
                           const Args& args, call_options options, CompletionToken&& token)
 {
-    return initiate_call<R>(std::string(server_id), path, args, options,
+    return initiate_call<R>(station_.view(), std::string(server_id), path, args, options,
                             std::forward<CompletionToken>(token));
 }
 
@@ -30,20 +32,23 @@ template <class Args, class CompletionToken>
 auto proxy::async_notify(const protocol::method_path& path, const route_param& param,
                          const Args& args, CompletionToken&& token)
 {
-    return initiate_notify(route(path, param), path, args, std::forward<CompletionToken>(token),
-                           &param);
+    auto view = station_.view();
+    auto target = router_.route(param, path, mail_station::table_of(*view));
+    return initiate_notify(std::move(view), std::move(target), path, args,
+                           std::forward<CompletionToken>(token), &param);
 }
 
 template <class Args, class CompletionToken>
 auto proxy::async_notify_to(std::string_view server_id, const protocol::method_path& path,
                             const Args& args, CompletionToken&& token)
 {
-    return initiate_notify(std::string(server_id), path, args,
+    return initiate_notify(station_.view(), std::string(server_id), path, args,
                            std::forward<CompletionToken>(token));
 }
 
 template <class R, class Args, class CompletionToken>
-auto proxy::initiate_call(std::string target, const protocol::method_path& path, const Args& args,
+auto proxy::initiate_call(mail_station::view_ptr view, std::string target,
+                          const protocol::method_path& path, const Args& args,
                           call_options options, CompletionToken&& token, const route_param* param)
 {
     auto timeout = options.timeout.count() > 0 ? options.timeout
@@ -63,8 +68,8 @@ auto proxy::initiate_call(std::string target, const protocol::method_path& path,
         owned.emplace(path);
     return asio::async_initiate<CompletionToken, detail::call_signature_t<R>>(
         [this, filters = std::move(filters), owned = std::move(owned),
-         param](auto handler, std::string target, std::uint64_t id, frame f,
-                call_options options) mutable {
+         param](auto handler, mail_station::view_ptr view, std::string target, std::uint64_t id,
+                frame f, call_options options) mutable {
             using handler_type = decltype(handler);
             detail::typed_completion<R, handler_type, executor_type> done(std::move(handler),
                                                                           station_.executor_ref());
@@ -73,14 +78,15 @@ auto proxy::initiate_call(std::string target, const protocol::method_path& path,
                                               std::move(target), id, std::move(*owned),
                                               std::move(f), std::move(options), std::move(done),
                                               {}});
-            station_.send_request(target, id, std::move(f), options, std::move(done));
+            station_.send_request(view, target, id, std::move(f), options, std::move(done));
         },
-        token, std::move(target), id, std::move(f), std::move(options));
+        token, std::move(view), std::move(target), id, std::move(f), std::move(options));
 }
 
 template <class Args, class CompletionToken>
-auto proxy::initiate_notify(std::string target, const protocol::method_path& path,
-                            const Args& args, CompletionToken&& token, const route_param* param)
+auto proxy::initiate_notify(mail_station::view_ptr view, std::string target,
+                            const protocol::method_path& path, const Args& args,
+                            CompletionToken&& token, const route_param* param)
 {
     frame f;
     protocol::encode_notify(f, path, args);
@@ -90,7 +96,7 @@ auto proxy::initiate_notify(std::string target, const protocol::method_path& pat
         owned.emplace(path);
     return asio::async_initiate<CompletionToken, void(std::error_code)>(
         [this, filters = std::move(filters), owned = std::move(owned),
-         param](auto handler, std::string target, frame f) mutable {
+         param](auto handler, mail_station::view_ptr view, std::string target, frame f) mutable {
             using handler_type = decltype(handler);
             detail::status_completion<handler_type, executor_type> done(std::move(handler),
                                                                         station_.executor_ref());
@@ -98,9 +104,9 @@ auto proxy::initiate_notify(std::string target, const protocol::method_path& pat
                 return detail::send_filtered({&station_, std::move(filters), param,
                                               std::move(target), 0, std::move(*owned),
                                               std::move(f), {}, {}, std::move(done)});
-            station_.send_notify(target, std::move(f), std::move(done));
+            station_.send_notify(view, target, std::move(f), std::move(done));
         },
-        token, std::move(target), std::move(f));
+        token, std::move(view), std::move(target), std::move(f));
 }
 
 } // namespace mailroom
