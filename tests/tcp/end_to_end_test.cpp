@@ -100,4 +100,87 @@ TEST(TcpEndToEnd, TheServerLogsWhyAConnectionClosed)
     }
 }
 
+
+// The station's snapshot (mail_station::view): calls from several threads while another
+// thread keeps adding and removing a second server of the same type. A call to the server
+// that never changes always succeeds; a routed call succeeds or names why not; every call
+// completes exactly once.
+TEST(TcpEndToEnd, CallsFromManyThreadsWhileServersJoinAndLeaveEachCompleteOnce)
+{
+    tcp_cluster c(2);
+    c.start_server();
+    // echo-2 is the same process: its handshake answers as echo-1, so links to it fail fast.
+    mailroom::server_info second = c.address();
+    second.id = "echo-2";
+    second.server_type = c.server_type;
+
+    constexpr int callers = 3;
+    constexpr int per_caller = 2'000;
+    constexpr int total = callers * per_caller;
+    std::vector<std::atomic<int>> completions(total);
+    std::atomic<int> done{0}, direct_failures{0}, routed_ok{0}, routed_failed{0}, unexpected{0};
+    std::promise<void> all_done;
+    auto finish = [&](int i) {
+        if (completions[static_cast<std::size_t>(i)].fetch_add(1) == 0 && done.fetch_add(1) + 1 == total)
+            all_done.set_value();
+    };
+
+    std::atomic<bool> stop{false};
+    std::atomic<int> changes{0};
+    std::thread membership([&] {
+        while (!stop.load()) {
+            c.station->add_server(second);
+            ++changes;
+            std::this_thread::yield();
+            c.station->remove_server("echo-2");
+            c.station->replace_servers(c.station->servers()->all()); // nothing changes
+            ++changes;
+        }
+    });
+    std::vector<std::thread> threads;
+    for (int t = 0; t < callers; ++t)
+        threads.emplace_back([&, t] {
+            for (int k = 0; k < per_caller; ++k) {
+                const int i = t * per_caller + k;
+                if (k % 50 == 0) { // let the membership move on between chunks of calls
+                    const int seen = changes.load();
+                    while (changes.load() < seen + 2)
+                        std::this_thread::yield();
+                }
+                if (k % 2 == 0) {
+                    c.rpc->async_call_to<int>("echo-1", echo_path("echoRemote", "add"),
+                                              std::tuple{i, 1}, [&, i](std::error_code ec, int v) {
+                                                  if (ec || v != i + 1)
+                                                      ++direct_failures;
+                                                  finish(i);
+                                              });
+                } else {
+                    c.rpc->async_call<int>(
+                        echo_path("echoRemote", "add"), mailroom::route_param{}, std::tuple{i, 1},
+                        [&, i](std::error_code ec, int v) {
+                            if (!ec && v == i + 1)
+                                ++routed_ok;
+                            else if (ec != error::connect_failed && ec != error::disconnected &&
+                                     ec != error::unknown_server)
+                                ++unexpected;
+                            else
+                                ++routed_failed;
+                            finish(i);
+                        });
+                }
+            }
+        });
+    for (auto& t : threads)
+        t.join();
+    auto f = all_done.get_future();
+    wait(f);
+    stop = true;
+    membership.join();
+
+    EXPECT_EQ(direct_failures.load(), 0);
+    EXPECT_EQ(unexpected.load(), 0);
+    EXPECT_GT(routed_ok.load(), 0);
+    for (int i = 0; i < total; ++i)
+        ASSERT_EQ(completions[static_cast<std::size_t>(i)].load(), 1) << "call " << i;
+}
 } // namespace
