@@ -13,7 +13,8 @@ public:
         case error::no_target_server: return "no target server for the call";
         case error::connect_failed: return "could not connect to the remote server";
         case error::timeout: return "the call timed out";
-        case error::disconnected: return "the connection closed before the response arrived";
+        case error::disconnected:
+            return "the connection closed after the call was sent (outcome unknown)";
         case error::server_busy: return "the server is too busy";
         case error::queue_full: return "the pending queue is full";
         case error::unknown_service: return "unknown service";
@@ -23,13 +24,15 @@ public:
         case error::frame_too_large: return "frame larger than the maximum frame size";
         case error::protocol_error: return "malformed or unexpected frame";
         case error::version_mismatch: return "incompatible protocol version";
-        case error::cancelled: return "cancelled by shutdown";
+        case error::cancelled: return "the call was cancelled";
         case error::unknown_transport: return "no transport registered under that name";
         case error::unknown_server: return "unknown server id";
         case error::bad_result: return "the result does not match the expected type";
         case error::keepalive_timeout: return "the peer stopped answering keepalive pings";
         case error::deadline_exceeded: return "the deadline passed before the call started";
         case error::shutting_down: return "the server is shutting down";
+        case error::not_sent: return "the call was not sent (safe to retry)";
+        case error::wrong_server: return "the server at that address has another id";
         }
         return "unknown mailroom error " + std::to_string(ev);
     }
@@ -41,16 +44,18 @@ public:
         case error::connect_failed:
         case error::unknown_transport:
         case error::unknown_server:
-        case error::deadline_exceeded:
         case error::shutting_down:
+        case error::not_sent:
+        case error::wrong_server:
             return condition::retryable;
         case error::server_busy:
         case error::queue_full:
             return condition::overloaded;
         case error::disconnected:
         case error::keepalive_timeout:
-        case error::timeout:
             return condition::disconnected;
+        case error::timeout:
+            return condition::timed_out;
         case error::unknown_service:
         case error::unknown_method:
         case error::version_mismatch:
@@ -61,9 +66,20 @@ public:
         case error::protocol_error:
         case error::cancelled:
         case error::bad_result:
+        case error::deadline_exceeded:
             return condition::failed;
         }
         return condition::failed;
+    }
+
+    // `cancelled` is also `std::errc::operation_canceled`, so code written against Asio's
+    // operation_aborted (or the code mailroom used before) keeps matching it.
+    bool equivalent(int ev, const std::error_condition& cond) const noexcept override
+    {
+        if (ev == static_cast<int>(error::cancelled) &&
+            cond == std::errc::operation_canceled)
+            return true;
+        return default_error_condition(ev) == cond;
     }
 };
 
@@ -76,9 +92,10 @@ public:
         switch (static_cast<condition>(ev)) {
         case condition::retryable: return "the call never reached a handler and may be retried";
         case condition::overloaded: return "overloaded";
-        case condition::disconnected: return "the link went down";
+        case condition::disconnected: return "the link went down after the call was sent";
         case condition::unimplemented: return "not implemented by the callee";
         case condition::failed: return "failed";
+        case condition::timed_out: return "no answer in time; the call may have run";
         }
         return "unknown mailroom condition " + std::to_string(ev);
     }

@@ -18,9 +18,12 @@ enum class error {
     no_target_server = 1,
     /// The mail box could not connect (and complete the handshake) within the connect timeout.
     connect_failed,
-    /// The call got no response within its timeout. The handler may have run.
+    /// The call got no response within its timeout. The handler may have run: retry only
+    /// an idempotent call.
     timeout,
-    /// The connection carrying the call closed before the response arrived.
+    /// The call was sent, then the link carrying it closed (or the server was removed and its
+    /// grace period ended) before the response arrived: the outcome is unknown, the handler
+    /// may have run. Retry only an idempotent call. A call that never left is `not_sent`.
     disconnected,
     /// The callee (or a filter on either end) refused the call because it is overloaded.
     server_busy,
@@ -40,7 +43,9 @@ enum class error {
     protocol_error,
     /// The peer speaks an incompatible protocol version.
     version_mismatch,
-    /// The call was cancelled because the station or server is shutting down.
+    /// The call was cancelled: by its @ref cancellation, by a filter, or because the station
+    /// closed. The one cancellation code of mailroom; it compares equal to
+    /// `std::errc::operation_canceled` (what Asio's `operation_aborted` compares equal to).
     cancelled,
     /// No transport is registered under the server's transport name.
     unknown_transport,
@@ -54,6 +59,12 @@ enum class error {
     deadline_exceeded,
     /// The callee is shutting down and takes no new calls; the handler did not run.
     shutting_down,
+    /// The call never reached a mail box (queued while connecting, or its server was removed
+    /// or replaced before it left): safe to retry, on any server.
+    not_sent,
+    /// The handshake reached a server with another id than the one called (an address that
+    /// now belongs to another server); no call is sent on that link.
+    wrong_server,
 };
 
 /** Broad classes of @ref error, for failure policies (failover, failfast, retry).
@@ -66,12 +77,16 @@ enum class condition {
     retryable = 1,
     /// The callee or a queue is overloaded; back off.
     overloaded,
-    /// The link went down; the call may or may not have run.
+    /// The link went down after the call was sent: it may or may not have run (retry only
+    /// an idempotent call).
     disconnected,
     /// The callee does not implement what was asked.
     unimplemented,
     /// Anything else: the call failed and retrying will not help.
     failed,
+    /// No answer in time: the call may or may not have run (retry only an idempotent call,
+    /// and only if the caller's own deadline allows).
+    timed_out,
 };
 
 /// The category of @ref error, named `"mailroom"`.

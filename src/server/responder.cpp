@@ -5,6 +5,43 @@
 #include <string>
 
 namespace mailroom {
+namespace {
+
+/// Whether `e` describes the handler's own outgoing calls (its link to a third server) rather
+/// than this call: such a code, passed on as is, would tell our caller that *its* link
+/// dropped or that *its* call was never sent.
+bool describes_a_downstream_call(error e) noexcept
+{
+    switch (e) {
+    case error::no_target_server:
+    case error::connect_failed:
+    case error::timeout:
+    case error::disconnected:
+    case error::queue_full:
+    case error::frame_too_large:
+    case error::protocol_error:
+    case error::version_mismatch:
+    case error::cancelled:
+    case error::unknown_transport:
+    case error::unknown_server:
+    case error::bad_result:
+    case error::keepalive_timeout:
+    case error::not_sent:
+    case error::wrong_server:
+        return true;
+    case error::server_busy:
+    case error::unknown_service:
+    case error::unknown_method:
+    case error::bad_arguments:
+    case error::remote_error:
+    case error::deadline_exceeded:
+    case error::shutting_down:
+        return false;
+    }
+    return true;
+}
+
+} // namespace
 
 void responder::send()
 {
@@ -27,6 +64,9 @@ void responder::fail(std::error_code ec, std::string_view message)
     if (ec.category() != error_category()) {
         if (message.empty())
             text = std::string(ec.category().name()) + ": " + ec.message();
+        ec = error::remote_error;
+    } else if (describes_a_downstream_call(static_cast<error>(ec.value()))) {
+        text = "downstream call failed: " + text;
         ec = error::remote_error;
     }
     frame f;

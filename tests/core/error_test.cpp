@@ -14,7 +14,8 @@ using mailroom::condition;
 using mailroom::error;
 
 constexpr int first_error = static_cast<int>(error::no_target_server);
-constexpr int last_error = static_cast<int>(error::shutting_down);
+constexpr int last_error = static_cast<int>(error::wrong_server);
+constexpr int last_condition = static_cast<int>(condition::timed_out);
 
 std::string fallback_message(int ev)
 {
@@ -28,7 +29,7 @@ const std::vector<std::pair<error, condition>>& expected_conditions()
     static const std::vector<std::pair<error, condition>> table{
         {error::no_target_server, condition::retryable},
         {error::connect_failed, condition::retryable},
-        {error::timeout, condition::disconnected},
+        {error::timeout, condition::timed_out},
         {error::disconnected, condition::disconnected},
         {error::server_busy, condition::overloaded},
         {error::queue_full, condition::overloaded},
@@ -44,8 +45,10 @@ const std::vector<std::pair<error, condition>>& expected_conditions()
         {error::unknown_server, condition::retryable},
         {error::bad_result, condition::failed},
         {error::keepalive_timeout, condition::disconnected},
-        {error::deadline_exceeded, condition::retryable},
+        {error::deadline_exceeded, condition::failed},
         {error::shutting_down, condition::retryable},
+        {error::not_sent, condition::retryable},
+        {error::wrong_server, condition::retryable},
     };
     return table;
 }
@@ -86,7 +89,7 @@ TEST(Error, EveryEnumeratorMapsToItsDocumentedCondition)
         EXPECT_EQ(cond.value(), static_cast<int>(c)) << ec.message();
         // Policies compare codes with conditions; each code matches exactly one condition.
         for (int other = static_cast<int>(condition::retryable);
-             other <= static_cast<int>(condition::failed); ++other)
+             other <= last_condition; ++other)
             EXPECT_EQ(ec == static_cast<condition>(other), other == static_cast<int>(c))
                 << ec.message() << " vs condition " << other;
     }
@@ -103,6 +106,24 @@ TEST(Error, KeyCodesMapToTheirFailurePolicy)
     EXPECT_EQ(std::error_code(error::remote_error), condition::failed);
     EXPECT_NE(std::error_code(error::remote_error), condition::retryable);
     EXPECT_NE(std::error_code(error::timeout), condition::retryable);
+    EXPECT_NE(std::error_code(error::timeout), condition::disconnected);
+    EXPECT_NE(std::error_code(error::deadline_exceeded), condition::retryable);
+    EXPECT_EQ(std::error_code(error::not_sent), condition::retryable);
+    EXPECT_NE(std::error_code(error::disconnected), condition::retryable);
+}
+
+// One cancellation code: code written against std::errc::operation_canceled (what Asio's
+// operation_aborted compares equal to) still recognises mailroom's.
+TEST(Error, CancelledComparesEqualToOperationCanceled)
+{
+    const std::error_code ec = error::cancelled;
+    EXPECT_EQ(ec, std::errc::operation_canceled);
+    EXPECT_EQ(ec, condition::failed);
+    for (int ev = first_error; ev <= last_error; ++ev) {
+        if (ev != static_cast<int>(error::cancelled)) {
+            EXPECT_NE(std::error_code(static_cast<error>(ev)), std::errc::operation_canceled) << ev;
+        }
+    }
 }
 
 TEST(Error, ValuesThatTravelOnTheWireAreStable)
@@ -127,6 +148,8 @@ TEST(Error, ValuesThatTravelOnTheWireAreStable)
     EXPECT_EQ(static_cast<int>(error::keepalive_timeout), 18);
     EXPECT_EQ(static_cast<int>(error::deadline_exceeded), 19);
     EXPECT_EQ(static_cast<int>(error::shutting_down), 20);
+    EXPECT_EQ(static_cast<int>(error::not_sent), 21);
+    EXPECT_EQ(static_cast<int>(error::wrong_server), 22);
 }
 
 TEST(Error, UnknownValuesGetAFallbackMessageAndFailedCondition)
@@ -141,8 +164,7 @@ TEST(Error, UnknownValuesGetAFallbackMessageAndFailedCondition)
 TEST(Error, ConditionCategoryIsNamedAndDescribesEveryCondition)
 {
     EXPECT_STREQ(mailroom::condition_category().name(), "mailroom.condition");
-    for (int c = static_cast<int>(condition::retryable); c <= static_cast<int>(condition::failed);
-         ++c) {
+    for (int c = static_cast<int>(condition::retryable); c <= last_condition; ++c) {
         const std::error_condition cond = static_cast<condition>(c);
         EXPECT_EQ(&cond.category(), &mailroom::condition_category());
         EXPECT_FALSE(cond.message().empty()) << c;
@@ -157,8 +179,7 @@ TEST(Error, CodesOfOtherCategoriesMatchNoCondition)
     const std::error_code refused = std::make_error_code(std::errc::connection_refused);
     const std::error_code same_value(static_cast<int>(condition::retryable),
                                      std::generic_category());
-    for (int c = static_cast<int>(condition::retryable); c <= static_cast<int>(condition::failed);
-         ++c) {
+    for (int c = static_cast<int>(condition::retryable); c <= last_condition; ++c) {
         EXPECT_NE(refused, static_cast<condition>(c)) << c;
         EXPECT_NE(same_value, static_cast<condition>(c)) << c;
     }

@@ -2,6 +2,7 @@
 
 #include <mailroom/client/route_param.hpp>
 #include <mailroom/detail/unique_function.hpp>
+#include <mailroom/error.hpp>
 #include <mailroom/protocol/message.hpp>
 
 #include <chrono>
@@ -38,7 +39,8 @@ struct filter_call {
 /** The continuation of a filter's `before`: call it once — with no error to let the call go
     on, or with an error to reject it (the call then completes with that error). It may be
     called later and from any thread. A `filter_next` destroyed without being called rejects
-    the call with `std::errc::operation_canceled`, so a filter can never lose a call.
+    the call with `error::cancelled` (equal to `std::errc::operation_canceled`), so a filter
+    can never lose a call.
 */
 class filter_next {
 public:
@@ -64,7 +66,7 @@ private:
     void drop() noexcept
     {
         try {
-            (*this)(std::make_error_code(std::errc::operation_canceled));
+            (*this)(error::cancelled);
         } catch (...) {
         }
     }
