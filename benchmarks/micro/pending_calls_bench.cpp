@@ -1,7 +1,7 @@
 // The pending-call table of a server slot: one insert when a call is sent and one take
 // when its response arrives, with N calls in flight (steady state, deadlines in order).
 
-#include <mailroom/client/detail/pending_calls.hpp>
+#include "client/pending_calls.hpp"
 
 #include <mailroom/client/detail/call_handler.hpp>
 

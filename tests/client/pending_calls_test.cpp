@@ -1,4 +1,4 @@
-#include <mailroom/client/detail/pending_calls.hpp>
+#include "client/pending_calls.hpp"
 // Test that header file is self-contained.
 
 #include <gtest/gtest.h>

@@ -1,0 +1,411 @@
+#include "mailbox_fsm.hpp"
+
+#include <mailroom/error.hpp>
+#include <mailroom/protocol/codec.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstring>
+
+namespace mailroom::detail {
+namespace {
+
+std::uint32_t millis_left(std::chrono::steady_clock::time_point deadline,
+                          std::chrono::steady_clock::time_point now) noexcept
+{
+    // The callee learns the time its call has left; at least 1 ms (0 means "not given").
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
+    return static_cast<std::uint32_t>(std::clamp<long long>(left, 1, UINT32_MAX));
+}
+
+} // namespace
+
+bool is_permanent_connect_error(std::error_code ec) noexcept
+{
+    if (!ec)
+        return false;
+    if (ec.category() == error_category())
+        return ec == error::version_mismatch || ec == error::wrong_server;
+    const char* name = ec.category().name();
+    // mailroom::tcp::tls_error: every code but handshake_failed (1) names a certificate or
+    // key problem that a retry will meet again.
+    if (std::strcmp(name, "mailroom.tls") == 0)
+        return ec.value() >= 2 && ec.value() <= 7;
+    // mailroom::ws::ws_error: unauthorized (401) and not_found (404). upgrade_refused stands
+    // for every other status, some of which heal (503).
+    if (std::strcmp(name, "mailroom.ws") == 0)
+        return ec.value() == 2 || ec.value() == 3;
+    return false;
+}
+
+mailbox_fsm::mailbox_fsm(mailbox_fsm_config config) : config_(std::move(config)) {}
+
+void mailbox_fsm::arm_connect_timer(fsm_actions& out, time_point at)
+{
+    out.connect_timer = at;
+    out.cancel_connect_timer = false;
+}
+
+void mailbox_fsm::cancel_connect_timer(fsm_actions& out)
+{
+    out.connect_timer.reset();
+    out.cancel_connect_timer = true;
+}
+
+mailbox_fsm::admission mailbox_fsm::call(fsm_actions& out, time_point now, std::uint64_t id,
+                                         frame& f, time_point deadline, call_handler& h,
+                                         std::size_t link_bytes)
+{
+    if (state_ == state::closed || state_ == state::draining)
+        return {admit::failed, closed_reason_};
+    if (id == 0 || pending_.contains(id)) // misuse: ids come from next_request_id()
+        return {admit::failed, error::protocol_error};
+    const std::size_t size = f.body_size();
+    if (pending_.size() >= config_.max_in_flight)
+        return {admit::failed, error::queue_full};
+    if (link_up() ? link_bytes + size > config_.max_queued_bytes
+                  : queue_.size() >= config_.max_pending ||
+                        queued_bytes_ + size > config_.max_queued_bytes)
+        return {admit::failed, error::queue_full};
+    pending_.insert(id, deadline, std::move(h));
+    if (!call_timer_at_ || deadline < *call_timer_at_) {
+        call_timer_at_ = deadline;
+        out.call_timer = deadline;
+    }
+    if (link_up())
+        return {admit::send, {}, millis_left(deadline, now)};
+    queue_.push_back(queued{std::move(f), id, {}, deadline});
+    queued_bytes_ += size;
+    if (state_ == state::idle)
+        start_cycle(out, now);
+    return {admit::queued, {}};
+}
+
+mailbox_fsm::admission mailbox_fsm::notify(fsm_actions& out, time_point now, frame& f,
+                                           status_handler& h, std::size_t link_bytes)
+{
+    if (state_ == state::closed || state_ == state::draining)
+        return {admit::failed, closed_reason_};
+    // The same byte bound as calls: a notify flood must not overflow the mail box's write
+    // queue (which closes the link and fails every call on it).
+    const std::size_t size = f.body_size();
+    if (link_up()) {
+        if (link_bytes + size > config_.max_queued_bytes)
+            return {admit::failed, error::queue_full};
+        return {admit::send, {}};
+    }
+    if (queue_.size() >= config_.max_pending || queued_bytes_ + size > config_.max_queued_bytes)
+        return {admit::failed, error::queue_full};
+    queue_.push_back(queued{std::move(f), 0, std::move(h), {}});
+    ++queued_notifies_;
+    queued_bytes_ += size;
+    if (state_ == state::idle)
+        start_cycle(out, now);
+    return {admit::queued, {}};
+}
+
+void mailbox_fsm::cancel(fsm_actions& out, std::uint64_t id)
+{
+    // A queued frame of it stays in queue_ and is skipped when the link opens.
+    if (auto h = pending_.take(id)) {
+        out.calls.emplace_back(std::move(*h), error::cancelled);
+        finish_if_drained(out);
+    }
+}
+
+void mailbox_fsm::start_cycle(fsm_actions& out, time_point now)
+{
+    connect_deadline_ = now + config_.connect_timeout;
+    backoff_ = config_.reconnect_delay;
+    last_connect_error_ = {};
+    attempt(out);
+    arm_connect_timer(out, connect_deadline_);
+}
+
+void mailbox_fsm::attempt(fsm_actions& out)
+{
+    state_ = state::connecting;
+    box_ = true;
+    out.connect_gen = ++gen_;
+}
+
+void mailbox_fsm::drop_box(fsm_actions& out)
+{
+    if (box_) {
+        out.close_box = true;
+        box_ = false;
+    }
+    ++gen_; // anything the old mail box still reports is stale
+}
+
+void mailbox_fsm::on_connected(fsm_actions& out, time_point now, std::uint64_t gen,
+                               std::error_code ec)
+{
+    if (gen != gen_ || !box_ || state_ != state::connecting)
+        return;
+    if (ec)
+        return retry_or_fail(out, now, ec);
+    state_ = state::handshaking;
+    frame hello;
+    protocol::encode_hello(hello, config_.client_id);
+    out.sends.push_back(std::move(hello));
+}
+
+void mailbox_fsm::on_factory_failed(fsm_actions& out, std::uint64_t gen, std::string what)
+{
+    if (gen != gen_ || !box_ || state_ != state::connecting)
+        return;
+    box_ = false; // there is none to close
+    log(out, log_level::error, "mailbox factory for {} ({}) failed: {}", config_.server_id,
+        config_.address, what);
+    // A factory that cannot build a mail box will not do better on retry.
+    last_connect_error_ = error::connect_failed;
+    fail_cycle(out, error::connect_failed);
+}
+
+void mailbox_fsm::retry_or_fail(fsm_actions& out, time_point now, std::error_code ec)
+{
+    last_connect_error_ = ec;
+    drop_box(out);
+    if (is_permanent_connect_error(ec))
+        return fail_cycle(out, ec.category() == error_category() ? ec : error::connect_failed);
+    if (now + backoff_ >= connect_deadline_)
+        return fail_cycle(out, error::connect_failed);
+    state_ = state::retry_wait;
+    arm_connect_timer(out, now + backoff_);
+    backoff_ = std::min(backoff_ * 2, config_.max_reconnect_delay);
+}
+
+void mailbox_fsm::fail_cycle(fsm_actions& out, std::error_code ec)
+{
+    log(out, log_level::warning, "could not connect to {} at {}: {}", config_.server_id,
+        config_.address, last_connect_error_ ? last_connect_error_.message() : "timed out");
+    drop_box(out);
+    state_ = state::idle;
+    cancel_connect_timer(out);
+    // Every pending call is still queued here: a link that was open failed its calls before
+    // the machine went back to idle.
+    fail_all(out, ec, ec);
+}
+
+void mailbox_fsm::fail_queued(fsm_actions& out, std::error_code ec)
+{
+    for (auto& q : queue_) {
+        if (q.id == 0)
+            out.statuses.emplace_back(std::move(q.notify_handler), ec);
+        else if (auto h = pending_.take(q.id))
+            out.calls.emplace_back(std::move(*h), ec);
+    }
+    queue_.clear();
+    queued_notifies_ = 0;
+    queued_bytes_ = 0;
+}
+
+void mailbox_fsm::fail_all(fsm_actions& out, std::error_code queued_ec, std::error_code sent_ec)
+{
+    fail_queued(out, queued_ec);
+    if (pending_.empty())
+        return;
+    std::vector<call_handler> sent;
+    pending_.take_all(sent);
+    for (auto& h : sent)
+        out.calls.emplace_back(std::move(h), sent_ec);
+}
+
+void mailbox_fsm::flush(fsm_actions& out, time_point now)
+{
+    // Queued frames leave in call order, before anything admitted after the flush ends
+    // (calls made meanwhile queue behind them), each telling the callee the time it has left.
+    flushing_ = !queue_.empty();
+    if (!flushing_)
+        return;
+    for (auto& q : queue_) {
+        if (q.id == 0) {
+            out.sends.push_back(std::move(q.f));
+            out.statuses.emplace_back(std::move(q.notify_handler), std::error_code{});
+        } else if (pending_.contains(q.id)) {
+            protocol::patch_request_timeout(q.f, millis_left(q.deadline, now));
+            out.sends.push_back(std::move(q.f));
+        }
+    }
+    queue_.clear();
+    queued_notifies_ = 0;
+    queued_bytes_ = 0;
+    out.flushed = true;
+}
+
+void mailbox_fsm::on_flushed(fsm_actions& out, time_point now)
+{
+    if (state_ != state::open || !flushing_) {
+        flushing_ = false;
+        return;
+    }
+    flush(out, now);
+}
+
+void mailbox_fsm::lost_link(fsm_actions& out, std::error_code sent_ec)
+{
+    drop_box(out);
+    flushing_ = false;
+    fail_all(out, error::not_sent, sent_ec);
+    if (state_ == state::draining) {
+        state_ = state::closed;
+        cancel_connect_timer(out);
+    } else {
+        state_ = state::idle;
+    }
+}
+
+void mailbox_fsm::on_message(fsm_actions& out, time_point now, std::uint64_t gen,
+                             std::error_code dec, const protocol::message& msg)
+{
+    if (gen != gen_ || !box_)
+        return;
+    if (state_ == state::handshaking) {
+        if (dec || msg.kind != protocol::message_kind::hello_ack) {
+            last_connect_error_ = error::protocol_error;
+            fail_cycle(out, error::connect_failed);
+        } else if (msg.hello.code != 0) {
+            last_connect_error_ = std::error_code(msg.hello.code, error_category());
+            fail_cycle(out, last_connect_error_);
+        } else if (!msg.hello.peer_id.empty() && msg.hello.peer_id != config_.server_id) {
+            // The address now belongs to another server (a restart moved ids around): never
+            // deliver calls for one server to another.
+            last_connect_error_ = error::wrong_server;
+            log(out, log_level::error, "{} at {} answered as {}", config_.server_id,
+                config_.address, msg.hello.peer_id);
+            fail_cycle(out, error::wrong_server);
+        } else {
+            state_ = state::open;
+            cancel_connect_timer(out);
+            flush(out, now);
+        }
+        return;
+    }
+    if (state_ != state::open && state_ != state::draining)
+        return;
+    if (!dec && msg.kind == protocol::message_kind::response) {
+        if (auto h = pending_.take(msg.response.id)) {
+            out.responded = std::move(*h);
+            finish_if_drained(out);
+        } else {
+            // A late reply to a call that already completed (timeout, cancel): dropped by
+            // design, and counted.
+            ++out.late_replies;
+        }
+    } else if (!dec && msg.kind == protocol::message_kind::ping) {
+        frame pong; // transports usually answer pings themselves; this one did not
+        protocol::encode_pong(pong, msg.nonce);
+        out.sends.push_back(std::move(pong));
+    } else if (!dec && msg.kind == protocol::message_kind::pong) {
+        // liveness only
+    } else {
+        log(out, log_level::error, "protocol error from {}: {}", config_.server_id,
+            dec ? dec.message() : "unexpected message kind");
+        lost_link(out, error::disconnected);
+    }
+}
+
+void mailbox_fsm::on_close(fsm_actions& out, time_point now, std::uint64_t gen, std::error_code ec)
+{
+    if (gen != gen_ || !box_)
+        return;
+    if (state_ == state::open || state_ == state::draining) {
+        if (ec == error::queue_full) // the server stopped reading our calls
+            out.link_queue_full = true;
+        log(out, log_level::info, "link to {} closed: {}", config_.server_id, ec.message());
+        lost_link(out, error::disconnected);
+    } else if (state_ == state::handshaking) {
+        retry_or_fail(out, now, ec);
+    }
+}
+
+void mailbox_fsm::rearm_call_timer(fsm_actions& out)
+{
+    call_timer_at_ = pending_.next_deadline();
+    if (call_timer_at_)
+        out.call_timer = *call_timer_at_;
+}
+
+void mailbox_fsm::on_call_timer(fsm_actions& out, time_point now)
+{
+    std::vector<call_handler> expired;
+    pending_.take_expired(now, expired);
+    for (auto& h : expired)
+        out.calls.emplace_back(std::move(h), error::timeout);
+    rearm_call_timer(out);
+    if (!expired.empty())
+        finish_if_drained(out);
+}
+
+void mailbox_fsm::on_connect_timer(fsm_actions& out, time_point now)
+{
+    switch (state_) {
+    case state::connecting:
+    case state::handshaking:
+        if (now >= connect_deadline_)
+            fail_cycle(out, error::connect_failed);
+        else
+            arm_connect_timer(out, connect_deadline_);
+        break;
+    case state::retry_wait:
+        if (now >= connect_deadline_) {
+            fail_cycle(out, error::connect_failed);
+        } else {
+            attempt(out);
+            arm_connect_timer(out, connect_deadline_);
+        }
+        break;
+    case state::draining:
+        log(out, log_level::info,
+            "{} left the table; {} call(s) still unanswered after the drain timeout",
+            config_.server_id, pending_.size());
+        lost_link(out, error::disconnected);
+        break;
+    default:
+        break;
+    }
+}
+
+void mailbox_fsm::finish_if_drained(fsm_actions& out)
+{
+    if (state_ == state::draining && pending_.empty()) {
+        drop_box(out);
+        state_ = state::closed;
+        cancel_connect_timer(out);
+    }
+}
+
+void mailbox_fsm::remove(fsm_actions& out, time_point now, std::chrono::milliseconds drain)
+{
+    if (state_ == state::closed || state_ == state::draining)
+        return;
+    closed_reason_ = error::not_sent;
+    fail_queued(out, error::not_sent);
+    flushing_ = false;
+    if (state_ == state::open && !pending_.empty() && drain.count() > 0) {
+        state_ = state::draining;
+        arm_connect_timer(out, now + drain);
+        return;
+    }
+    drop_box(out);
+    fail_all(out, error::not_sent, error::disconnected);
+    state_ = state::closed;
+    cancel_connect_timer(out);
+}
+
+void mailbox_fsm::shutdown(fsm_actions& out, std::error_code reason)
+{
+    if (state_ == state::closed)
+        return;
+    drop_box(out);
+    state_ = state::closed;
+    closed_reason_ = reason;
+    flushing_ = false;
+    fail_all(out, reason, reason);
+    cancel_connect_timer(out);
+}
+
+} // namespace mailroom::detail

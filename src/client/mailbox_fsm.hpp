@@ -1,0 +1,252 @@
+#pragma once
+
+#include <mailroom/client/detail/call_handler.hpp>
+#include <mailroom/logger.hpp>
+#include <mailroom/protocol/frame.hpp>
+#include <mailroom/protocol/message.hpp>
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "pending_calls.hpp"
+
+namespace mailroom::detail {
+
+/** Whether a failed connect (or handshake) will fail the same way on every retry, so the calls
+    queued for it fail at once instead of waiting for the connect timeout: the server refused
+    our protocol version, answered as another server, presented a certificate we do not
+    trust (or could not load ours), or refused the WebSocket upgrade as unauthorized or for an
+    unknown path. Transport codes are recognised by their category's name, since the core
+    includes no transport header.
+*/
+bool is_permanent_connect_error(std::error_code ec) noexcept;
+
+/** A sequence whose first element is held inline: the common case (one frame to send) does
+    not allocate.
+*/
+template <class T> class inline_list
+{
+public:
+    void push_back(T&& v)
+    {
+        if (!first_)
+            first_.emplace(std::move(v));
+        else
+            rest_.push_back(std::move(v));
+    }
+    bool empty() const noexcept { return !first_; }
+    std::size_t size() const noexcept { return first_ ? 1 + rest_.size() : 0; }
+
+    template <class F> void for_each(F&& f)
+    {
+        if (!first_)
+            return;
+        f(*first_);
+        for (auto& v : rest_)
+            f(v);
+    }
+
+private:
+    std::optional<T> first_;
+    std::vector<T> rest_;
+};
+
+/** What the state machine asks its driver to do, in this order: timers (under the driver's
+    lock), then, after the lock is released, the mail box (close, send, make/connect), then
+    logs, then completions.
+*/
+struct fsm_actions
+{
+    using time_point = std::chrono::steady_clock::time_point;
+
+    /// Nonzero: make a mail box of this generation and connect it. Its events carry `gen`.
+    std::uint64_t connect_gen = 0;
+    /// Close the mail box the driver holds (its generation is over).
+    bool close_box = false;
+    /// Frames for the current mail box, in order.
+    inline_list<frame> sends;
+    /// The frames in `sends` are queued calls leaving as the link opens: once they are
+    /// handed to the mail box, report @ref mailbox_fsm::on_flushed.
+    bool flushed = false;
+
+    /// The call the response being handled belongs to (null if none).
+    call_handler responded;
+    /// Calls to complete with an error.
+    std::vector<std::pair<call_handler, std::error_code>> calls;
+    /// Notifies to complete (with success once their frame left, or an error).
+    std::vector<std::pair<status_handler, std::error_code>> statuses;
+
+    /// Arm the call timer at this time (replaces an earlier one).
+    std::optional<time_point> call_timer;
+    /// Arm the connect timer at this time (replaces an earlier one).
+    std::optional<time_point> connect_timer;
+    /// Cancel the connect timer.
+    bool cancel_connect_timer = false;
+
+    /// Lines for the log sink.
+    std::vector<std::pair<log_level, std::string>> logs;
+    /// Responses that arrived for calls that had already completed.
+    std::uint32_t late_replies = 0;
+    /// The link closed because the server stopped reading (its write queue overflowed).
+    bool link_queue_full = false;
+};
+
+/// The limits and names the state machine works with (from mail_station_options).
+struct mailbox_fsm_config
+{
+    std::string server_id;
+    std::string client_id;
+    /// For log lines only: "host:port (transport)".
+    std::string address;
+    std::chrono::milliseconds connect_timeout{5'000};
+    std::chrono::milliseconds reconnect_delay{20};
+    std::chrono::milliseconds max_reconnect_delay{1'000};
+    std::size_t max_pending = 10'000;
+    std::size_t max_in_flight = 65'536;
+    std::size_t max_queued_bytes = 32u << 20;
+    /// Log lines below this level are not even formatted.
+    log_level min_log_level = log_level::warning;
+};
+
+/** The station's state for one remote server, as a pure state machine (sans-I/O): no Asio,
+    no locks, no threads, no clock. Events come in as member calls (the time, when it
+    matters, is an argument); what to do comes out in @ref fsm_actions.
+
+    Lifecycle: idle -> connecting (-> retry_wait -> connecting ...) -> handshaking -> open
+    -> (link lost) idle -> ...; removing the server with calls in flight goes to draining
+    (they may still finish), then closed; closed is final. Every mail box gets a new
+    generation number: events of a generation the machine gave up on are ignored.
+
+    A call is in exactly one place: in `pending_` (sent or queued; a queued one also has its
+    frame in `queue_`), or completed. Whoever takes it from `pending_` completes it.
+
+    @par Thread safety
+    None: the driver serialises every event (server_slot holds it under a mutex).
+*/
+class mailbox_fsm
+{
+public:
+    using clock = std::chrono::steady_clock;
+    using time_point = clock::time_point;
+
+    explicit mailbox_fsm(mailbox_fsm_config config);
+
+    /// What to do with the frame of an admitted call or notify.
+    enum class admit {
+        failed, ///< refused: complete the handler with the error (it was not taken)
+        queued, ///< the machine took the frame and the handler; the link is not open yet
+        send,   ///< send the frame now (requests: with `timeout_ms`); the handler was taken
+                ///< for a call, left to the caller for a notify (complete it with success)
+    };
+    struct admission
+    {
+        admit what;
+        std::error_code ec;
+        std::uint32_t timeout_ms = 0;
+    };
+
+    // --- events ---
+
+    /// A call `id` that waits until `deadline`. `link_bytes`: bytes the current mail box
+    /// holds unsent.
+    admission call(fsm_actions& out, time_point now, std::uint64_t id, frame& f,
+                   time_point deadline, call_handler& h, std::size_t link_bytes);
+    /// A notify (no response).
+    admission notify(fsm_actions& out, time_point now, frame& f, status_handler& h,
+                     std::size_t link_bytes);
+    /// Cancels call `id` if it is still pending (it completes with `cancelled`).
+    void cancel(fsm_actions& out, std::uint64_t id);
+
+    /// The connect of mail box `gen` finished.
+    void on_connected(fsm_actions& out, time_point now, std::uint64_t gen, std::error_code ec);
+    /// The factory could not make mail box `gen` (`what` says why).
+    void on_factory_failed(fsm_actions& out, std::uint64_t gen, std::string what);
+    /// Mail box `gen` received a message (`dec`: the decoding error, if any).
+    void on_message(fsm_actions& out, time_point now, std::uint64_t gen, std::error_code dec,
+                    const protocol::message& msg);
+    /// Mail box `gen` reported that its link went down.
+    void on_close(fsm_actions& out, time_point now, std::uint64_t gen, std::error_code ec);
+    /// The frames of a flush were handed to the mail box.
+    void on_flushed(fsm_actions& out, time_point now);
+    /// The call timer fired.
+    void on_call_timer(fsm_actions& out, time_point now);
+    /// The connect timer fired (connect deadline, retry delay or drain deadline).
+    void on_connect_timer(fsm_actions& out, time_point now);
+
+    /** The server left the table. Calls not sent fail with `not_sent`; calls sent may still
+        finish until `now + drain` (then they fail with `disconnected`); new calls fail with
+        `not_sent`.
+    */
+    void remove(fsm_actions& out, time_point now, std::chrono::milliseconds drain);
+    /// Final close: every call fails with `reason`, and so does every later call.
+    void shutdown(fsm_actions& out, std::error_code reason);
+
+    // --- observers ---
+
+    /// The generation of the mail box the machine currently expects (0: none).
+    std::uint64_t generation() const noexcept { return box_ ? gen_ : 0; }
+    /// Calls waiting for a response or the link, plus queued notifies.
+    std::size_t pending() const noexcept { return pending_.size() + queued_notifies_; }
+    bool closed() const noexcept { return state_ == state::closed; }
+    bool open() const noexcept { return state_ == state::open && !flushing_; }
+
+private:
+    enum class state { idle, connecting, retry_wait, handshaking, open, draining, closed };
+
+    struct queued
+    {
+        frame f;
+        std::uint64_t id; // 0 for a notify
+        status_handler notify_handler;
+        time_point deadline;
+    };
+
+    bool link_up() const noexcept { return state_ == state::open && !flushing_; }
+    void start_cycle(fsm_actions& out, time_point now);
+    void attempt(fsm_actions& out);
+    void drop_box(fsm_actions& out);
+    void retry_or_fail(fsm_actions& out, time_point now, std::error_code ec);
+    void fail_cycle(fsm_actions& out, std::error_code ec);
+    void fail_queued(fsm_actions& out, std::error_code ec);
+    void fail_all(fsm_actions& out, std::error_code queued_ec, std::error_code sent_ec);
+    void flush(fsm_actions& out, time_point now);
+    void lost_link(fsm_actions& out, std::error_code sent_ec);
+    void rearm_call_timer(fsm_actions& out);
+    void finish_if_drained(fsm_actions& out);
+    void arm_connect_timer(fsm_actions& out, time_point at);
+    void cancel_connect_timer(fsm_actions& out);
+
+    template <class... Args>
+    void log(fsm_actions& out, log_level lvl, fmt::format_string<Args...> fmt, Args&&... args)
+    {
+        if (lvl >= config_.min_log_level && config_.min_log_level != log_level::off)
+            out.logs.emplace_back(lvl, fmt::format(fmt, std::forward<Args>(args)...));
+    }
+
+    mailbox_fsm_config config_;
+    state state_ = state::idle;
+    bool flushing_ = false;
+    bool box_ = false; // a mail box of generation gen_ exists
+    std::error_code closed_reason_;
+    std::uint64_t gen_ = 0;
+    pending_calls<call_handler> pending_;
+    std::deque<queued> queue_;
+    std::size_t queued_notifies_ = 0;
+    std::size_t queued_bytes_ = 0;
+
+    std::optional<time_point> call_timer_at_;
+    time_point connect_deadline_{};
+    std::chrono::milliseconds backoff_{};
+    std::error_code last_connect_error_;
+};
+
+} // namespace mailroom::detail
