@@ -1,4 +1,4 @@
-#include "server_slot.hpp"
+#include "cancellation_access.hpp"
 
 #include <mailroom/client/call_options.hpp>
 
@@ -6,15 +6,15 @@ namespace mailroom {
 
 void cancellation::cancel()
 {
-    std::vector<std::pair<std::weak_ptr<detail::server_slot>, std::uint64_t>> calls;
+    std::vector<std::pair<std::weak_ptr<detail::cancel_target>, std::uint64_t>> calls;
     {
         std::lock_guard lock(mu_);
         cancelled_ = true;
         calls.swap(calls_);
     }
     for (auto& [weak, id] : calls)
-        if (auto slot = weak.lock())
-            slot->cancel(id);
+        if (auto target = weak.lock())
+            target->cancel_call(id);
 }
 
 bool cancellation::cancelled() const
@@ -23,15 +23,19 @@ bool cancellation::cancelled() const
     return cancelled_;
 }
 
-bool cancellation::attach(std::weak_ptr<detail::server_slot> slot, std::uint64_t id)
+namespace detail {
+
+bool cancellation_access::attach(cancellation& c, std::weak_ptr<cancel_target> target,
+                                 std::uint64_t id)
 {
-    std::lock_guard lock(mu_);
-    if (cancelled_)
+    std::lock_guard lock(c.mu_);
+    if (c.cancelled_)
         return false;
-    // Forget calls of slots that are gone, so a long-lived cancellation stays small.
-    std::erase_if(calls_, [](const auto& c) { return c.first.expired(); });
-    calls_.emplace_back(std::move(slot), id);
+    // Forget calls whose target is gone, so a long-lived cancellation stays small.
+    std::erase_if(c.calls_, [](const auto& e) { return e.first.expired(); });
+    c.calls_.emplace_back(std::move(target), id);
     return true;
 }
 
+} // namespace detail
 } // namespace mailroom

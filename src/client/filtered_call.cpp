@@ -1,6 +1,7 @@
 #include "../filters/chain_walk.hpp"
 
 #include <mailroom/client/detail/filtered_call.hpp>
+#include <mailroom/client/detail/station_access.hpp>
 #include <mailroom/client/mail_station.hpp>
 #include <mailroom/error.hpp>
 
@@ -47,8 +48,9 @@ private:
     {
         auto self = shared_from_this();
         if (a_.id) {
-            a_.station->send_request(call_.target, a_.id, std::move(a_.f), a_.options,
-                                     [self](std::error_code ec, const protocol::response_view* rv) {
+            detail::send_request(*a_.station, detail::view_of(*a_.station), call_.target, a_.id,
+                                 std::move(a_.f), a_.options,
+                                 [self](std::error_code ec, const protocol::response_view* rv) {
                                          std::error_code outcome = ec;
                                          if (!ec && rv && rv->code)
                                              outcome = std::error_code(rv->code, error_category());
@@ -56,7 +58,8 @@ private:
                                          self->a_.on_result(ec, rv);
                                      });
         } else {
-            a_.station->send_notify(call_.target, std::move(a_.f), [self](std::error_code ec) {
+            detail::send_notify(*a_.station, detail::view_of(*a_.station), call_.target,
+                                std::move(a_.f), [self](std::error_code ec) {
                 self->run_after(ec);
                 self->a_.on_sent(ec);
             });

@@ -1,13 +1,16 @@
 #include "server_slot.hpp"
 
+#include <mailroom/client/detail/station_access.hpp>
 #include <mailroom/client/mail_station.hpp>
 #include <mailroom/detail/deadline_clock.hpp>
+#include <mailroom/detail/string_map.hpp>
 #include <mailroom/error.hpp>
 
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
 #include <atomic>
+#include <mutex>
 #include <type_traits>
 
 namespace mailroom {
@@ -45,51 +48,77 @@ struct station_view {
 
 namespace {
 
-void retire(const std::vector<std::shared_ptr<detail::server_slot>>& slots, std::error_code ec)
+/// Whether a server's link must be renewed when its entry changes from `a` to `b`: what a
+/// mail box factory reads (address, transport and its options), not the weight or type.
+bool same_link(const server_info& a, const server_info& b) noexcept
 {
-    for (const auto& s : slots)
-        s->shutdown(ec);
+    return a.id == b.id && a.host == b.host && a.port == b.port && a.transport == b.transport &&
+           a.options == b.options;
 }
 
 } // namespace
 
+class mail_station::impl {
+public:
+    impl(executor_type ex, mail_station_options options)
+        : shared(std::make_shared<detail::station_shared>(std::move(ex), std::move(options))),
+          view(std::make_shared<detail::station_view>(std::vector<server_info>{}, false))
+    {
+    }
+
+    detail::station_view_ptr snapshot() const
+    {
+        std::lock_guard lock(mu);
+        return view;
+    }
+
+    /// The slot to send `f` to (made if need be, then held by `made`), or null and why.
+    detail::server_slot* slot_for(const detail::station_view& v, std::string_view server_id,
+                                  const frame& f, std::shared_ptr<detail::server_slot>& made,
+                                  std::error_code& ec);
+    std::shared_ptr<detail::server_slot> make_slot(std::string_view server_id, std::error_code& ec);
+    template <class Handler>
+    void fail(Handler&& handler, std::error_code ec);
+    void replace(std::vector<server_info> servers);
+    void close();
+
+    std::shared_ptr<detail::station_shared> shared;
+    std::atomic<std::uint64_t> next_id{0};
+    mutable std::mutex mu;
+    bool closed = false;
+    std::shared_ptr<detail::station_view> view; // replaced, never changed, but for its slots
+    detail::string_map<mailbox_factory> transports;
+    /// Slots of servers that left the table, while their calls drain (they keep themselves
+    /// alive); close() ends them.
+    std::vector<std::weak_ptr<detail::server_slot>> draining;
+};
+
 mail_station::mail_station(executor_type ex, mail_station_options options)
-    : shared_(std::make_shared<detail::station_shared>(std::move(ex), std::move(options))),
-      view_(std::make_shared<detail::station_view>(std::vector<server_info>{}, false))
+    : impl_(std::make_shared<impl>(std::move(ex), std::move(options)))
 {
 }
 
 mail_station::~mail_station() { close(); }
 
-mail_station::executor_type mail_station::get_executor() const noexcept { return shared_->executor; }
-
-const mail_station::executor_type& mail_station::executor_ref() const noexcept
+mail_station::executor_type mail_station::get_executor() const noexcept
 {
-    return shared_->executor;
+    return impl_->shared->executor;
 }
 
-const mail_station_options& mail_station::options() const noexcept { return shared_->options; }
+const mail_station_options& mail_station::options() const noexcept
+{
+    return impl_->shared->options;
+}
 
 void mail_station::add_transport(std::string name, mailbox_factory factory)
 {
-    std::lock_guard lock(mu_);
-    transports_[std::move(name)] = std::move(factory);
-}
-
-mail_station::view_ptr mail_station::view() const
-{
-    std::lock_guard lock(mu_);
-    return view_;
-}
-
-const server_table& mail_station::table_of(const detail::station_view& view) noexcept
-{
-    return view.table;
+    std::lock_guard lock(impl_->mu);
+    impl_->transports[std::move(name)] = std::move(factory);
 }
 
 std::shared_ptr<const server_table> mail_station::servers() const
 {
-    auto v = view();
+    auto v = impl_->snapshot();
     const server_table* table = &v->table;
     return {std::move(v), table};
 }
@@ -115,69 +144,78 @@ void mail_station::remove_server(std::string_view id)
 
 void mail_station::replace_servers(std::vector<server_info> servers)
 {
+    impl_->replace(std::move(servers));
+}
+
+void mail_station::impl::replace(std::vector<server_info> servers)
+{
     std::vector<std::shared_ptr<detail::server_slot>> retired;
     {
-        std::lock_guard lock(mu_);
+        std::lock_guard lock(mu);
         // throws on duplicates
-        auto next = std::make_shared<detail::station_view>(std::move(servers), closed_);
-        const auto& old = view_->table.all();
+        auto next = std::make_shared<detail::station_view>(std::move(servers), closed);
+        const auto& old = view->table.all();
         for (std::size_t i = 0; i < old.size(); ++i) {
-            auto& slot = view_->slots[i].owner;
+            auto& slot = view->slots[i].owner;
             if (!slot)
                 continue;
             const server_info* now = next->table.find(old[i].id);
-            if (now && *now == old[i]) {
+            if (now && same_link(*now, old[i])) {
                 auto& kept = next->slots[static_cast<std::size_t>(now - next->table.all().data())];
                 kept.owner = slot;
-                kept.raw.store(slot.get(), std::memory_order_relaxed); // published with view_
+                kept.raw.store(slot.get(), std::memory_order_relaxed); // published with view
             } else {
                 retired.push_back(slot);
             }
         }
-        view_ = std::move(next);
+        view = std::move(next);
+        std::erase_if(draining, [](const auto& w) { return w.expired(); });
+        for (const auto& s : retired)
+            draining.push_back(s);
     }
-    retire(retired, error::disconnected);
+    for (const auto& s : retired)
+        s->remove(shared->options.drain_timeout);
 }
 
-std::shared_ptr<detail::server_slot> mail_station::make_slot(std::string_view server_id,
-                                                            std::error_code& ec)
+std::shared_ptr<detail::server_slot> mail_station::impl::make_slot(std::string_view server_id,
+                                                                  std::error_code& ec)
 {
-    std::lock_guard lock(mu_);
-    if (closed_) {
+    std::lock_guard lock(mu);
+    if (closed) {
         ec = error::cancelled;
         return nullptr;
     }
     // The current snapshot: a slot is only ever added there, so the next one carries it over.
-    const server_info* info = view_->table.find(server_id);
+    const server_info* info = view->table.find(server_id);
     if (!info) {
         ec = error::unknown_server;
         return nullptr;
     }
-    detail::slot_ref& ref = view_->slots[static_cast<std::size_t>(info - view_->table.all().data())];
+    detail::slot_ref& ref = view->slots[static_cast<std::size_t>(info - view->table.all().data())];
     if (ref.owner)
         return ref.owner;
-    auto t = transports_.find(info->transport);
-    if (t == transports_.end()) {
+    auto t = transports.find(info->transport);
+    if (t == transports.end()) {
         ec = error::unknown_transport;
         return nullptr;
     }
-    ref.owner = std::make_shared<detail::server_slot>(shared_, *info, t->second);
+    ref.owner = std::make_shared<detail::server_slot>(shared, *info, t->second);
     ref.raw.store(ref.owner.get(), std::memory_order_release);
     return ref.owner;
 }
 
-detail::server_slot* mail_station::slot_for(const detail::station_view& view,
-                                            std::string_view server_id, const frame& f,
-                                            std::shared_ptr<detail::server_slot>& made,
-                                            std::error_code& ec)
+detail::server_slot* mail_station::impl::slot_for(const detail::station_view& v,
+                                                  std::string_view server_id, const frame& f,
+                                                  std::shared_ptr<detail::server_slot>& made,
+                                                  std::error_code& ec)
 {
     // Peers share the frame limit: a frame the server would refuse (closing the link and
     // every call on it) fails alone, here.
-    if (f.body_size() > shared_->options.max_frame_size) {
+    if (f.body_size() > shared->options.max_frame_size) {
         ec = error::frame_too_large;
         return nullptr;
     }
-    if (view.closed) {
+    if (v.closed) {
         ec = error::cancelled;
         return nullptr;
     }
@@ -185,7 +223,7 @@ detail::server_slot* mail_station::slot_for(const detail::station_view& view,
         ec = error::no_target_server;
         return nullptr;
     }
-    if (const detail::slot_ref* ref = view.ref(server_id))
+    if (const detail::slot_ref* ref = v.ref(server_id))
         if (auto* slot = ref->raw.load(std::memory_order_acquire))
             return slot; // the snapshot keeps it alive
     made = make_slot(server_id, ec);
@@ -193,10 +231,11 @@ detail::server_slot* mail_station::slot_for(const detail::station_view& view,
 }
 
 template <class Handler>
-void mail_station::fail(Handler&& handler, std::error_code ec)
+void mail_station::impl::fail(Handler&& handler, std::error_code ec)
 {
+    shared->counters.count(ec);
     // Never inside the call that started it; the handler may use the station's executor.
-    asio::post(shared_->executor, [h = std::forward<Handler>(handler), ec, keep = shared_]() mutable {
+    asio::post(shared->executor, [h = std::forward<Handler>(handler), ec, keep = shared]() mutable {
         if constexpr (std::is_invocable_v<Handler&, std::error_code>)
             h(ec);
         else
@@ -204,70 +243,41 @@ void mail_station::fail(Handler&& handler, std::error_code ec)
     });
 }
 
-void mail_station::send_request(std::string_view server_id, std::uint64_t id, frame f,
-                                const call_options& options, detail::call_handler handler)
-{
-    send_request(view(), server_id, id, std::move(f), options, std::move(handler));
-}
+void mail_station::close() { impl_->close(); }
 
-void mail_station::send_request(const view_ptr& view, std::string_view server_id,
-                                std::uint64_t id, frame&& f, const call_options& options,
-                                detail::call_handler handler)
-{
-    const auto timeout =
-        options.timeout.count() > 0 ? options.timeout : shared_->options.request_timeout;
-    const auto deadline = detail::deadline_clock::now() + timeout;
-    std::error_code ec;
-    std::shared_ptr<detail::server_slot> made;
-    auto* slot = slot_for(*view, server_id, f, made, ec);
-    if (!slot)
-        return fail(std::move(handler), ec);
-    slot->call(id, std::move(f), deadline, timeout, std::move(handler), options.cancel.get());
-}
-
-void mail_station::send_notify(std::string_view server_id, frame f, detail::status_handler handler)
-{
-    send_notify(view(), server_id, std::move(f), std::move(handler));
-}
-
-void mail_station::send_notify(const view_ptr& view, std::string_view server_id, frame&& f,
-                               detail::status_handler handler)
-{
-    std::error_code ec;
-    std::shared_ptr<detail::server_slot> made;
-    auto* slot = slot_for(*view, server_id, f, made, ec);
-    if (!slot)
-        return fail(std::move(handler), ec);
-    slot->notify(std::move(f), std::move(handler));
-}
-
-void mail_station::close()
+void mail_station::impl::close()
 {
     std::vector<std::shared_ptr<detail::server_slot>> retired;
     {
-        std::lock_guard lock(mu_);
-        if (closed_)
+        std::lock_guard lock(mu);
+        if (closed)
             return;
-        closed_ = true;
-        const std::size_t n = view_->table.all().size();
+        closed = true;
+        const std::size_t n = view->table.all().size();
         for (std::size_t i = 0; i < n; ++i)
-            if (view_->slots[i].owner)
-                retired.push_back(view_->slots[i].owner);
-        view_ = std::make_shared<detail::station_view>(view_->table.all(), true);
+            if (view->slots[i].owner)
+                retired.push_back(view->slots[i].owner);
+        for (const auto& w : draining)
+            if (auto s = w.lock())
+                retired.push_back(std::move(s));
+        draining.clear();
+        view = std::make_shared<detail::station_view>(view->table.all(), true);
     }
-    retire(retired, error::cancelled);
+    for (const auto& s : retired)
+        s->shutdown(error::cancelled);
 }
 
 mail_station::stats mail_station::counters() const
 {
-    const auto& c = shared_->counters;
-    return {c.queue_full.load(), c.timeouts.load(),      c.disconnected.load(),
-            c.connect_failed.load(), c.cancelled.load(), c.late_replies.load()};
+    const auto& c = impl_->shared->counters;
+    return {c.queue_full.load(),   c.timeouts.load(),     c.disconnected.load(),
+            c.connect_failed.load(), c.cancelled.load(), c.late_replies.load(),
+            c.not_sent.load()};
 }
 
 std::size_t mail_station::pending() const
 {
-    auto v = view();
+    auto v = impl_->snapshot();
     std::size_t n = 0;
     for (std::size_t i = 0; i < v->table.all().size(); ++i)
         if (auto* slot = v->slots[i].raw.load(std::memory_order_acquire))
@@ -275,4 +285,52 @@ std::size_t mail_station::pending() const
     return n;
 }
 
+namespace detail {
+
+/// The station's internals, for the functions of station_access.hpp.
+struct station_access {
+    static mail_station::impl& of(const mail_station& s) noexcept { return *s.impl_; }
+};
+
+station_view_ptr view_of(const mail_station& s) { return station_access::of(s).snapshot(); }
+
+const server_table& table_of(const station_view& v) noexcept { return v.table; }
+
+std::uint64_t next_request_id(mail_station& s) noexcept
+{
+    return station_access::of(s).next_id.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
+const asio::any_io_executor& executor_ref(const mail_station& s) noexcept
+{
+    return station_access::of(s).shared->executor;
+}
+
+void send_request(mail_station& s, const station_view_ptr& v, std::string_view server_id,
+                  std::uint64_t id, frame&& f, const call_options& o, call_handler h)
+{
+    auto& st = station_access::of(s);
+    const auto timeout = o.timeout.count() > 0 ? o.timeout : st.shared->options.request_timeout;
+    const auto now = deadline_clock::now();
+    std::error_code ec;
+    std::shared_ptr<server_slot> made;
+    auto* slot = st.slot_for(*v, server_id, f, made, ec);
+    if (!slot)
+        return st.fail(std::move(h), ec);
+    slot->call(id, std::move(f), now, now + timeout, std::move(h), o.cancel.get());
+}
+
+void send_notify(mail_station& s, const station_view_ptr& v, std::string_view server_id,
+                 frame&& f, status_handler h)
+{
+    auto& st = station_access::of(s);
+    std::error_code ec;
+    std::shared_ptr<server_slot> made;
+    auto* slot = st.slot_for(*v, server_id, f, made, ec);
+    if (!slot)
+        return st.fail(std::move(h), ec);
+    slot->notify(std::move(f), std::move(h));
+}
+
+} // namespace detail
 } // namespace mailroom

@@ -3,6 +3,7 @@
 
 #include "support/fake_transport.hpp"
 
+#include <mailroom/client/detail/station_access.hpp>
 #include <mailroom/client/proxy.hpp>
 #include <mailroom/error.hpp>
 #include <mailroom/protocol/codec.hpp>
@@ -203,7 +204,7 @@ TEST_F(station_fixture, CloseCompletesPendingCallsAndLaterCallsWithCancelled)
     EXPECT_EQ(std::get<0>(*queued), error::cancelled);
 }
 
-TEST_F(station_fixture, RemovingAServerFailsItsCallsThenItIsUnknown)
+TEST_F(station_fixture, RemovingAServerFailsItsCallsNotSentThenItIsUnknown)
 {
     result r1, r2;
     call(r1);
@@ -212,8 +213,137 @@ TEST_F(station_fixture, RemovingAServerFailsItsCallsThenItIsUnknown)
     rpc->async_call_to<int>("math-1", add_path, std::tuple{1, 2},
                             [&](std::error_code ec, int v) { r2.emplace(ec, v); });
     ASSERT_TRUE(run_until(ioc, [&] { return r1 && r2; }));
-    EXPECT_EQ(std::get<0>(*r1), error::disconnected);
+    EXPECT_EQ(std::get<0>(*r1), error::not_sent) << "queued while connecting: safe to retry";
+    EXPECT_EQ(std::get<0>(*r1), mailroom::condition::retryable);
     EXPECT_EQ(std::get<0>(*r2), error::unknown_server);
+    EXPECT_TRUE(transport.last()->closed());
+}
+
+TEST_F(station_fixture, ARemovedServerStillAnswersCallsAlreadySentThenItsLinkCloses)
+{
+    result sent, queued_after;
+    call(sent);
+    ioc.poll();
+    auto box = transport.last();
+    box->open();
+    station->remove_server("math-1");
+    ioc.poll();
+    EXPECT_FALSE(sent) << "a call in flight is not failed at once";
+    EXPECT_FALSE(box->closed());
+    rpc->async_call_to<int>("math-1", add_path, std::tuple{1, 2},
+                            [&](std::error_code ec, int v) { queued_after.emplace(ec, v); });
+    box->respond(box->sent_request_ids().at(0), 3);
+    ASSERT_TRUE(run_until(ioc, [&] { return sent && queued_after; }));
+    EXPECT_EQ(*sent, std::make_tuple(std::error_code{}, 3));
+    EXPECT_EQ(std::get<0>(*queued_after), error::unknown_server);
+    EXPECT_TRUE(box->closed()) << "the last answer closes the link";
+    EXPECT_EQ(station->pending(), 0u);
+}
+
+TEST_F(station_fixture, ARemovedServerFailsCallsStillUnansweredAfterTheDrainTimeout)
+{
+    make({.drain_timeout = 20ms});
+    result sent;
+    call(sent);
+    ioc.poll();
+    auto box = transport.last();
+    box->open();
+    station->remove_server("math-1");
+    ASSERT_TRUE(run_until(ioc, [&] { return sent.has_value(); }));
+    EXPECT_EQ(std::get<0>(*sent), error::disconnected);
+    EXPECT_TRUE(box->closed());
+}
+
+// Only what a mail box is built from (id, address, transport and its options) needs a new
+// link; a new weight or server type keeps the link and the calls on it.
+TEST_F(station_fixture, ReplacingAServerWithANewWeightKeepsItsCallsAndItsMailBox)
+{
+    result r1, r2;
+    call(r1);
+    ioc.poll();
+    auto box = transport.last();
+    box->open();
+    station->replace_servers(
+        {{.id = "math-1", .server_type = "math", .transport = "fake", .weight = 5}});
+    EXPECT_EQ(station->servers()->find("math-1")->weight, 5);
+    call(r2);
+    ioc.poll();
+    EXPECT_EQ(transport.created(), 1u);
+    EXPECT_FALSE(box->closed());
+    auto ids = box->sent_request_ids();
+    ASSERT_EQ(ids.size(), 2u);
+    box->respond(ids[0], 1);
+    box->respond(ids[1], 2);
+    ASSERT_TRUE(run_until(ioc, [&] { return r1 && r2; }));
+    EXPECT_EQ(*r1, std::make_tuple(std::error_code{}, 1));
+    EXPECT_EQ(*r2, std::make_tuple(std::error_code{}, 2));
+
+    // A new port is a new link: the old one drains, the next call opens another.
+    result r3, r4;
+    call(r3);
+    ioc.poll();
+    station->replace_servers(
+        {{.id = "math-1", .server_type = "math", .port = 9, .transport = "fake", .weight = 5}});
+    call(r4);
+    ioc.poll();
+    ASSERT_EQ(transport.created(), 2u);
+    auto next = transport.last();
+    next->open();
+    next->respond(next->sent_request_ids().at(0), 4);
+    box->respond(box->sent_request_ids().at(2), 3);
+    ASSERT_TRUE(run_until(ioc, [&] { return r3 && r4; }));
+    EXPECT_EQ(*r3, std::make_tuple(std::error_code{}, 3));
+    EXPECT_EQ(*r4, std::make_tuple(std::error_code{}, 4));
+    EXPECT_TRUE(box->closed());
+}
+
+// A notify used to skip max_queued_bytes_per_server: a flood of them overflowed the mail
+// box's write queue, which closes the link and fails every call on it.
+TEST_F(station_fixture, ANotifyBeyondTheQueuedBytesBoundFailsAloneWithQueueFull)
+{
+    make({.max_queued_bytes_per_server = 1000});
+    result inflight;
+    call(inflight);
+    ioc.poll();
+    auto box = transport.last();
+    box->open();
+    box->set_queued_bytes(990); // the server stopped reading
+    std::optional<std::error_code> flood;
+    rpc->async_notify(add_path, "k", std::tuple{std::string(100, 'x')},
+                      [&](std::error_code ec) { flood = ec; });
+    ASSERT_TRUE(run_until(ioc, [&] { return flood.has_value(); }));
+    EXPECT_EQ(*flood, error::queue_full);
+    EXPECT_EQ(box->sent_count(), 2u) << "hello and the call only";
+    EXPECT_FALSE(box->closed());
+    EXPECT_FALSE(inflight);
+    box->set_queued_bytes(0);
+    box->respond(box->sent_request_ids().at(0), 3);
+    ASSERT_TRUE(run_until(ioc, [&] { return inflight.has_value(); }));
+    EXPECT_EQ(*inflight, std::make_tuple(std::error_code{}, 3));
+    EXPECT_EQ(station->counters().queue_full, 1u);
+}
+
+TEST_F(station_fixture, ACancelledCallCompletesWithCancelledWhichIsOperationCanceled)
+{
+    result r;
+    auto stop = std::make_shared<mailroom::cancellation>();
+    call(r, {.cancel = stop});
+    ioc.poll();
+    auto box = transport.last();
+    box->open();
+    stop->cancel();
+    ASSERT_TRUE(run_until(ioc, [&] { return r.has_value(); }));
+    EXPECT_EQ(std::get<0>(*r), error::cancelled);
+    EXPECT_EQ(std::get<0>(*r), std::errc::operation_canceled);
+    box->respond(box->sent_request_ids().at(0), 3);
+    ioc.poll();
+    EXPECT_EQ(station->counters().late_replies, 1u);
+    EXPECT_EQ(station->counters().cancelled, 1u);
+
+    result already;
+    call(already, {.cancel = stop});
+    ASSERT_TRUE(run_until(ioc, [&] { return already.has_value(); }));
+    EXPECT_EQ(std::get<0>(*already), error::cancelled);
 }
 
 // A proxy routes and sends on one snapshot of the station (mail_station::view): servers
@@ -240,27 +370,31 @@ TEST_F(station_fixture, AServerKeepsItsMailBoxWhenOthersJoinOrLeave)
 }
 
 // A snapshot taken before a change: a server removed since fails the call as if it had been
-// removed just after it; a server added since is reached through the current table.
+// removed just after it (never sent); a server added since is reached through the current
+// table.
 TEST_F(station_fixture, ACallOnAnOlderSnapshotSeesLaterChanges)
 {
     result warm;
     call(warm);
     ioc.poll();
-    transport.last()->open();
-    const auto before = station->view();
+    auto first = transport.last();
+    first->open();
+    const auto before = mailroom::detail::view_of(*station);
     station->remove_server("math-1");
     station->add_server({.id = "math-2", .server_type = "math", .transport = "fake"});
+    first->respond(first->sent_request_ids().at(0), 3); // answered while it drains
     ASSERT_TRUE(run_until(ioc, [&] { return warm.has_value(); }));
-    EXPECT_EQ(std::get<0>(*warm), error::disconnected);
+    EXPECT_EQ(*warm, std::make_tuple(std::error_code{}, 3));
 
     auto send = [&](std::string_view to, std::optional<std::error_code>& out) {
         mailroom::frame f;
-        const auto id = station->next_request_id();
+        const auto id = mailroom::detail::next_request_id(*station);
         mailroom::protocol::encode_request(f, id, add_path, std::tuple{1, 2}, 1000);
-        station->send_request(before, to, id, std::move(f), {},
-                              [&out](std::error_code ec, const mailroom::protocol::response_view*) {
-                                  out.emplace(ec);
-                              });
+        mailroom::detail::send_request(
+            *station, before, to, id, std::move(f), {},
+            [&out](std::error_code ec, const mailroom::protocol::response_view*) {
+                out.emplace(ec);
+            });
         return id;
     };
     std::optional<std::error_code> removed, added;
@@ -273,7 +407,7 @@ TEST_F(station_fixture, ACallOnAnOlderSnapshotSeesLaterChanges)
     ASSERT_EQ(box->sent_request_ids(), std::vector<std::uint64_t>{id});
     box->respond(id, 3);
     ASSERT_TRUE(run_until(ioc, [&] { return removed && added; }));
-    EXPECT_EQ(*removed, error::disconnected);
+    EXPECT_EQ(*removed, error::not_sent);
     EXPECT_EQ(*added, std::error_code{});
 }
 
@@ -299,7 +433,7 @@ TEST_F(station_fixture, RefusesALinkWhoseServerAnswersWithAnotherId)
     box->finish_connect();
     box->ack_hello({}, "math-2");
     ASSERT_TRUE(run_until(ioc, [&] { return r.has_value(); }));
-    EXPECT_EQ(std::get<0>(*r), error::connect_failed);
+    EXPECT_EQ(std::get<0>(*r), error::wrong_server);
     EXPECT_TRUE(box->closed());
     EXPECT_TRUE(box->sent_request_ids().empty()) << "no call reaches the wrong server";
 }
@@ -404,7 +538,7 @@ TEST_F(station_fixture, RequestIdsAreNeverReused)
 {
     std::set<std::uint64_t> seen;
     for (int i = 0; i < 1000; ++i)
-        EXPECT_TRUE(seen.insert(station->next_request_id()).second);
+        EXPECT_TRUE(seen.insert(mailroom::detail::next_request_id(*station)).second);
     EXPECT_EQ(seen.count(0), 0u);
 }
 

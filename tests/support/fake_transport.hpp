@@ -5,6 +5,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -22,6 +23,7 @@ public:
     void async_connect(connect_handler h) override { connect_ = std::move(h); }
     void send(frame f) override;
     void close() override { closed_ = true; }
+    std::size_t queued_bytes() const noexcept override { return queued_bytes_; }
 
     // --- driven by the test ---
     bool connect_started() const { return static_cast<bool>(connect_); }
@@ -46,6 +48,8 @@ public:
     void drop(std::error_code ec);
 
     bool closed() const { return closed_; }
+    /// What queued_bytes() reports from now on (a server that stopped reading).
+    void set_queued_bytes(std::size_t n) { queued_bytes_ = n; }
     /// Decoded messages sent so far (hello first, once the connect finished).
     std::vector<protocol::message> sent_messages() const;
     /// Ids of the requests sent so far, in order.
@@ -59,7 +63,8 @@ private:
     mutable std::mutex mu_;
     mutable msgpack::zone zone_; // backs the views of sent_messages()
     std::vector<std::vector<char>> sent_;
-    bool closed_ = false;
+    std::atomic<bool> closed_{false};
+    std::atomic<std::size_t> queued_bytes_{0};
 };
 
 /// The factory side: remembers every mail box it made, newest last.

@@ -10,13 +10,27 @@
 namespace mailroom {
 
 namespace detail {
-class server_slot;
+
+/** What calls are cancelled on: the station's state for one server. Internal; declared here
+    only so that a @ref cancellation can hold it.
+*/
+class cancel_target {
+public:
+    /// Completes call `id` with `error::cancelled` if it is still pending.
+    virtual void cancel_call(std::uint64_t id) = 0;
+
+protected:
+    ~cancel_target() = default;
+};
+
+struct cancellation_access;
+
 } // namespace detail
 
 /** Cancels the calls it is attached to (through @ref call_options::cancel): each one still
-    pending completes once, with `std::errc::operation_canceled` (what Asio's
-    `operation_aborted` compares equal to). A call attached after `cancel()` completes so at
-    once; a call already completed is left alone.
+    pending completes once, with `error::cancelled` (which compares equal to
+    `std::errc::operation_canceled`, what Asio's `operation_aborted` compares equal to). A call
+    attached after `cancel()` completes so at once; a call already completed is left alone.
 
     @par Thread safety
     `cancel` may be called from any thread, concurrently with the calls.
@@ -25,7 +39,7 @@ class server_slot;
     @code
     auto stop = std::make_shared<mailroom::cancellation>();
     rpc.async_call<int>(path, key, args, {.cancel = stop}, handler);
-    stop->cancel(); // handler gets operation_canceled unless the result came first
+    stop->cancel(); // handler gets error::cancelled unless the result came first
     @endcode
 */
 class cancellation {
@@ -34,13 +48,11 @@ public:
     bool cancelled() const;
 
 private:
-    friend class detail::server_slot;
-    /// Returns false if already cancelled (the caller completes the call itself).
-    bool attach(std::weak_ptr<detail::server_slot> slot, std::uint64_t id);
+    friend struct detail::cancellation_access;
 
     mutable std::mutex mu_;
     bool cancelled_ = false;
-    std::vector<std::pair<std::weak_ptr<detail::server_slot>, std::uint64_t>> calls_;
+    std::vector<std::pair<std::weak_ptr<detail::cancel_target>, std::uint64_t>> calls_;
 };
 
 /// Per-call settings.

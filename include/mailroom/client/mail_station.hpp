@@ -1,30 +1,22 @@
 #pragma once
 
 #include <mailroom/client/call_options.hpp>
-#include <mailroom/client/detail/call_handler.hpp>
 #include <mailroom/client/mailbox.hpp>
 #include <mailroom/client/server_table.hpp>
 #include <mailroom/detail/config.hpp>
-#include <mailroom/detail/string_map.hpp>
 #include <mailroom/logger.hpp>
-#include <mailroom/protocol/frame.hpp>
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace mailroom {
 
 namespace detail {
-class server_slot;
-struct station_shared;
-struct station_view;
+struct station_access;
 } // namespace detail
 
 /// Options of a @ref mail_station. Every limit fails calls with a named error when hit.
@@ -36,7 +28,9 @@ struct mail_station_options {
     /// clock (detail::deadline_clock): accurate to about one clock tick (1-4 ms on Linux).
     std::chrono::milliseconds request_timeout{30'000};
     /// Time to connect and complete the handshake, retrying refused connects meanwhile.
-    /// Calls queued while connecting fail with `connect_failed` after it. Default: 5 s.
+    /// Calls queued while connecting fail with `connect_failed` after it, or at once when
+    /// the failure cannot heal (wrong server id, version mismatch, untrusted certificate,
+    /// WebSocket 401/404). Default: 5 s.
     std::chrono::milliseconds connect_timeout{5'000};
     /// First delay between connect attempts inside the connect timeout; doubles each time.
     /// Default: 20 ms.
@@ -49,12 +43,17 @@ struct mail_station_options {
     /// Calls waiting for a response per server (sent or queued). One more fails with
     /// `queue_full`. Default: 65,536.
     std::size_t max_in_flight_per_server = 65'536;
-    /// Bytes a server's mail box may hold unsent (the server reads slower than we write).
-    /// A call beyond it fails with `queue_full`. Default: 32 MiB.
+    /// Bytes a server's mail box may hold unsent (the server reads slower than we write),
+    /// and bytes queued per server while it connects. A call or notify beyond it fails with
+    /// `queue_full`. Default: 32 MiB.
     std::size_t max_queued_bytes_per_server = 32u << 20;
     /// Largest message body sent to or accepted from a server, in bytes; a larger call fails
     /// with `frame_too_large`. Default: 8 MiB.
     std::size_t max_frame_size = 8u << 20;
+    /// Time the calls already sent to a server that left the table (removed, or replaced by
+    /// one at another address) may still take to be answered on its link; those left then
+    /// fail with `disconnected`. Zero: they fail at once. Default: 5 s.
+    std::chrono::milliseconds drain_timeout{5'000};
     /// Where the station logs connects, disconnects and protocol errors.
     logger log;
 };
@@ -65,12 +64,13 @@ struct mail_station_options {
     registered for the server's transport name, queues calls while that mail box connects
     (bounded), matches responses to calls by request id, and applies timeouts. Every call
     completes exactly once: with its response (which may carry the remote's error), or with
-    `timeout`, `disconnected`, `connect_failed`, `version_mismatch` (the server refused the
-    handshake), `queue_full`, `frame_too_large` (above `max_frame_size`), `no_target_server`,
-    `unknown_server`, `unknown_transport` or `cancelled`.
+    one of `timeout`, `disconnected` (sent, outcome unknown), `not_sent` (never left: safe to
+    retry), `connect_failed`, `version_mismatch`, `wrong_server`, `queue_full`,
+    `frame_too_large` (above `max_frame_size`), `no_target_server`, `unknown_server`,
+    `unknown_transport` or `cancelled` (docs/protocol.md lists what the caller may do after
+    each).
 
-    Most code calls through a @ref proxy; the station's own call interface takes an encoded
-    frame and a type-erased handler.
+    Calls are made through a @ref proxy.
 
     @par Thread safety
     All member functions may be called from any thread, concurrently.
@@ -96,72 +96,29 @@ public:
 
     executor_type get_executor() const noexcept;
 
-    /** The executor by reference: valid while the station lives and while any of its calls
-        has not completed (completions keep the station's shared state alive).
-    */
-    const executor_type& executor_ref() const noexcept;
-
     const mail_station_options& options() const noexcept;
 
     /// Registers the factory used for servers whose `transport` is `name`.
     void add_transport(std::string name, mailbox_factory factory);
 
-    /// Adds a server, or replaces the one with the same id (its mail box is closed and its
-    /// calls fail with `disconnected`).
+    /// Adds a server, or replaces the one with the same id (see @ref replace_servers).
     void add_server(server_info server);
 
-    /// Removes a server; its queued and in-flight calls fail with `disconnected`.
+    /** Removes a server. Its calls not sent yet fail with `not_sent` at once; its calls
+        already sent may still be answered during `drain_timeout` (then they fail with
+        `disconnected`); new calls to it fail with `unknown_server`.
+    */
     void remove_server(std::string_view id);
 
-    /// Replaces the whole table; servers that vanished or changed are closed as by
-    /// @ref remove_server.
+    /** Replaces the whole table. A server that vanished, or whose link changed (id, host,
+        port, transport or transport options), is closed as by @ref remove_server (a changed
+        one gets a new mail box on its next call); one whose weight or server type changed
+        keeps its mail box and its calls.
+    */
     void replace_servers(std::vector<server_info> servers);
 
     /// The current server table (a snapshot; never null).
     std::shared_ptr<const server_table> servers() const;
-
-    /** The current snapshot of the server table together with the mail boxes of its servers
-        (never null). A proxy routes on its table and sends on it, so a call takes the
-        station's lock once.
-    */
-    using view_ptr = std::shared_ptr<const detail::station_view>;
-    view_ptr view() const;
-
-    /// The server table of a snapshot.
-    static const server_table& table_of(const detail::station_view& view) noexcept;
-
-    /// A fresh request id: ids are never reused by a station.
-    std::uint64_t next_request_id() noexcept { return next_id_.fetch_add(1) + 1; }
-
-    /** Sends a request frame made by `protocol::encode_request` to a server and waits for the
-        response with id `id`. When the frame leaves, its timeout field is rewritten with the
-        time that remains.
-
-        An empty `server_id` completes with `no_target_server` (what a router returns when
-        nothing fits).
-        @param options the timeout (zero: the station's `request_timeout`) and cancellation.
-        @param handler completed exactly once; see @ref detail::call_handler.
-    */
-    void send_request(std::string_view server_id, std::uint64_t id, frame f,
-                      const call_options& options, detail::call_handler handler);
-
-    /** The same on a snapshot from @ref view: a server it holds is reached without a lock
-        (its mail box is made, once, under the lock). A server that has been removed or
-        changed since the snapshot completes the call with `disconnected`, as if it had been
-        removed just after the call.
-    */
-    void send_request(const view_ptr& view, std::string_view server_id, std::uint64_t id,
-                      frame&& f, const call_options& options, detail::call_handler handler);
-
-    /** Sends an encoded notify frame. The handler runs once the frame is handed to a
-        connected mail box, or with the error that stopped it (`queue_full`,
-        `connect_failed`, ...).
-    */
-    void send_notify(std::string_view server_id, frame f, detail::status_handler handler);
-
-    /// The same on a snapshot from @ref view.
-    void send_notify(const view_ptr& view, std::string_view server_id, frame&& f,
-                     detail::status_handler handler);
 
     /** Closes every mail box; every queued and in-flight call completes with `cancelled`,
         and so does every later call. Idempotent.
@@ -175,28 +132,18 @@ public:
     struct stats {
         std::uint64_t queue_full = 0;     ///< refused by a bound (pending, in flight, bytes)
         std::uint64_t timeouts = 0;       ///< `timeout`
-        std::uint64_t disconnected = 0;   ///< `disconnected` (link lost, server removed)
-        std::uint64_t connect_failed = 0; ///< `connect_failed`, `version_mismatch`
+        std::uint64_t disconnected = 0;   ///< `disconnected` (sent, then the link was lost)
+        std::uint64_t connect_failed = 0; ///< `connect_failed`, `version_mismatch`, `wrong_server`
         std::uint64_t cancelled = 0;      ///< by a cancellation or by close()
         std::uint64_t late_replies = 0;   ///< responses to calls that had already completed
+        std::uint64_t not_sent = 0;       ///< `not_sent` (server removed before they left)
     };
     stats counters() const;
 
 private:
-    /// The slot to send `f` to (made if need be, then held by `made`), or null and why.
-    detail::server_slot* slot_for(const detail::station_view& view, std::string_view server_id,
-                                  const frame& f, std::shared_ptr<detail::server_slot>& made,
-                                  std::error_code& ec);
-    std::shared_ptr<detail::server_slot> make_slot(std::string_view server_id, std::error_code& ec);
-    template <class Handler>
-    void fail(Handler&& handler, std::error_code ec);
-
-    std::shared_ptr<detail::station_shared> shared_;
-    std::atomic<std::uint64_t> next_id_{0};
-    mutable std::mutex mu_;
-    bool closed_ = false;
-    std::shared_ptr<detail::station_view> view_; // replaced, never changed, but for its slots
-    detail::string_map<mailbox_factory> transports_;
+    friend struct detail::station_access;
+    class impl;
+    std::shared_ptr<impl> impl_;
 };
 
 } // namespace mailroom

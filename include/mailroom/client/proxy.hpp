@@ -1,5 +1,6 @@
 #pragma once
 
+#include <mailroom/client/detail/station_access.hpp>
 #include <mailroom/client/detail/typed_completion.hpp>
 #include <mailroom/client/mail_station.hpp>
 #include <mailroom/client/reply.hpp>
@@ -102,12 +103,12 @@ public:
 private:
     // `view`: the snapshot `target` was routed on; the call is sent on it.
     template <class R, class Args, class CompletionToken>
-    auto initiate_call(mail_station::view_ptr view, std::string target,
+    auto initiate_call(detail::station_view_ptr view, std::string target,
                        const protocol::method_path& path, const Args& args, call_options options,
                        CompletionToken&& token, const route_param* param = nullptr);
 
     template <class Args, class CompletionToken>
-    auto initiate_notify(mail_station::view_ptr view, std::string target,
+    auto initiate_notify(detail::station_view_ptr view, std::string target,
                          const protocol::method_path& path, const Args& args,
                          CompletionToken&& token, const route_param* param = nullptr);
 

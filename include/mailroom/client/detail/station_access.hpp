@@ -1,0 +1,62 @@
+#pragma once
+
+#include <mailroom/client/call_options.hpp>
+#include <mailroom/client/detail/call_handler.hpp>
+#include <mailroom/client/server_table.hpp>
+#include <mailroom/detail/config.hpp>
+#include <mailroom/protocol/frame.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+namespace mailroom {
+
+class mail_station;
+
+namespace detail {
+
+/** The station's interface for the call pipeline (proxy, filtered calls): internal, not
+    for user code. A call routes on a snapshot of the server table and sends on the same
+    snapshot, so it takes the station's lock once.
+*/
+
+/// An opaque snapshot of the station: its server table and the mail boxes of its servers.
+struct station_view;
+using station_view_ptr = std::shared_ptr<const station_view>;
+
+/// The current snapshot (never null); takes the station's lock once.
+station_view_ptr view_of(const mail_station& s);
+
+/// The server table of a snapshot.
+const server_table& table_of(const station_view& v) noexcept;
+
+/// A fresh request id: ids are never reused by a station (never 0).
+std::uint64_t next_request_id(mail_station& s) noexcept;
+
+/** The station's executor by reference: valid while the station lives and while any of its
+    calls has not completed (completions keep the station's shared state alive).
+*/
+const asio::any_io_executor& executor_ref(const mail_station& s) noexcept;
+
+/** Sends a request frame made by `protocol::encode_request` to server `server_id` of the
+    snapshot `v`, and waits for the response with id `id`. When the frame leaves, its timeout
+    field is rewritten with the time that remains.
+
+    An empty `server_id` completes with `no_target_server`; a server that has been removed
+    or changed since the snapshot completes with `not_sent` (as if it had been removed just
+    after the call). `h` completes exactly once; errors found here are posted to the
+    station's executor.
+    @param o the timeout (zero: the station's `request_timeout`) and cancellation.
+*/
+void send_request(mail_station& s, const station_view_ptr& v, std::string_view server_id,
+                  std::uint64_t id, frame&& f, const call_options& o, call_handler h);
+
+/** Sends an encoded notify frame. `h` runs once the frame is handed to a connected mail
+    box, or with the error that stopped it (`queue_full`, `connect_failed`, `not_sent`, ...).
+*/
+void send_notify(mail_station& s, const station_view_ptr& v, std::string_view server_id,
+                 frame&& f, status_handler h);
+
+} // namespace detail
+} // namespace mailroom
