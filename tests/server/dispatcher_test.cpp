@@ -407,6 +407,44 @@ TEST_F(Dispatcher, AnswersRemoteErrorWhenARawHandlerDropsItsResponder)
     EXPECT_EQ(r.message, "the handler dropped the call without answering");
 }
 
+// A handler that fails with the code of its own downstream call (its link to a third server)
+// must not tell its caller that the caller's link dropped: such codes travel as remote_error
+// with their message. Codes about the callee itself travel as they are.
+TEST_F(Dispatcher, AnswersADownstreamCallFailureAsRemoteErrorWithItsMessage)
+{
+    std::uint64_t id = 20;
+    for (error e : {error::disconnected, error::not_sent, error::timeout, error::connect_failed,
+                    error::wrong_server, error::queue_full, error::cancelled}) {
+        const std::string method = "relay" + std::to_string(++id);
+        d.add_raw("user", "calc", method,
+                  [e](const call_context&, const msgpack::object&, responder r) { r.fail(e); });
+        conn->sent.clear();
+        call("calc", method, args_of().get(), id);
+        const reply r = only_reply();
+        EXPECT_EQ(r.code, static_cast<int>(error::remote_error)) << static_cast<int>(e);
+        EXPECT_EQ(r.message, "downstream call failed: " + std::error_code(e).message());
+    }
+    d.add("calc", "typed_relay", [](int) -> int {
+        throw std::system_error(error::timeout, "chat-3 did not answer");
+    });
+    conn->sent.clear();
+    call("calc", "typed_relay", args_of(1).get(), ++id);
+    const reply t = only_reply();
+    EXPECT_EQ(t.code, static_cast<int>(error::remote_error));
+    EXPECT_NE(t.message.find("downstream call failed: chat-3 did not answer"), std::string::npos)
+        << t.message;
+
+    for (error e : {error::server_busy, error::unknown_method, error::bad_arguments,
+                    error::deadline_exceeded, error::shutting_down}) {
+        const std::string method = "own" + std::to_string(++id);
+        d.add_raw("user", "calc", method,
+                  [e](const call_context&, const msgpack::object&, responder r) { r.fail(e); });
+        conn->sent.clear();
+        call("calc", method, args_of().get(), id);
+        EXPECT_EQ(only_reply().code, static_cast<int>(e));
+    }
+}
+
 // BUG (src/server/dispatcher.cpp, dispatcher::dispatch): a raw handler's exception is not
 // caught. The responder, moved into the handler, is destroyed during unwinding and answers
 // "the handler dropped the call without answering" instead of the exception's message, and
