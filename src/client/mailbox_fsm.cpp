@@ -73,6 +73,7 @@ mailbox_fsm::admission mailbox_fsm::call(fsm_actions& out, time_point now, std::
     if (!call_timer_at_ || deadline < *call_timer_at_) {
         call_timer_at_ = deadline;
         out.call_timer = deadline;
+        out.more = true;
     }
     if (link_up())
         return {admit::send, {}, millis_left(deadline, now)};
@@ -108,6 +109,7 @@ mailbox_fsm::admission mailbox_fsm::notify(fsm_actions& out, time_point now, fra
 
 void mailbox_fsm::cancel(fsm_actions& out, std::uint64_t id)
 {
+    out.more = true;
     // A queued frame of it stays in queue_ and is skipped when the link opens.
     if (auto h = pending_.take(id)) {
         out.calls.emplace_back(std::move(*h), error::cancelled);
@@ -117,6 +119,7 @@ void mailbox_fsm::cancel(fsm_actions& out, std::uint64_t id)
 
 void mailbox_fsm::start_cycle(fsm_actions& out, time_point now)
 {
+    out.more = true;
     connect_deadline_ = now + config_.connect_timeout;
     backoff_ = config_.reconnect_delay;
     last_connect_error_ = {};
@@ -143,6 +146,7 @@ void mailbox_fsm::drop_box(fsm_actions& out)
 void mailbox_fsm::on_connected(fsm_actions& out, time_point now, std::uint64_t gen,
                                std::error_code ec)
 {
+    out.more = true;
     if (gen != gen_ || !box_ || state_ != state::connecting)
         return;
     if (ec)
@@ -155,6 +159,7 @@ void mailbox_fsm::on_connected(fsm_actions& out, time_point now, std::uint64_t g
 
 void mailbox_fsm::on_factory_failed(fsm_actions& out, std::uint64_t gen, std::string what)
 {
+    out.more = true;
     if (gen != gen_ || !box_ || state_ != state::connecting)
         return;
     box_ = false; // there is none to close
@@ -238,6 +243,7 @@ void mailbox_fsm::flush(fsm_actions& out, time_point now)
 
 void mailbox_fsm::on_flushed(fsm_actions& out, time_point now)
 {
+    out.more = true;
     if (state_ != state::open || !flushing_) {
         flushing_ = false;
         return;
@@ -264,6 +270,7 @@ void mailbox_fsm::on_message(fsm_actions& out, time_point now, std::uint64_t gen
     if (gen != gen_ || !box_)
         return;
     if (state_ == state::handshaking) {
+        out.more = true;
         if (dec || msg.kind != protocol::message_kind::hello_ack) {
             last_connect_error_ = error::protocol_error;
             fail_cycle(out, error::connect_failed);
@@ -293,9 +300,13 @@ void mailbox_fsm::on_message(fsm_actions& out, time_point now, std::uint64_t gen
         } else {
             // A late reply to a call that already completed (timeout, cancel): dropped by
             // design, and counted.
+            out.more = true;
             ++out.late_replies;
         }
-    } else if (!dec && msg.kind == protocol::message_kind::ping) {
+        return;
+    }
+    out.more = true;
+    if (!dec && msg.kind == protocol::message_kind::ping) {
         frame pong; // transports usually answer pings themselves; this one did not
         protocol::encode_pong(pong, msg.nonce);
         out.sends.push_back(std::move(pong));
@@ -310,6 +321,7 @@ void mailbox_fsm::on_message(fsm_actions& out, time_point now, std::uint64_t gen
 
 void mailbox_fsm::on_close(fsm_actions& out, time_point now, std::uint64_t gen, std::error_code ec)
 {
+    out.more = true;
     if (gen != gen_ || !box_)
         return;
     if (state_ == state::open || state_ == state::draining) {
@@ -331,6 +343,7 @@ void mailbox_fsm::rearm_call_timer(fsm_actions& out)
 
 void mailbox_fsm::on_call_timer(fsm_actions& out, time_point now)
 {
+    out.more = true;
     std::vector<call_handler> expired;
     pending_.take_expired(now, expired);
     for (auto& h : expired)
@@ -342,6 +355,7 @@ void mailbox_fsm::on_call_timer(fsm_actions& out, time_point now)
 
 void mailbox_fsm::on_connect_timer(fsm_actions& out, time_point now)
 {
+    out.more = true;
     switch (state_) {
     case state::connecting:
     case state::handshaking:
@@ -372,6 +386,7 @@ void mailbox_fsm::on_connect_timer(fsm_actions& out, time_point now)
 void mailbox_fsm::finish_if_drained(fsm_actions& out)
 {
     if (state_ == state::draining && pending_.empty()) {
+        out.more = true;
         drop_box(out);
         state_ = state::closed;
         cancel_connect_timer(out);
@@ -380,6 +395,7 @@ void mailbox_fsm::finish_if_drained(fsm_actions& out)
 
 void mailbox_fsm::remove(fsm_actions& out, time_point now, std::chrono::milliseconds drain)
 {
+    out.more = true;
     if (state_ == state::closed || state_ == state::draining)
         return;
     closed_reason_ = error::not_sent;
@@ -398,6 +414,7 @@ void mailbox_fsm::remove(fsm_actions& out, time_point now, std::chrono::millisec
 
 void mailbox_fsm::shutdown(fsm_actions& out, std::error_code reason)
 {
+    out.more = true;
     if (state_ == state::closed)
         return;
     drop_box(out);

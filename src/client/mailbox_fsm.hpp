@@ -30,50 +30,25 @@ namespace mailroom::detail {
 */
 bool is_permanent_connect_error(std::error_code ec) noexcept;
 
-/** A sequence whose first element is held inline: the common case (one frame to send) does
-    not allocate.
-*/
-template <class T> class inline_list
-{
-public:
-    void push_back(T&& v)
-    {
-        if (!first_)
-            first_.emplace(std::move(v));
-        else
-            rest_.push_back(std::move(v));
-    }
-    bool empty() const noexcept { return !first_; }
-    std::size_t size() const noexcept { return first_ ? 1 + rest_.size() : 0; }
-
-    template <class F> void for_each(F&& f)
-    {
-        if (!first_)
-            return;
-        f(*first_);
-        for (auto& v : rest_)
-            f(v);
-    }
-
-private:
-    std::optional<T> first_;
-    std::vector<T> rest_;
-};
-
 /** What the state machine asks its driver to do, in this order: timers (under the driver's
     lock), then, after the lock is released, the mail box (close, send, make/connect), then
     logs, then completions.
 */
-struct fsm_actions
-{
+struct fsm_actions {
     using time_point = std::chrono::steady_clock::time_point;
+
+    /// Anything below but `responded` is set. False for the usual call (admitted, nothing
+    /// else to do) and the usual response: the driver then only unlocks.
+    bool more = false;
 
     /// Nonzero: make a mail box of this generation and connect it. Its events carry `gen`.
     std::uint64_t connect_gen = 0;
     /// Close the mail box the driver holds (its generation is over).
     bool close_box = false;
-    /// Frames for the current mail box, in order.
-    inline_list<frame> sends;
+    /// Frames for the current mail box, in order: the hello, a pong, queued calls leaving as
+    /// the link opens. An admitted call or notify is not among them: the machine answers
+    /// `admit::send` and the caller sends its own frame, so the usual call adds nothing here.
+    std::vector<frame> sends;
     /// The frames in `sends` are queued calls leaving as the link opens: once they are
     /// handed to the mail box, report @ref mailbox_fsm::on_flushed.
     bool flushed = false;
@@ -101,8 +76,7 @@ struct fsm_actions
 };
 
 /// The limits and names the state machine works with (from mail_station_options).
-struct mailbox_fsm_config
-{
+struct mailbox_fsm_config {
     std::string server_id;
     std::string client_id;
     /// For log lines only: "host:port (transport)".
@@ -132,8 +106,7 @@ struct mailbox_fsm_config
     @par Thread safety
     None: the driver serialises every event (server_slot holds it under a mutex).
 */
-class mailbox_fsm
-{
+class mailbox_fsm {
 public:
     using clock = std::chrono::steady_clock;
     using time_point = clock::time_point;
@@ -147,8 +120,7 @@ public:
         send,   ///< send the frame now (requests: with `timeout_ms`); the handler was taken
                 ///< for a call, left to the caller for a notify (complete it with success)
     };
-    struct admission
-    {
+    struct admission {
         admit what;
         std::error_code ec;
         std::uint32_t timeout_ms = 0;
@@ -170,7 +142,8 @@ public:
     void on_connected(fsm_actions& out, time_point now, std::uint64_t gen, std::error_code ec);
     /// The factory could not make mail box `gen` (`what` says why).
     void on_factory_failed(fsm_actions& out, std::uint64_t gen, std::string what);
-    /// Mail box `gen` received a message (`dec`: the decoding error, if any).
+    /// Mail box `gen` received a message (`dec`: the decoding error, if any). `now` is read
+    /// only for a hello_ack.
     void on_message(fsm_actions& out, time_point now, std::uint64_t gen, std::error_code dec,
                     const protocol::message& msg);
     /// Mail box `gen` reported that its link went down.
@@ -202,8 +175,7 @@ public:
 private:
     enum class state { idle, connecting, retry_wait, handshaking, open, draining, closed };
 
-    struct queued
-    {
+    struct queued {
         frame f;
         std::uint64_t id; // 0 for a notify
         status_handler notify_handler;

@@ -112,13 +112,16 @@ void server_slot::call(std::uint64_t id, frame&& f, clock::time_point now,
         lock.unlock();
         return post_error(std::move(handler), r.ec);
     }
-    std::shared_ptr<mailbox> box;
-    if (r.what == mailbox_fsm::admit::send)
-        box = box_;
+    mailbox* box = nullptr;
+    if (r.what == mailbox_fsm::admit::send) {
+        box = box_.get();
+        senders_.fetch_add(1, std::memory_order_relaxed); // under the lock
+    }
     apply(a, lock);
     if (box) {
         protocol::patch_request_timeout(f, r.timeout_ms);
         box->send(std::move(f));
+        senders_.fetch_sub(1, std::memory_order_release);
     }
 }
 
@@ -131,12 +134,15 @@ void server_slot::notify(frame&& f, status_handler handler)
         lock.unlock();
         return post_error(std::move(handler), r.ec);
     }
-    std::shared_ptr<mailbox> box;
-    if (r.what == mailbox_fsm::admit::send)
-        box = box_;
+    mailbox* box = nullptr;
+    if (r.what == mailbox_fsm::admit::send) {
+        box = box_.get();
+        senders_.fetch_add(1, std::memory_order_relaxed); // under the lock
+    }
     apply(a, lock);
     if (box) {
         box->send(std::move(f));
+        senders_.fetch_sub(1, std::memory_order_release);
         asio::post(shared_->executor, [h = std::move(handler), keep = shared_]() mutable { h({}); });
     }
 }
@@ -175,6 +181,12 @@ std::size_t server_slot::pending() const
 
 void server_slot::apply(fsm_actions& a, std::unique_lock<std::mutex>& lock)
 {
+    // The usual call or response asks for nothing more (or only for a response to be
+    // delivered, which the caller does).
+    if (!a.more) {
+        lock.unlock();
+        return;
+    }
     // Destroyed last. Whoever reports an event holds the slot too (a locked weak pointer),
     // so this never destroys the slot inside its own member function.
     std::shared_ptr<server_slot> released;
@@ -204,8 +216,13 @@ void server_slot::apply(fsm_actions& a, std::unique_lock<std::mutex>& lock)
         released = std::move(keep_alive_);
     }
     std::shared_ptr<mailbox> closing, target;
-    if (a.close_box)
-        closing = std::move(box_);
+    std::vector<std::shared_ptr<mailbox>> unused;
+    if (a.close_box && box_) {
+        closing = box_;
+        retired_.push_back(std::move(box_)); // a sender may still hold it by pointer
+    }
+    if (!retired_.empty() && senders_.load(std::memory_order_acquire) == 0)
+        unused.swap(retired_); // no sender can reach them any more: destroyed after unlocking
     if (!a.sends.empty())
         target = box_;
     lock.unlock();
@@ -214,7 +231,8 @@ void server_slot::apply(fsm_actions& a, std::unique_lock<std::mutex>& lock)
     if (closing)
         closing->close();
     if (target)
-        a.sends.for_each([&](frame& f) { target->send(std::move(f)); });
+        for (auto& f : a.sends)
+            target->send(std::move(f));
     if (a.connect_gen)
         make_mailbox(a.connect_gen);
     if (a.late_replies)
@@ -287,9 +305,14 @@ void server_slot::on_message(std::uint64_t gen, std::span<const char> body)
     protocol::detail::scratch_zone zone;
     protocol::message msg;
     const auto dec = protocol::decode(body, zone.get(), msg);
+    // The time matters only when the handshake ends (queued calls learn the time they have
+    // left): the clock is not read per response.
+    const auto now = !dec && msg.kind == protocol::message_kind::hello_ack
+                         ? deadline_clock::now()
+                         : deadline_clock::time_point{};
     std::unique_lock lock(mu_);
     fsm_actions a;
-    fsm_.on_message(a, deadline_clock::now(), gen, dec, msg);
+    fsm_.on_message(a, now, gen, dec, msg);
     apply(a, lock);
     if (a.responded)
         a.responded({}, &msg.response);

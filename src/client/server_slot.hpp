@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <span>
+#include <vector>
 
 namespace mailroom::detail {
 
@@ -90,8 +91,13 @@ private:
     const mailbox_factory factory_;
 
     mutable std::mutex mu_;
+    /// Callers sending on a mail box they found under the lock, by plain pointer: a mail box
+    /// the fsm closed is kept (in `retired_`) until none is left, so the hot path copies no
+    /// shared_ptr (whose count the transport's I/O thread keeps touching).
+    std::atomic<std::uint32_t> senders_{0};
     mailbox_fsm fsm_;
     std::shared_ptr<mailbox> box_; // of generation fsm_.generation()
+    std::vector<std::shared_ptr<mailbox>> retired_;
     /// Set while the server drains after leaving the table (no snapshot holds it then).
     std::shared_ptr<server_slot> keep_alive_;
 

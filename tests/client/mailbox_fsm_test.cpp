@@ -79,7 +79,8 @@ struct sent_frames {
 
     explicit sent_frames(fsm_actions& a)
     {
-        a.sends.for_each([&](frame& f) { bytes.emplace_back(f.body().begin(), f.body().end()); });
+        for (auto& f : a.sends)
+            bytes.emplace_back(f.body().begin(), f.body().end());
         for (const auto& b : bytes) {
             message m;
             EXPECT_FALSE(mailroom::protocol::decode(b, zone, m));
@@ -87,6 +88,25 @@ struct sent_frames {
         }
     }
 };
+
+/// `more` is false only if nothing but `responded` is set (the driver then skips the rest).
+void check_more(const fsm_actions& a)
+{
+    if (a.more)
+        return;
+    EXPECT_EQ(a.connect_gen, 0u);
+    EXPECT_FALSE(a.close_box);
+    EXPECT_TRUE(a.sends.empty());
+    EXPECT_FALSE(a.flushed);
+    EXPECT_TRUE(a.calls.empty());
+    EXPECT_TRUE(a.statuses.empty());
+    EXPECT_FALSE(a.call_timer);
+    EXPECT_FALSE(a.connect_timer);
+    EXPECT_FALSE(a.cancel_connect_timer);
+    EXPECT_TRUE(a.logs.empty());
+    EXPECT_EQ(a.late_replies, 0u);
+    EXPECT_FALSE(a.link_queue_full);
+}
 
 /// The machine plus what its completions reported.
 struct fsm_fixture : ::testing::Test {
@@ -105,6 +125,7 @@ struct fsm_fixture : ::testing::Test {
     /// Runs the completions an event asked for (a response completes with success).
     void complete(fsm_actions& a)
     {
+        check_more(a);
         if (a.responded)
             a.responded({}, nullptr);
         for (auto& [h, ec] : a.calls)
@@ -217,10 +238,11 @@ TEST_F(fsm_fixture, TheHandshakeOpensTheLinkAndQueuedCallsLeaveInOrderWithTheTim
     EXPECT_TRUE(fsm.open());
 
     fsm_actions now;
-    auto r = call(now, 4, t0 + 400ms, 500ms);
+    auto r = call(now, 4, t0 + 400ms, 5000ms);
     EXPECT_EQ(r.what, admit::send);
-    EXPECT_EQ(r.timeout_ms, 500u);
+    EXPECT_EQ(r.timeout_ms, 5000u);
     EXPECT_TRUE(now.sends.empty()) << "the caller sends its own frame";
+    EXPECT_FALSE(now.more) << "the usual call asks the driver for nothing else";
 }
 
 TEST_F(fsm_fixture, AResponseCompletesItsCallOnceAndALateOneIsCounted)
@@ -229,6 +251,7 @@ TEST_F(fsm_fixture, AResponseCompletesItsCallOnceAndALateOneIsCounted)
     fsm_actions r;
     fsm.on_message(r, t0, gen, {}, response(1));
     ASSERT_TRUE(r.responded);
+    EXPECT_FALSE(r.more) << "the usual response asks the driver for nothing else";
     complete(r);
     EXPECT_EQ(done.at(1), std::error_code{});
     fsm_actions again;
