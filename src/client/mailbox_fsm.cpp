@@ -60,8 +60,6 @@ mailbox_fsm::admission mailbox_fsm::call(fsm_actions& out, time_point now, std::
 {
     if (state_ == state::closed || state_ == state::draining)
         return {admit::failed, closed_reason_};
-    if (id == 0 || pending_.contains(id)) // misuse: ids come from next_request_id()
-        return {admit::failed, error::protocol_error};
     const std::size_t size = f.body_size();
     if (pending_.size() >= config_.max_in_flight)
         return {admit::failed, error::queue_full};
@@ -69,7 +67,10 @@ mailbox_fsm::admission mailbox_fsm::call(fsm_actions& out, time_point now, std::
                   : queue_.size() >= config_.max_pending ||
                         queued_bytes_ + size > config_.max_queued_bytes)
         return {admit::failed, error::queue_full};
-    pending_.insert(id, deadline, std::move(h));
+    // Refuses id 0 and an id already pending (misuse: ids come from next_request_id()),
+    // leaving `h` to the caller; one lookup of the id.
+    if (!pending_.insert(id, deadline, std::move(h)))
+        return {admit::failed, error::protocol_error};
     if (!call_timer_at_ || deadline < *call_timer_at_) {
         call_timer_at_ = deadline;
         out.call_timer = deadline;

@@ -121,20 +121,22 @@ public:
     using clock = std::chrono::steady_clock;
     using time_point = clock::time_point;
 
-    /// Adds a call. Returns false (and drops nothing) if `id` is 0 or already pending.
-    bool insert(std::uint64_t id, time_point deadline, Handler h)
+    /// Adds a call. Returns false if `id` is 0 or already pending; `h` is then left as it was
+    /// (an rvalue is moved from only on success), so the caller can still complete it.
+    template <class H>
+    bool insert(std::uint64_t id, time_point deadline, H&& h)
     {
         if (id == 0 || contains(id))
             return false;
         std::uint32_t slot;
         if (free_.empty()) {
             slot = static_cast<std::uint32_t>(slots_.size());
-            slots_.push_back(entry{id, 0, 0, std::move(h)});
+            slots_.push_back(entry{id, 0, 0, Handler(std::forward<H>(h))});
         } else {
             slot = free_.back();
             free_.pop_back();
             slots_[slot].id = id;
-            slots_[slot].handler.emplace(std::move(h));
+            slots_[slot].handler.emplace(std::forward<H>(h));
         }
         index_.insert(id, slot);
         if (ring_count_ == 0 || !(deadline < ring_at(ring_count_ - 1).deadline)) {
