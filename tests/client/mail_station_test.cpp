@@ -254,6 +254,20 @@ TEST_F(station_fixture, ARemovedServerFailsCallsStillUnansweredAfterTheDrainTime
     EXPECT_TRUE(box->closed());
 }
 
+TEST_F(station_fixture, ClosingTheStationEndsADrainWithCancelled)
+{
+    result sent;
+    call(sent);
+    ioc.poll();
+    auto box = transport.last();
+    box->open();
+    station->remove_server("math-1");
+    station->close();
+    ASSERT_TRUE(run_until(ioc, [&] { return sent.has_value(); }));
+    EXPECT_EQ(std::get<0>(*sent), error::cancelled);
+    EXPECT_TRUE(box->closed());
+}
+
 // Only what a mail box is built from (id, address, transport and its options) needs a new
 // link; a new weight or server type keeps the link and the calls on it.
 TEST_F(station_fixture, ReplacingAServerWithANewWeightKeepsItsCallsAndItsMailBox)
@@ -532,6 +546,49 @@ TEST_F(station_fixture, WorksWithUseFuture)
     auto [ec, v] = fut.get();
     EXPECT_FALSE(ec);
     EXPECT_EQ(v, 3);
+}
+
+// The factory, the log sink and completions run outside the station's locks: each may call
+// back into the station (with a lock held this would deadlock).
+TEST_F(station_fixture, TheFactoryTheLogSinkAndCompletionsMayCallTheStation)
+{
+    std::size_t seen_by_factory = 99, seen_by_sink = 99;
+    mailroom::mail_station_options opts;
+    opts.log.min_level = mailroom::log_level::info;
+    opts.log.sink = [&](mailroom::log_level, std::string_view) { seen_by_sink = station->pending(); };
+    station.emplace(ioc.get_executor(), opts);
+    auto make = transport.factory();
+    station->add_transport("fake", [&, make](const mailroom::mailbox_context& ctx) {
+        seen_by_factory = station->pending();
+        return make(ctx);
+    });
+    station->add_server({.id = "math-1", .server_type = "math", .transport = "fake"});
+    rpc.emplace(*station, router);
+
+    result r;
+    call(r);
+    ioc.poll();
+    EXPECT_EQ(seen_by_factory, 1u) << "the call is queued before its mail box is made";
+    auto box = transport.last();
+    box->open();
+    box->drop(std::make_error_code(std::errc::connection_reset)); // logged at info
+    ASSERT_TRUE(run_until(ioc, [&] { return r.has_value(); }));
+    EXPECT_EQ(std::get<0>(*r), error::disconnected);
+    EXPECT_EQ(seen_by_sink, 0u);
+
+    result again;
+    rpc->async_call<int>(add_path, "k", std::tuple{1, 2}, [&](std::error_code ec, int v) {
+        again.emplace(ec, v);
+        r.reset();
+        call(r); // a completion that calls again
+    });
+    ioc.poll();
+    transport.last()->open();
+    auto ids = transport.last()->sent_request_ids();
+    ASSERT_EQ(ids.size(), 1u);
+    transport.last()->respond(ids[0], 3);
+    ASSERT_TRUE(run_until(ioc, [&] { return again.has_value(); }));
+    EXPECT_EQ(station->pending(), 1u);
 }
 
 TEST_F(station_fixture, RequestIdsAreNeverReused)
