@@ -11,6 +11,7 @@
 
 #include <exception>
 #include <type_traits>
+#include <utility>
 #include <string>
 
 namespace mailroom::detail {
@@ -106,8 +107,7 @@ void server_slot::call(std::uint64_t id, frame&& f, clock::time_point now,
         lock.unlock();
         return post_error(std::move(handler), error::cancelled);
     }
-    fsm_actions a;
-    const auto r = fsm_.call(a, now, id, f, deadline, handler, link_bytes());
+    const auto r = fsm_.call(scratch_, now, id, f, deadline, handler, link_bytes());
     if (r.what == mailbox_fsm::admit::failed) {
         lock.unlock();
         return post_error(std::move(handler), r.ec);
@@ -117,7 +117,7 @@ void server_slot::call(std::uint64_t id, frame&& f, clock::time_point now,
         box = box_.get();
         senders_.fetch_add(1, std::memory_order_relaxed); // under the lock
     }
-    apply(a, lock);
+    run(lock);
     if (box) {
         protocol::patch_request_timeout(f, r.timeout_ms);
         box->send(std::move(f));
@@ -128,8 +128,7 @@ void server_slot::call(std::uint64_t id, frame&& f, clock::time_point now,
 void server_slot::notify(frame&& f, status_handler handler)
 {
     std::unique_lock lock(mu_);
-    fsm_actions a;
-    const auto r = fsm_.notify(a, deadline_clock::now(), f, handler, link_bytes());
+    const auto r = fsm_.notify(scratch_, deadline_clock::now(), f, handler, link_bytes());
     if (r.what == mailbox_fsm::admit::failed) {
         lock.unlock();
         return post_error(std::move(handler), r.ec);
@@ -139,7 +138,7 @@ void server_slot::notify(frame&& f, status_handler handler)
         box = box_.get();
         senders_.fetch_add(1, std::memory_order_relaxed); // under the lock
     }
-    apply(a, lock);
+    run(lock);
     if (box) {
         box->send(std::move(f));
         senders_.fetch_sub(1, std::memory_order_release);
@@ -150,27 +149,24 @@ void server_slot::notify(frame&& f, status_handler handler)
 void server_slot::cancel_call(std::uint64_t id)
 {
     std::unique_lock lock(mu_);
-    fsm_actions a;
-    fsm_.cancel(a, id);
-    apply(a, lock);
+    fsm_.cancel(scratch_, id);
+    run(lock);
 }
 
 void server_slot::remove(std::chrono::milliseconds drain)
 {
     std::unique_lock lock(mu_);
-    fsm_actions a;
-    fsm_.remove(a, clock::now(), drain);
+    fsm_.remove(scratch_, clock::now(), drain);
     if (!fsm_.closed())
         keep_alive_ = shared_from_this(); // released by apply() once it closes
-    apply(a, lock);
+    run(lock);
 }
 
 void server_slot::shutdown(std::error_code reason)
 {
     std::unique_lock lock(mu_);
-    fsm_actions a;
-    fsm_.shutdown(a, reason);
-    apply(a, lock);
+    fsm_.shutdown(scratch_, reason);
+    run(lock);
 }
 
 std::size_t server_slot::pending() const
@@ -179,14 +175,18 @@ std::size_t server_slot::pending() const
     return fsm_.pending();
 }
 
+void server_slot::run(std::unique_lock<std::mutex>& lock)
+{
+    // The usual call or response asks for nothing more (a response's handler was taken out
+    // already): the buffer stays as it is, fresh for the next event.
+    if (!scratch_.more)
+        return lock.unlock();
+    fsm_actions a = std::exchange(scratch_, fsm_actions{});
+    apply(a, lock);
+}
+
 void server_slot::apply(fsm_actions& a, std::unique_lock<std::mutex>& lock)
 {
-    // The usual call or response asks for nothing more (or only for a response to be
-    // delivered, which the caller does).
-    if (!a.more) {
-        lock.unlock();
-        return;
-    }
     // Destroyed last. Whoever reports an event holds the slot too (a locked weak pointer),
     // so this never destroys the slot inside its own member function.
     std::shared_ptr<server_slot> released;
@@ -245,10 +245,9 @@ void server_slot::apply(fsm_actions& a, std::unique_lock<std::mutex>& lock)
         shared_->options.log.log(level, "{}", line);
     complete(a);
     if (a.flushed) {
-        fsm_actions next;
         lock.lock();
-        fsm_.on_flushed(next, deadline_clock::now());
-        apply(next, lock);
+        fsm_.on_flushed(scratch_, deadline_clock::now());
+        run(lock);
     }
 }
 
@@ -275,9 +274,8 @@ void server_slot::make_mailbox(std::uint64_t gen)
     }
     std::unique_lock lock(mu_);
     if (!box) {
-        fsm_actions a;
-        fsm_.on_factory_failed(a, gen, std::move(what));
-        return apply(a, lock);
+        fsm_.on_factory_failed(scratch_, gen, std::move(what));
+        return run(lock);
     }
     if (fsm_.generation() != gen) { // closed or given up on while it was made
         lock.unlock();
@@ -295,9 +293,8 @@ void server_slot::make_mailbox(std::uint64_t gen)
 void server_slot::on_connected(std::uint64_t gen, std::error_code ec)
 {
     std::unique_lock lock(mu_);
-    fsm_actions a;
-    fsm_.on_connected(a, clock::now(), gen, ec);
-    apply(a, lock);
+    fsm_.on_connected(scratch_, clock::now(), gen, ec);
+    run(lock);
 }
 
 void server_slot::on_message(std::uint64_t gen, std::span<const char> body)
@@ -311,19 +308,18 @@ void server_slot::on_message(std::uint64_t gen, std::span<const char> body)
                          ? deadline_clock::now()
                          : deadline_clock::time_point{};
     std::unique_lock lock(mu_);
-    fsm_actions a;
-    fsm_.on_message(a, now, gen, dec, msg);
-    apply(a, lock);
-    if (a.responded)
-        a.responded({}, &msg.response);
+    fsm_.on_message(scratch_, now, gen, dec, msg);
+    call_handler responded = std::move(scratch_.responded);
+    run(lock);
+    if (responded)
+        responded({}, &msg.response);
 }
 
 void server_slot::on_close(std::uint64_t gen, std::error_code ec)
 {
     std::unique_lock lock(mu_);
-    fsm_actions a;
-    fsm_.on_close(a, clock::now(), gen, ec);
-    apply(a, lock);
+    fsm_.on_close(scratch_, clock::now(), gen, ec);
+    run(lock);
 }
 
 void server_slot::on_call_timer(std::uint64_t seq)
@@ -331,9 +327,8 @@ void server_slot::on_call_timer(std::uint64_t seq)
     std::unique_lock lock(mu_);
     if (seq != call_timer_seq_)
         return; // re-armed or cancelled since
-    fsm_actions a;
-    fsm_.on_call_timer(a, clock::now());
-    apply(a, lock);
+    fsm_.on_call_timer(scratch_, clock::now());
+    run(lock);
 }
 
 void server_slot::on_connect_timer(std::uint64_t seq)
@@ -341,9 +336,8 @@ void server_slot::on_connect_timer(std::uint64_t seq)
     std::unique_lock lock(mu_);
     if (seq != connect_timer_seq_)
         return;
-    fsm_actions a;
-    fsm_.on_connect_timer(a, clock::now());
-    apply(a, lock);
+    fsm_.on_connect_timer(scratch_, clock::now());
+    run(lock);
 }
 
 } // namespace mailroom::detail

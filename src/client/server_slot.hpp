@@ -76,6 +76,8 @@ public:
     void on_close(std::uint64_t gen, std::error_code ec);
 
 private:
+    /// Does what the last event asked for in `scratch_` and releases the lock.
+    void run(std::unique_lock<std::mutex>& lock);
     /// Does what `a` asks: timers now (the lock is held), the rest after unlocking.
     void apply(fsm_actions& a, std::unique_lock<std::mutex>& lock);
     void make_mailbox(std::uint64_t gen);
@@ -96,6 +98,9 @@ private:
     /// shared_ptr (whose count the transport's I/O thread keeps touching).
     std::atomic<std::uint32_t> senders_{0};
     mailbox_fsm fsm_;
+    /// Where the fsm writes its actions, reused: the usual event leaves it untouched (no
+    /// construction or destruction per call); anything more is moved out under the lock.
+    fsm_actions scratch_;
     std::shared_ptr<mailbox> box_; // of generation fsm_.generation()
     std::vector<std::shared_ptr<mailbox>> retired_;
     /// Set while the server drains after leaving the table (no snapshot holds it then).
