@@ -30,11 +30,10 @@ namespace mailroom::detail {
 */
 bool is_permanent_connect_error(std::error_code ec) noexcept;
 
-/** What the state machine asks its driver to do (the driver keeps one and reuses it: the
-    usual call or response sets nothing but `responded`, so nothing is built or destroyed per
-    call), in this order: timers (under the driver's
+/** What the state machine asks its driver to do, in this order: timers (under the driver's
     lock), then, after the lock is released, the mail box (close, send, make/connect), then
-    logs, then completions.
+    logs, then completions. The driver keeps one and reuses it: the usual call or response
+    sets nothing but `responded`, so nothing is built or destroyed per call.
 */
 struct fsm_actions {
     using time_point = std::chrono::steady_clock::time_point;
