@@ -21,7 +21,10 @@ namespace {
 /// Holds the slot weakly: a mail box never keeps a removed server's slot alive.
 class slot_sink final : public mailbox_handler {
 public:
-    slot_sink(std::weak_ptr<server_slot> slot, std::uint64_t gen) : slot_(std::move(slot)), gen_(gen) {}
+    slot_sink(std::weak_ptr<server_slot> slot, std::uint64_t gen)
+        : slot_(std::move(slot)), gen_(gen)
+    {
+    }
 
     void on_message(std::span<const char> body) override
     {
@@ -142,7 +145,8 @@ void server_slot::notify(frame&& f, status_handler handler)
     if (box) {
         box->send(std::move(f));
         senders_.fetch_sub(1, std::memory_order_release);
-        asio::post(shared_->executor, [h = std::move(handler), keep = shared_]() mutable { h({}); });
+        asio::post(shared_->executor,
+                   [h = std::move(handler), keep = shared_]() mutable { h({}); });
     }
 }
 
@@ -263,7 +267,8 @@ void server_slot::complete(fsm_actions& a)
 
 void server_slot::make_mailbox(std::uint64_t gen)
 {
-    mailbox_context ctx{shared_->executor, info_, std::make_shared<slot_sink>(weak_from_this(), gen),
+    mailbox_context ctx{shared_->executor, info_,
+                        std::make_shared<slot_sink>(weak_from_this(), gen),
                         shared_->options.max_frame_size};
     std::shared_ptr<mailbox> box;
     std::string what = "the factory made no mail box";

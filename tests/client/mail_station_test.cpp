@@ -482,8 +482,9 @@ TEST_F(station_fixture, ANotifyWaitsForTheLinkThenCompletes)
 TEST_F(station_fixture, AReplyCarriesTheRemoteErrorMessage)
 {
     std::optional<std::tuple<std::error_code, std::string>> out;
-    rpc->async_call(add_path, "k", std::tuple{1, 2},
-                    [&](std::error_code ec, mailroom::reply r) { out.emplace(ec, r.error_message()); });
+    rpc->async_call(add_path, "k", std::tuple{1, 2}, [&](std::error_code ec, mailroom::reply r) {
+        out.emplace(ec, r.error_message());
+    });
     ioc.poll();
     auto box = transport.last();
     box->open();
@@ -555,7 +556,9 @@ TEST_F(station_fixture, TheFactoryTheLogSinkAndCompletionsMayCallTheStation)
     std::size_t seen_by_factory = 99, seen_by_sink = 99;
     mailroom::mail_station_options opts;
     opts.log.min_level = mailroom::log_level::info;
-    opts.log.sink = [&](mailroom::log_level, std::string_view) { seen_by_sink = station->pending(); };
+    opts.log.sink = [&](mailroom::log_level, std::string_view) {
+        seen_by_sink = station->pending();
+    };
     station.emplace(ioc.get_executor(), opts);
     auto make = transport.factory();
     station->add_transport("fake", [&, make](const mailroom::mailbox_context& ctx) {

@@ -1,7 +1,9 @@
+#include "client/mailbox_fsm.hpp"
+// Test that header file is self-contained.
+
 // The mail box's state machine, driven by hand: no sockets, no threads, no clock (the time
 // is an argument). Each race the station tests cover over a fake transport is replayed here
 // as an order of events.
-#include "client/mailbox_fsm.hpp"
 
 #include <mailroom/error.hpp>
 #include <mailroom/protocol/codec.hpp>
@@ -66,7 +68,8 @@ message hello_ack(std::string_view peer_id = "math-1", int code = 0)
 frame request_frame(std::uint64_t id, std::size_t pad = 0)
 {
     frame f;
-    mailroom::protocol::encode_request(f, id, {.server_type = "math", .service = "calc", .method = "add"},
+    mailroom::protocol::encode_request(f, id,
+                                       {.server_type = "math", .service = "calc", .method = "add"},
                                        std::tuple{std::string(pad, 'x')}, 1);
     return f;
 }
@@ -150,8 +153,9 @@ struct fsm_fixture : ::testing::Test {
                                   std::size_t pad = 0)
     {
         frame f;
-        mailroom::protocol::encode_notify(f, {.server_type = "math", .service = "calc", .method = "add"},
-                                          std::tuple{std::string(pad, 'x')});
+        mailroom::protocol::encode_notify(
+            f, {.server_type = "math", .service = "calc", .method = "add"},
+            std::tuple{std::string(pad, 'x')});
         mailroom::detail::status_handler h = [this](std::error_code ec) { notified.push_back(ec); };
         auto r = fsm.notify(a, now, f, h, link_bytes);
         if (r.what != admit::queued)
@@ -322,7 +326,8 @@ TEST_F(fsm_fixture, RefusedConnectsAreRetriedWithDoublingDelaysUntilTheConnectTi
         if (done.count(1))
             break;
         ASSERT_TRUE(r.connect_timer);
-        delays.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(*r.connect_timer - now));
+        delays.push_back(
+            std::chrono::duration_cast<std::chrono::milliseconds>(*r.connect_timer - now));
         now = *r.connect_timer;
         fsm_actions t;
         fsm.on_connect_timer(t, now);
@@ -407,7 +412,10 @@ class named_category final : public std::error_category {
 public:
     explicit named_category(const char* n) : name_(n) {}
     const char* name() const noexcept override { return name_; }
-    std::string message(int ev) const override { return std::string(name_) + " " + std::to_string(ev); }
+    std::string message(int ev) const override
+    {
+        return std::string(name_) + " " + std::to_string(ev);
+    }
 
 private:
     const char* name_;
@@ -731,7 +739,8 @@ TEST_F(fsm_fixture, RefusesIdZeroAndADuplicateId)
     done.erase(0);
     EXPECT_EQ(call(a, 1, t0).what, admit::queued);
     frame f = request_frame(1);
-    mailroom::detail::call_handler h = [](std::error_code, const mailroom::protocol::response_view*) {};
+    mailroom::detail::call_handler h = [](std::error_code,
+                                          const mailroom::protocol::response_view*) {};
     EXPECT_EQ(fsm.call(a, t0, 1, f, t0 + 1s, h, 0).ec, error::protocol_error);
 }
 
