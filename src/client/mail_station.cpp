@@ -277,11 +277,21 @@ mail_station::stats mail_station::counters() const
 
 std::size_t mail_station::pending() const
 {
-    auto v = impl_->snapshot();
+    detail::station_view_ptr v;
+    std::vector<std::shared_ptr<detail::server_slot>> draining;
+    {
+        std::lock_guard lock(impl_->mu);
+        v = impl_->view;
+        for (const auto& w : impl_->draining)
+            if (auto s = w.lock())
+                draining.push_back(std::move(s));
+    }
     std::size_t n = 0;
     for (std::size_t i = 0; i < v->table.all().size(); ++i)
         if (auto* slot = v->slots[i].raw.load(std::memory_order_acquire))
             n += slot->pending();
+    for (const auto& s : draining)
+        n += s->pending(); // servers that left the table, still answering calls sent to them
     return n;
 }
 

@@ -229,6 +229,7 @@ TEST_F(station_fixture, ARemovedServerStillAnswersCallsAlreadySentThenItsLinkClo
     station->remove_server("math-1");
     ioc.poll();
     EXPECT_FALSE(sent) << "a call in flight is not failed at once";
+    EXPECT_EQ(station->pending(), 1u);
     EXPECT_FALSE(box->closed());
     rpc->async_call_to<int>("math-1", add_path, std::tuple{1, 2},
                             [&](std::error_code ec, int v) { queued_after.emplace(ec, v); });

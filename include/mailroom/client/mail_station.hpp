@@ -125,7 +125,8 @@ public:
     */
     void close();
 
-    /// Calls currently waiting for a response or a connection, over all servers.
+    /// Calls currently waiting for a response or a connection, over all servers (those that
+    /// left the table and still drain included).
     std::size_t pending() const;
 
     /// Counts of the ways calls ended badly, since the station was made.
