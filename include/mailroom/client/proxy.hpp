@@ -118,12 +118,12 @@ public:
 private:
     /// A call of `path` to `target`, routed (if `routed`) on `view` for `param` (may be null).
     template <class Args>
-    detail::call make_call(detail::station_view_ptr view, std::string target, bool routed,
+    detail::call make_call(detail::station_view_ptr&& view, std::string&& target, bool routed,
                            const protocol::method_path& path, const route_param* param,
-                           const Args& args, call_options options);
+                           const Args& args, call_options& options);
 
     template <class Args>
-    detail::call make_notify(detail::station_view_ptr view, std::string target, bool routed,
+    detail::call make_notify(detail::station_view_ptr&& view, std::string&& target, bool routed,
                              const protocol::method_path& path, const route_param* param,
                              const Args& args);
 

@@ -12,11 +12,13 @@ namespace detail {
 
 /** Starts a call made by the proxy, once the completion handler is known. It holds nothing of
     the caller's: the call it gets is owned (this may run after the caller's frame is gone).
+    The call is taken by reference, where the token keeps it: the fast path moves no more
+    than the frame, once, into the station.
 */
 template <class R>
 struct call_initiation {
     template <class Handler>
-    void operator()(Handler handler, call c) const
+    void operator()(Handler handler, call&& c) const
     {
         typed_completion<R, Handler, asio::any_io_executor> done(std::move(handler),
                                                                  executor_ref(*c.station));
@@ -29,7 +31,7 @@ struct call_initiation {
 
 struct notify_initiation {
     template <class Handler>
-    void operator()(Handler handler, call c) const
+    void operator()(Handler handler, call&& c) const
     {
         status_completion<Handler, asio::any_io_executor> done(std::move(handler),
                                                                executor_ref(*c.station));
@@ -49,8 +51,7 @@ auto proxy::async_call(const protocol::method_path& path, const route_param& par
     auto target = router_.route(param, path, detail::table_of(*view));
     return asio::async_initiate<CompletionToken, detail::call_signature_t<R>>(
         detail::call_initiation<R>{}, token,
-        make_call(std::move(view), std::move(target), true, path, &param, args,
-                  std::move(options)));
+        make_call(std::move(view), std::move(target), true, path, &param, args, options));
 }
 
 template <class R, class Args, class CompletionToken>
@@ -60,7 +61,7 @@ auto proxy::async_call_to(std::string_view server_id, const protocol::method_pat
     return asio::async_initiate<CompletionToken, detail::call_signature_t<R>>(
         detail::call_initiation<R>{}, token,
         make_call(detail::view_of(station_), std::string(server_id), false, path, nullptr, args,
-                  std::move(options)));
+                  options));
 }
 
 template <class Args, class CompletionToken>
@@ -85,9 +86,9 @@ auto proxy::async_notify_to(std::string_view server_id, const protocol::method_p
 }
 
 template <class Args>
-detail::call proxy::make_call(detail::station_view_ptr view, std::string target, bool routed,
+detail::call proxy::make_call(detail::station_view_ptr&& view, std::string&& target, bool routed,
                               const protocol::method_path& path, const route_param* param,
-                              const Args& args, call_options options)
+                              const Args& args, call_options& options)
 {
     if (options.timeout.count() <= 0)
         options.timeout = station_.options().request_timeout;
@@ -103,7 +104,7 @@ detail::call proxy::make_call(detail::station_view_ptr view, std::string target,
 }
 
 template <class Args>
-detail::call proxy::make_notify(detail::station_view_ptr view, std::string target, bool routed,
+detail::call proxy::make_notify(detail::station_view_ptr&& view, std::string&& target, bool routed,
                                 const protocol::method_path& path, const route_param* param,
                                 const Args& args)
 {
