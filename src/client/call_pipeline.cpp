@@ -135,13 +135,8 @@ private:
             } catch (...) {
             }
         }
-        if (rejected) {
-            // Posted: a rejection found while initiating must not run the handler inside the
-            // call that started it.
-            asio::post(executor_ref(*station_),
-                       [self = shared_from_this(), ec] { self->complete(ec, nullptr); });
-            return;
-        }
+        if (rejected)
+            return complete_later(ec);
         complete(ec, rv);
     }
 
@@ -167,8 +162,7 @@ private:
             // The caller's answer now (a remote's response is only valid now); the attempts
             // go on for the policy's sake.
             if (rejected)
-                asio::post(executor_ref(*station_),
-                           [self = shared_from_this(), ec] { self->complete(ec, nullptr); });
+                complete_later(ec);
             else
                 complete(ec, rv);
         }
@@ -186,6 +180,18 @@ private:
                 [self = shared_from_this()](const boost::system::error_code&) { self->attempt(); });
         }
         return true;
+    }
+
+    /** Completes the caller with `ec` from the station's executor: a rejection found while
+        initiating must not run the handler inside the call that started it. The handler is
+        taken now, so nothing that happens meanwhile can answer the caller instead.
+    */
+    void complete_later(std::error_code ec)
+    {
+        if (auto h = std::move(on_result_))
+            asio::post(executor_ref(*station_), [h = std::move(h), ec]() mutable { h(ec, nullptr); });
+        else if (auto s = std::move(on_sent_))
+            asio::post(executor_ref(*station_), [s = std::move(s), ec]() mutable { s(ec); });
     }
 
     void complete(std::error_code ec, const protocol::response_view* rv)
