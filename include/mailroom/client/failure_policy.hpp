@@ -118,7 +118,7 @@ public:
 
     @par Thread safety
     All member functions may be called concurrently; a call uses the policy that was set when
-    it started.
+    it was made.
 
     @par Example
     @code

@@ -39,8 +39,9 @@ namespace mailroom {
     associated executor (the station's executor if it has none), never inside the call that
     started it.
 
-    A call without client filters and without a failure policy allocates nothing of its own:
-    its completion lives in the station's pending-call slot.
+    A call without client filters and without a failure policy allocates nothing of its own
+    (beyond what its completion token needs): its completion lives in the station's
+    pending-call slot.
 
     @par Thread safety
     All member functions may be called from any thread, concurrently.
@@ -57,7 +58,9 @@ class proxy {
 public:
     using executor_type = mail_station::executor_type;
 
-    /// All must outlive the proxy and its calls. `filters`, if given, run around every call.
+    /// All must outlive the proxy, and the station also the calls made through it (a filter
+    /// that continues later, or a retry, sends on it). `filters`, if given, run around every
+    /// call.
     proxy(mail_station& station, const router& router,
           const client_filters* filters = nullptr) noexcept
         : station_(station), router_(router), filters_(filters)
@@ -111,7 +114,7 @@ public:
     }
 
     /** The failure policies of this proxy's calls (none by default: failfast). A call takes
-        the policy of its server type when it starts.
+        the policy of its server type when it is made.
     */
     failure_policies& policies() noexcept { return policies_; }
 
