@@ -92,8 +92,12 @@ detail::call proxy::make_call(detail::station_view_ptr&& view, std::string&& tar
 {
     if (options.timeout.count() <= 0)
         options.timeout = station_.options().request_timeout;
-    detail::call c{&station_, std::move(view), std::move(target),
-                   detail::next_request_id(station_), {}, std::move(options), {}};
+    detail::call c; // not `c{...}`: that would zero the frame's inline buffer on every call
+    c.station = &station_;
+    c.view = std::move(view);
+    c.target = std::move(target);
+    c.id = detail::next_request_id(station_);
+    c.options = std::move(options);
     // Encoded here: the initiation may run later (use_awaitable), when `args` is gone. The
     // callee learns how long the caller waits (docs/protocol.md, request metadata).
     protocol::encode_request(
@@ -108,7 +112,10 @@ detail::call proxy::make_notify(detail::station_view_ptr&& view, std::string&& t
                                 const protocol::method_path& path, const route_param* param,
                                 const Args& args)
 {
-    detail::call c{&station_, std::move(view), std::move(target), 0, {}, {}, {}};
+    detail::call c;
+    c.station = &station_;
+    c.view = std::move(view);
+    c.target = std::move(target);
     protocol::encode_notify(c.f, path, args);
     add_extras(c, path, param, routed);
     return c;
