@@ -152,6 +152,22 @@ void dynamic_calls(mailroom::app<cluster_rpc>& app)
                              });
 }
 
+struct failover_once : mailroom::failure_policy {
+    mailroom::retry_decision on_failure(const mailroom::call_failure& f) override
+    {
+        auto others = f.candidates(); // servers of the type in the call's snapshot that
+                                      // have not failed this call, ordered by id
+        if (f.sent || !f.routed || others.empty())
+            return mailroom::retry_decision::complete(); // the error goes to the caller
+        return mailroom::retry_decision::resend(others.front()->id);
+    }
+};
+
+void set_failure_policies(mailroom::app<cluster_rpc>& app)
+{
+    app.dynamic().policies().set("chat", std::make_shared<failover_once>());
+}
+
 } // namespace guide
 
 int main(int argc, char** argv) { return guide::main_of_a_server(argc, argv); }

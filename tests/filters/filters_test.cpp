@@ -59,8 +59,8 @@ struct recording_filter : mailroom::client_filter, mailroom::server_filter {
             std::lock_guard lock(mu);
             seen.push_back(c.ns + "." + c.service + "." + c.method + " " + c.source + "->" +
                            c.target);
-            if (c.param && c.param->has_key())
-                keys.emplace_back(c.param->key());
+            if (c.param.has_key())
+                keys.emplace_back(c.param.key());
         }
         next(reject_);
     }

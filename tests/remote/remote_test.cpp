@@ -173,8 +173,11 @@ TEST_F(remote_fixture, WithAppliesCallOptions)
     auto f = rpc->game.gameRemote.with({.timeout = 1ms}).slow_double("k", 1, asio::use_future);
     auto [ec, v] = wait(f);
     // 1 ms for a call whose handler waits 1 ms: a timeout is expected, but a very fast
-    // machine may answer in time; either way the call completes exactly once.
-    EXPECT_TRUE(ec == error::timeout || (!ec && v == 2)) << ec.message();
+    // machine may answer in time, and on a busy one the callee may find the 1 ms deadline
+    // it was told already passed (deadline_exceeded: the option reached the callee); either
+    // way the call completes exactly once.
+    EXPECT_TRUE(ec == error::timeout || ec == error::deadline_exceeded || (!ec && v == 2))
+        << ec.message();
 }
 
 TEST(RemoteContract, ListsItsMethodsWithTheirDeclaredSignatures)

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <mailroom/client/detail/call_pipeline.hpp>
 #include <mailroom/client/detail/station_access.hpp>
 #include <mailroom/client/detail/typed_completion.hpp>
+#include <mailroom/client/failure_policy.hpp>
 #include <mailroom/client/mail_station.hpp>
 #include <mailroom/client/reply.hpp>
 #include <mailroom/client/route_param.hpp>
@@ -27,10 +29,19 @@ namespace mailroom {
     or `asio::use_future`. `R` defaults to @ref reply, the raw msgpack result plus the remote's
     error message. The arguments are packed as one msgpack array (pass a `std::tuple`).
 
-    The route and the encoding happen in the calling thread before the function returns, so
-    `path`, `param` and `args` need only live until then. The handler runs exactly once, on its
+    A call is one object from here to its completion: it takes one snapshot of the station's
+    servers, routes on it and is sent on it (every attempt); the route function runs, and the
+    arguments are encoded, in the calling thread before the function returns, so `path`,
+    `param` and `args` need only live until then, even when the token starts the operation
+    later (`asio::use_awaitable`). Client filters see the route parameter's key and number
+    (`filter_call::param`, an owned copy) for the whole call. A @ref failure_policy (see
+    @ref policies) may send a failed call again. The handler runs exactly once, on its
     associated executor (the station's executor if it has none), never inside the call that
     started it.
+
+    A call without client filters and without a failure policy allocates nothing of its own
+    (beyond what its completion token needs): its completion lives in the station's
+    pending-call slot.
 
     @par Thread safety
     All member functions may be called from any thread, concurrently.
@@ -47,7 +58,9 @@ class proxy {
 public:
     using executor_type = mail_station::executor_type;
 
-    /// All must outlive the proxy. `filters`, if given, run around every call.
+    /// All must outlive the proxy, and the station also the calls made through it (a filter
+    /// that continues later, or a retry, sends on it). `filters`, if given, run around every
+    /// call.
     proxy(mail_station& station, const router& router,
           const client_filters* filters = nullptr) noexcept
         : station_(station), router_(router), filters_(filters)
@@ -100,30 +113,35 @@ public:
         return router_.route(param, path, *station_.servers());
     }
 
+    /** The failure policies of this proxy's calls (none by default: failfast). A call takes
+        the policy of its server type when it is made.
+    */
+    failure_policies& policies() noexcept { return policies_; }
+
 private:
-    // `view`: the snapshot `target` was routed on; the call is sent on it.
-    template <class R, class Args, class CompletionToken>
-    auto initiate_call(detail::station_view_ptr view, std::string target,
-                       const protocol::method_path& path, const Args& args, call_options options,
-                       CompletionToken&& token, const route_param* param = nullptr);
+    /// A call of `path` to `target`, routed (if `routed`) on `view` for `param` (may be null).
+    template <class Args>
+    detail::call make_call(detail::station_view_ptr&& view, std::string&& target, bool routed,
+                           const protocol::method_path& path, const route_param* param,
+                           const Args& args, call_options& options);
 
-    template <class Args, class CompletionToken>
-    auto initiate_notify(detail::station_view_ptr view, std::string target,
-                         const protocol::method_path& path, const Args& args,
-                         CompletionToken&& token, const route_param* param = nullptr);
+    template <class Args>
+    detail::call make_notify(detail::station_view_ptr&& view, std::string&& target, bool routed,
+                             const protocol::method_path& path, const route_param* param,
+                             const Args& args);
 
-    /// The filters for calls to `server_type`, or null when there are none.
-    std::shared_ptr<const client_filters::table> filters_for(std::string_view server_type) const
+    /// Fills the call's extras when filters or a failure policy apply to it.
+    void add_extras(detail::call& c, const protocol::method_path& path, const route_param* param,
+                    bool routed) const
     {
-        if (!filters_ || filters_->empty())
-            return nullptr;
-        auto t = filters_->snapshot();
-        return t->for_type(server_type).empty() ? nullptr : t;
+        if ((filters_ && !filters_->empty()) || !policies_.empty())
+            detail::add_extras(c, path, param, routed, filters_, policies_);
     }
 
     mail_station& station_;
     const router& router_;
     const client_filters* filters_;
+    failure_policies policies_;
 };
 
 } // namespace mailroom

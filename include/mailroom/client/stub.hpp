@@ -101,8 +101,8 @@ public:
                       "mailroom: the callback cannot take this method's completion: it must be "
                       "invocable as (std::error_code, R), or (std::error_code) for void and "
                       "notify methods");
-        return send(ctx_->rpc->route(path(), param), std::tuple<const std::remove_cvref_t<A>&...>(args...),
-                    std::forward<CompletionToken>(token));
+        return send_routed(param, std::tuple<const std::remove_cvref_t<A>&...>(args...),
+                           std::forward<CompletionToken>(token));
     }
 
     template <class CompletionToken>
@@ -124,6 +124,18 @@ public:
     }
 
 private:
+    // Routed and sent by the proxy as one call: one snapshot, and its filters see `param`.
+    template <class Args, class CompletionToken>
+    auto send_routed(const route_param& param, const Args& args, CompletionToken&& token) const
+    {
+        if constexpr (std::is_same_v<R, no_reply>)
+            return ctx_->rpc->async_notify(path(), param, args,
+                                           std::forward<CompletionToken>(token));
+        else
+            return ctx_->rpc->template async_call<R>(path(), param, args, ctx_->options,
+                                                     std::forward<CompletionToken>(token));
+    }
+
     template <class Args, class CompletionToken>
     auto send(const std::string& target, const Args& args, CompletionToken&& token) const
     {

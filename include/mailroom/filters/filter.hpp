@@ -13,10 +13,12 @@
 
 namespace mailroom {
 
-/** One call as filters see it, on either end. The strings live as long as the call.
+/** One call as filters see it, on either end. Everything in it is owned by the call and
+    lives as long as the call: a filter may keep a reference until its `after` ran.
 
-    `param` is the caller's route parameter, on the client side only, and only until the
-    filter's `before` returns (it is a view of the caller's object).
+    On the client, `param` is the route parameter the call was routed on, reduced to an owned
+    copy of its key and number (an object given with `route_param::of` is not kept: it is only
+    valid while routing). It is the same in `before` and `after`, and for every attempt.
 */
 struct filter_call {
     std::string ns, server_type, service, method;
@@ -30,8 +32,13 @@ struct filter_call {
     std::chrono::steady_clock::time_point start;
     /// When the caller stops waiting; `time_point::max()` if unknown.
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
-    /// Client side, during `before` only: the route parameter.
-    const route_param* param = nullptr;
+    /// Client side: the route parameter's key and number, for the whole call. Server side:
+    /// empty.
+    owned_route_param param;
+    /// Client side: 1 for the first attempt. A failure policy that sends the call again runs
+    /// the client filters again for each attempt (`before`, then `after` with the attempt's
+    /// outcome), with `target` the attempt's server and `attempt` counting up.
+    unsigned attempt = 1;
 
     protocol::method_path path() const noexcept { return {ns, server_type, service, method}; }
 };

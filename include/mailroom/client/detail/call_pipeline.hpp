@@ -1,0 +1,71 @@
+#pragma once
+
+#include <mailroom/client/call_options.hpp>
+#include <mailroom/client/detail/call_handler.hpp>
+#include <mailroom/client/detail/station_access.hpp>
+#include <mailroom/client/failure_policy.hpp>
+#include <mailroom/client/route_param.hpp>
+#include <mailroom/filters/filter_chain.hpp>
+#include <mailroom/protocol/frame.hpp>
+#include <mailroom/protocol/message.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+
+namespace mailroom {
+class mail_station;
+}
+
+namespace mailroom::detail {
+
+/** True if a call that failed with `ec` provably never left this process, so that sending it
+    elsewhere is safe (see call_failure::sent): `not_sent`, and the errors the station reports
+    before a frame reaches a mail box (no server, connect failures, bounds). `disconnected`
+    and `timeout` mean "sent, outcome unknown".
+*/
+bool never_sent(std::error_code ec) noexcept;
+
+/// What a call carries only when it has client filters or a failure policy.
+struct call_extras {
+    std::shared_ptr<const client_filters::table> filters; // null: no filter for the type
+    std::shared_ptr<failure_policy> policy;                // null: failfast
+    filter_call info;                                      // all but the target
+    bool routed = true;
+};
+
+/** One outgoing call, from the stub or proxy to its completion. Everything in it is owned:
+    it is made in the calling thread (routed there, on `view`, while the route parameter is
+    alive; arguments encoded there) and may be started later, when the caller's frame is
+    gone (`asio::use_awaitable` starts it when awaited).
+
+    Without extras the call goes straight to the station: its completion handler is the only
+    state and lives in the station's pending-call slot. With extras it runs through the
+    pipeline (src/client/call_pipeline.cpp): the client filters, the station on the same
+    snapshot, the failure policy.
+*/
+struct call {
+    mail_station* station = nullptr;
+    station_view_ptr view;   // the snapshot the call was routed on and is sent on
+    std::string target;      // empty: no server fits (the call fails with no_target_server)
+    std::uint64_t id = 0;    // 0: a notify
+    frame f;                 // encoded for the first attempt
+    call_options options;    // with the timeout resolved
+    std::optional<call_extras> extras;
+};
+
+/** Fills `c.extras` if `filters` (may be null) or `policies` apply to calls of `path`'s server
+    type: copies the names and `param`'s key and number (`param` may be null).
+*/
+void add_extras(call& c, const protocol::method_path& path, const route_param* param,
+                bool routed, const client_filters* filters, const failure_policies& policies);
+
+/// Runs a call that has extras: `done` completes exactly once, never inside this function.
+void run_pipeline(call&& c, call_handler done);
+
+/// Runs a notify that has extras.
+void run_pipeline(call&& c, status_handler done);
+
+} // namespace mailroom::detail

@@ -1,0 +1,235 @@
+#include "../filters/chain_walk.hpp"
+
+#include <mailroom/client/detail/call_pipeline.hpp>
+#include <mailroom/client/mail_station.hpp>
+#include <mailroom/error.hpp>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <vector>
+
+namespace mailroom::detail {
+
+bool never_sent(std::error_code ec) noexcept
+{
+    if (ec.category() != error_category())
+        return false;
+    switch (static_cast<error>(ec.value())) {
+    case error::no_target_server:
+    case error::connect_failed:
+    case error::queue_full:
+    case error::unknown_server:
+    case error::unknown_transport:
+    case error::frame_too_large:
+    case error::version_mismatch:
+    case error::not_sent:
+    case error::wrong_server:
+        return true;
+    default:
+        return false;
+    }
+}
+
+void add_extras(call& c, const protocol::method_path& path, const route_param* param,
+                bool routed, const client_filters* filters, const failure_policies& policies)
+{
+    std::shared_ptr<const client_filters::table> table;
+    if (filters && !filters->empty()) {
+        table = filters->snapshot();
+        if (table->for_type(path.server_type).empty())
+            table = nullptr;
+    }
+    auto policy = policies.empty() ? nullptr : policies.for_type(path.server_type);
+    if (!table && !policy)
+        return;
+    auto& x = c.extras.emplace();
+    x.filters = std::move(table);
+    x.policy = std::move(policy);
+    x.routed = routed;
+    filter_call& info = x.info;
+    info.ns = path.ns;
+    info.server_type = path.server_type;
+    info.service = path.service;
+    info.method = path.method;
+    info.source = c.station->options().client_id;
+    info.request_id = c.id;
+    info.start = std::chrono::steady_clock::now();
+    const auto timeout = c.options.timeout.count() > 0 ? c.options.timeout
+                                                       : c.station->options().request_timeout;
+    info.deadline = info.start + timeout;
+    if (param)
+        info.param = owned_route_param(*param); // the caller's param dies with its frame
+}
+
+namespace {
+
+bool is_cancellation(std::error_code ec) noexcept
+{
+    return ec == error::cancelled || ec == std::errc::operation_canceled;
+}
+
+/** A call with client filters or a failure policy, from its first attempt to its completion.
+
+    Each attempt: the filters' `before` in order (each may reject it or change its target),
+    then the station, on the snapshot the call was routed on; then the `after` of the filters
+    that let it through, in reverse order, with the attempt's outcome. A failed attempt is
+    shown to the failure policy, which may send the call again (to another server, or later);
+    else the caller's handler runs, exactly once.
+*/
+class call_pipeline final : public chain_walk<call_pipeline, client_filter> {
+public:
+    call_pipeline(call&& c, call_handler on_result, status_handler on_sent)
+        : station_(c.station), view_(std::move(c.view)), id_(c.id), frame_(std::move(c.f)),
+          options_(std::move(c.options)), table_(std::move(c.extras->filters)),
+          policy_(std::move(c.extras->policy)), routed_(c.extras->routed),
+          on_result_(std::move(on_result)), on_sent_(std::move(on_sent))
+    {
+        call_ = std::move(c.extras->info);
+        call_.target = std::move(c.target);
+        static const std::vector<std::shared_ptr<client_filter>> none;
+        filters_ = table_ ? &table_->for_type(call_.server_type) : &none;
+    }
+
+    void attempt()
+    {
+        passed_ = 0;
+        step(0);
+    }
+
+private:
+    friend class chain_walk<call_pipeline, client_filter>;
+
+    void passed()
+    {
+        // A policy may need the frame again: each attempt sends a copy.
+        frame f = policy_ ? frame(frame_) : std::move(frame_);
+        auto self = shared_from_this();
+        if (id_) {
+            send_request(*station_, view_, call_.target, id_, std::move(f), options_,
+                         [self](std::error_code ec, const protocol::response_view* rv) {
+                             std::error_code outcome = ec;
+                             if (!ec && rv && rv->code)
+                                 outcome = std::error_code(rv->code, error_category());
+                             self->attempt_done(outcome, !never_sent(ec), ec, rv);
+                         });
+        } else {
+            send_notify(*station_, view_, call_.target, std::move(f),
+                        [self](std::error_code ec) { self->attempt_done(ec, !never_sent(ec), ec); });
+        }
+    }
+
+    void rejected(std::error_code ec) { attempt_done(ec, false, ec, nullptr, true); }
+
+    /// `outcome`: the attempt's error, the remote's included; `ec`, `rv`: as the station
+    /// reported it (what the caller's handler decodes).
+    void attempt_done(std::error_code outcome, bool sent, std::error_code ec,
+                      const protocol::response_view* rv = nullptr, bool rejected = false)
+    {
+        run_after(outcome);
+        if (outcome && policy_ && again(outcome, sent, ec, rv, rejected))
+            return;
+        if (policy_) {
+            try {
+                policy_->on_done(call_, outcome);
+            } catch (...) {
+            }
+        }
+        if (rejected)
+            return complete_later(ec);
+        complete(ec, rv);
+    }
+
+    /// Asks the policy; true if the call goes on with another attempt.
+    bool again(std::error_code outcome, bool sent, std::error_code ec,
+               const protocol::response_view* rv, bool rejected)
+    {
+        if (is_cancellation(outcome) || (options_.cancel && options_.cancel->cancelled()))
+            return false;
+        failed_.push_back(call_.target);
+        retry_decision d;
+        try {
+            d = policy_->on_failure({call_, outcome, sent, routed_, failed_, table_of(*view_)});
+        } catch (...) {
+            return false;
+        }
+        if (d.target.empty())
+            return false;
+        const auto start = std::chrono::steady_clock::now() + d.delay;
+        if (start >= call_.deadline)
+            return false;
+        if (d.in_background) {
+            // The caller's answer now (a remote's response is only valid now); the attempts
+            // go on for the policy's sake.
+            if (rejected)
+                complete_later(ec);
+            else
+                complete(ec, rv);
+        }
+        call_.target = std::move(d.target);
+        ++call_.attempt;
+        options_.timeout = std::max(std::chrono::milliseconds(1),
+                                    std::chrono::ceil<std::chrono::milliseconds>(
+                                        call_.deadline - start));
+        // Never inline: a synchronous rejection would otherwise recurse through the policy.
+        if (d.delay.count() <= 0) {
+            asio::post(executor_ref(*station_), [self = shared_from_this()] { self->attempt(); });
+        } else {
+            timer_.emplace(executor_ref(*station_), d.delay);
+            timer_->async_wait(
+                [self = shared_from_this()](const boost::system::error_code&) { self->attempt(); });
+        }
+        return true;
+    }
+
+    /** Completes the caller with `ec` from the station's executor: a rejection found while
+        initiating must not run the handler inside the call that started it. The handler is
+        taken now, so nothing that happens meanwhile can answer the caller instead.
+    */
+    void complete_later(std::error_code ec)
+    {
+        if (auto h = std::move(on_result_))
+            asio::post(executor_ref(*station_), [h = std::move(h), ec]() mutable { h(ec, nullptr); });
+        else if (auto s = std::move(on_sent_))
+            asio::post(executor_ref(*station_), [s = std::move(s), ec]() mutable { s(ec); });
+    }
+
+    void complete(std::error_code ec, const protocol::response_view* rv)
+    {
+        if (id_) {
+            if (auto h = std::move(on_result_))
+                h(ec, rv);
+        } else if (auto h = std::move(on_sent_)) {
+            h(ec);
+        }
+    }
+
+    mail_station* station_;
+    station_view_ptr view_;
+    std::uint64_t id_;
+    frame frame_;
+    call_options options_;
+    std::shared_ptr<const client_filters::table> table_;
+    std::shared_ptr<failure_policy> policy_;
+    bool routed_;
+    call_handler on_result_;
+    status_handler on_sent_;
+    std::vector<std::string> failed_;
+    std::optional<asio::steady_timer> timer_;
+};
+
+} // namespace
+
+void run_pipeline(call&& c, call_handler done)
+{
+    std::make_shared<call_pipeline>(std::move(c), std::move(done), nullptr)->attempt();
+}
+
+void run_pipeline(call&& c, status_handler done)
+{
+    std::make_shared<call_pipeline>(std::move(c), nullptr, std::move(done))->attempt();
+}
+
+} // namespace mailroom::detail
