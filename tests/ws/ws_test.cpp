@@ -329,7 +329,7 @@ struct bare_acceptor {
 
 TEST(Ws, EveryErrorHasAMessageAndACondition)
 {
-    for (int v = 1; v <= static_cast<int>(ws_error::truncated_frame); ++v) {
+    for (int v = 1; v <= static_cast<int>(ws_error::unfinished_message); ++v) {
         std::error_code ec = static_cast<ws_error>(v);
         EXPECT_STREQ(ec.category().name(), "mailroom.ws");
         EXPECT_FALSE(ec.message().empty());

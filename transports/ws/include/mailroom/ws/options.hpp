@@ -62,6 +62,17 @@ struct acceptor_options {
     /// code 1009. A batch message may hold up to max(64 KiB, this + 4) bytes; a message with
     /// one body (a client without batches) up to this. Default: 8 MiB.
     std::size_t max_frame_size = 8u << 20;
+    /** Data frames one message may take (a fragmented message: its first frame and its
+        continuations; control frames between them do not count). More closes the connection
+        with close code 1008 (`ws_error::unfinished_message`): a peer that opens a message and
+        then sends only empty continuation frames would otherwise hold its link forever, since
+        they add nothing to the message size. 0: no limit. Default: 1,024 (mailroom and
+        browsers send one frame per message).
+    */
+    std::size_t max_message_frames = 1024;
+    /// Time from a message's first frame to its last; longer closes the connection with
+    /// close code 1008 (`ws_error::unfinished_message`). 0: no limit. Default: 30 s.
+    std::chrono::milliseconds max_message_time{30'000};
     /// Per-connection settings. Default: no pings of its own; closes a client silent for 60 s
     /// (a live mail box pings every 10 s).
     stream_options stream{.keepalive_interval = std::chrono::milliseconds(0),
