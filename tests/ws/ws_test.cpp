@@ -403,6 +403,38 @@ TEST(Ws, APlainHttpRequestGets400)
     EXPECT_EQ(res.result_int(), 400);
 }
 
+TEST(Ws, AMissingMalformedOrRepeatedSecWebSocketKeyGets400)
+{
+    auto t = mailroom::test::make_ws_under_test(false);
+    cluster c(*t);
+    c.start_server();
+    // An upgrade request written by hand, with `keys` as its Sec-WebSocket-Key fields.
+    auto status = [&](std::vector<std::string> keys) {
+        tcp::socket s(c.ioc);
+        s.connect({asio::ip::make_address("127.0.0.1"), c.address().port});
+        http::request<http::empty_body> req{http::verb::get, "/mailroom", 11};
+        req.set(http::field::host, "127.0.0.1");
+        req.set(http::field::upgrade, "websocket");
+        req.set(http::field::connection, "Upgrade");
+        req.set(http::field::sec_websocket_version, "13");
+        req.set(http::field::authorization, "Bearer conformance-token");
+        for (auto& k : keys)
+            req.insert(http::field::sec_websocket_key, k);
+        http::write(s, req);
+        beast::flat_buffer buf;
+        http::response<http::string_body> res;
+        auto f = http::async_read(s, buf, res, asio::use_future);
+        wait(f);
+        return res.result_int();
+    };
+    EXPECT_EQ(status({}), 400);
+    EXPECT_EQ(status({"x"}), 400);
+    EXPECT_EQ(status({"!!!!!!!!!!!!!!!!!!!!!!=="}), 400) << "24 characters, not base64";
+    EXPECT_EQ(status({"dGhlIHNhbXBsZSBub25jZQ="}), 400) << "23 characters";
+    EXPECT_EQ(status({"dGhlIHNhbXBsZSBub25jZQ==", "dGhlIHNhbXBsZSBub25jZQ=="}), 400) << "twice";
+    EXPECT_EQ(status({"dGhlIHNhbXBsZSBub25jZQ=="}), 101) << "RFC 6455's example key";
+}
+
 TEST(Ws, ATextMessageClosesTheConnectionWithCode1003)
 {
     auto t = mailroom::test::make_ws_under_test(false);
@@ -414,6 +446,9 @@ TEST(Ws, ATextMessageClosesTheConnectionWithCode1003)
     raw.ws.text(true);
     raw.ws.write(asio::buffer(std::string("[1, 1, \"user\"]")));
     EXPECT_EQ(raw.close_code(), websocket::close_code::unknown_data);
+    EXPECT_EQ(std::string(raw.ws.reason().reason.data(), raw.ws.reason().reason.size()),
+              std::error_code(ws_error::text_message).message())
+        << "the close frame says why";
 }
 
 TEST(Ws, AMessageAboveTheLimitClosesTheConnectionWithCode1009)
