@@ -12,10 +12,13 @@ namespace mailroom::ws {
 /** Settings of one WebSocket link, on either end.
 
     Keepalive uses WebSocket ping control frames, which the peer's WebSocket layer answers
-    with a pong whatever its application is doing (this end answers the peer's pings too). Liveness is any bytes received; with the
+    with a pong whatever its application is doing (this end answers the peer's pings too).
+    Liveness is any bytes received (pings, pongs and parts of a message included), with the
     TCP transport's rules (docs/protocol.md, section 9): after `keepalive_interval` of silence
     the link sends a ping, after `keepalive_timeout` of silence it closes with
     `keepalive_timeout`. The check runs every `keepalive_interval` (or half the timeout).
+    This is the link's own timer, not Beast's `stream_base::timeout` idle timer: Beast's
+    counts pings received as silence unless it sends pings of its own at half the timeout.
 */
 struct stream_options {
     /// Send a ping after this much silence from the peer; 0 disables pings. Default: 10 s on a
