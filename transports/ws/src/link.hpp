@@ -24,6 +24,7 @@
 #include <span>
 #include <string>
 #include <system_error>
+#include <type_traits>
 #include <vector>
 
 namespace mailroom::ws::detail {
