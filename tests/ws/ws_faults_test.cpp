@@ -123,6 +123,7 @@ struct attacker {
                 received.append(buf, n);
             }
             done = true;
+            hung_up_.set_value();
         });
         writer_ = std::thread([this] {
             boost::system::error_code ec;
@@ -147,12 +148,10 @@ struct attacker {
     /// Waits until the server hung up (at most `limit`).
     bool wait_closed(std::chrono::seconds limit)
     {
-        const auto until = std::chrono::steady_clock::now() + limit;
-        while (!done && std::chrono::steady_clock::now() < until)
-            std::this_thread::sleep_for(10ms); // polling a flag set by the reader thread
-        if (done && reader_.joinable())
-            reader_.join();
-        return done;
+        if (hung_up_future_.wait_for(limit) != std::future_status::ready)
+            return false;
+        reader_.join();
+        return true;
     }
 
     asio::io_context ioc_;
@@ -162,6 +161,8 @@ struct attacker {
     std::string received;
     std::atomic<bool> done{false};
     std::atomic<long> chunks{0};
+    std::promise<void> hung_up_;
+    std::future<void> hung_up_future_ = hung_up_.get_future();
     std::thread reader_, writer_;
 };
 
