@@ -5,6 +5,8 @@
 MAILROOM_BUILD_PACKAGES=(g++ cmake ninja-build libboost-dev libmsgpack-cxx-dev libfmt-dev nlohmann-json3-dev libssl-dev)
 # Added for the tests and benchmarks.
 MAILROOM_TEST_PACKAGES=(libgtest-dev libgmock-dev libbenchmark-dev)
+# The WebSocket interop tests (label interop): Node's ws package and headless Chromium.
+MAILROOM_TEST_PACKAGES+=(nodejs node-ws chromium)
 
 mailroom_install() {
     local missing=()

@@ -329,7 +329,7 @@ struct bare_acceptor {
 
 TEST(Ws, EveryErrorHasAMessageAndACondition)
 {
-    for (int v = 1; v <= static_cast<int>(ws_error::truncated_frame); ++v) {
+    for (int v = 1; v <= static_cast<int>(ws_error::unfinished_message); ++v) {
         std::error_code ec = static_cast<ws_error>(v);
         EXPECT_STREQ(ec.category().name(), "mailroom.ws");
         EXPECT_FALSE(ec.message().empty());
@@ -403,6 +403,65 @@ TEST(Ws, APlainHttpRequestGets400)
     EXPECT_EQ(res.result_int(), 400);
 }
 
+TEST(Ws, AMissingMalformedOrRepeatedSecWebSocketKeyGets400)
+{
+    auto t = mailroom::test::make_ws_under_test(false);
+    cluster c(*t);
+    c.start_server();
+    // An upgrade request written by hand, with `keys` as its Sec-WebSocket-Key fields.
+    auto status = [&](std::vector<std::string> keys) {
+        tcp::socket s(c.ioc);
+        s.connect({asio::ip::make_address("127.0.0.1"), c.address().port});
+        http::request<http::empty_body> req{http::verb::get, "/mailroom", 11};
+        req.set(http::field::host, "127.0.0.1");
+        req.set(http::field::upgrade, "websocket");
+        req.set(http::field::connection, "Upgrade");
+        req.set(http::field::sec_websocket_version, "13");
+        req.set(http::field::authorization, "Bearer conformance-token");
+        for (auto& k : keys)
+            req.insert(http::field::sec_websocket_key, k);
+        http::write(s, req);
+        beast::flat_buffer buf;
+        http::response<http::string_body> res;
+        auto f = http::async_read(s, buf, res, asio::use_future);
+        wait(f);
+        return res.result_int();
+    };
+    EXPECT_EQ(status({}), 400);
+    EXPECT_EQ(status({"x"}), 400);
+    EXPECT_EQ(status({"!!!!!!!!!!!!!!!!!!!!!!=="}), 400) << "24 characters, not base64";
+    EXPECT_EQ(status({"dGhlIHNhbXBsZSBub25jZQ="}), 400) << "23 characters";
+    EXPECT_EQ(status({"dGhlIHNhbXBsZSBub25jZQ==", "dGhlIHNhbXBsZSBub25jZQ=="}), 400) << "twice";
+    EXPECT_EQ(status({"dGhlIHNhbXBsZSBub25jZQ=="}), 101) << "RFC 6455's example key";
+}
+
+TEST(Ws, AnUpgradeThatNeverCompletesIsClosedAfterTheHandshakeTimeout)
+{
+    io_threads io;
+    mailroom::server srv(io.ioc.get_executor(), quiet_server());
+    auto acc = mailroom::ws::make_acceptor(
+        io.ioc.get_executor(), {.stream = {.keepalive_interval = 0ms,
+                                        .keepalive_timeout = 60'000ms,
+                                        .handshake_timeout = 200ms}});
+    ASSERT_FALSE(srv.listen(acc));
+    // Silent, and half a request.
+    for (std::string sent : {std::string(), std::string("GET / HTTP/1.1\r\nHost: x\r\n")}) {
+        tcp::socket s(io.ioc);
+        s.connect({asio::ip::make_address("127.0.0.1"), acc->port()});
+        asio::write(s, asio::buffer(sent));
+        const auto started = std::chrono::steady_clock::now();
+        char buf[64];
+        auto f = s.async_read_some(asio::buffer(buf), asio::use_future);
+        EXPECT_THROW(wait(f), boost::system::system_error) << "the server hangs up: " << sent;
+        const auto took = std::chrono::steady_clock::now() - started;
+        EXPECT_GE(took, 150ms);
+        EXPECT_LT(took, 10s);
+    }
+    EXPECT_EQ(srv.connections(), 0u);
+    srv.stop();
+    io.join();
+}
+
 TEST(Ws, ATextMessageClosesTheConnectionWithCode1003)
 {
     auto t = mailroom::test::make_ws_under_test(false);
@@ -414,6 +473,9 @@ TEST(Ws, ATextMessageClosesTheConnectionWithCode1003)
     raw.ws.text(true);
     raw.ws.write(asio::buffer(std::string("[1, 1, \"user\"]")));
     EXPECT_EQ(raw.close_code(), websocket::close_code::unknown_data);
+    EXPECT_EQ(std::string(raw.ws.reason().reason.data(), raw.ws.reason().reason.size()),
+              std::error_code(ws_error::text_message).message())
+        << "the close frame says why";
 }
 
 TEST(Ws, AMessageAboveTheLimitClosesTheConnectionWithCode1009)
@@ -429,6 +491,34 @@ TEST(Ws, AMessageAboveTheLimitClosesTheConnectionWithCode1009)
     boost::system::error_code ignored; // the server may hang up while it is being written
     raw.ws.write(asio::buffer(big), ignored);
     EXPECT_EQ(raw.close_code(), websocket::close_code::too_big);
+}
+
+TEST(Ws, ACloseFrameWithAReasonThatIsNotUtf8IsAProtocolError)
+{
+    auto t = mailroom::test::make_ws_under_test(false);
+    cluster c(*t);
+    c.start_server();
+    raw_client raw(c);
+    ASSERT_EQ(raw.upgrade("/mailroom", "conformance-token"), 101);
+    raw.send_hello();
+    asio::write(raw.ws.next_layer(), asio::buffer(client_frame(true, 0x8, "\x03\xe8\xff\xfe")));
+    // The answer, read raw: Beast's stream has not seen our close frame.
+    std::string bytes;
+    for (;;) {
+        char buf[256];
+        boost::system::error_code ec;
+        const auto n = raw.ws.next_layer().read_some(asio::buffer(buf), ec);
+        bytes.append(buf, n);
+        if (ec)
+            break;
+    }
+    // The hello_ack (binary), then a close frame: 0x88, its length, the code.
+    const auto at = bytes.find("\x88");
+    ASSERT_NE(at, std::string::npos);
+    ASSERT_GE(bytes.size(), at + 4);
+    const int code = (static_cast<unsigned char>(bytes[at + 2]) << 8) |
+                     static_cast<unsigned char>(bytes[at + 3]);
+    EXPECT_EQ(code, websocket::close_code::protocol_error) << "not a normal closure";
 }
 
 TEST(Ws, KeepaliveDetectsAServerThatStoppedAnswering)

@@ -3,8 +3,8 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/rfc7230.hpp>
 #include <boost/beast/http/write.hpp>
-#include <boost/beast/websocket/detail/hybi13.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 
 #include <string_view>
 
@@ -12,18 +12,23 @@ namespace mailroom::ws::detail {
 namespace {
 
 namespace http = boost::beast::http;
-namespace websocket = boost::beast::websocket;
 
-template <class Socket>
-std::string address_of(Socket& s)
+std::string address_of(const asio::ip::tcp::socket& s)
 {
     boost::system::error_code ec;
     auto ep = s.remote_endpoint(ec);
     if (ec)
         return "unknown";
     auto addr = ep.address();
-    std::string host = addr.is_v6() ? "[" + addr.to_string() + "]" : addr.to_string();
-    return host + ":" + std::to_string(ep.port());
+    std::string out;
+    if (addr.is_v6())
+        out += '[';
+    out += addr.to_string();
+    if (addr.is_v6())
+        out += ']';
+    out += ':';
+    out += std::to_string(ep.port());
+    return out;
 }
 
 /// Compares in time independent of where the strings differ: the token is a secret.
@@ -37,37 +42,58 @@ bool same_secret(std::string_view given, std::string_view expected)
 
 std::string_view view(boost::beast::string_view s) { return {s.data(), s.size()}; }
 
+bool is_base64(char c) noexcept
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '+' || c == '/';
+}
+
 } // namespace
 
-template <class Stream>
-ws_connection<Stream>::ws_connection(tcp_socket_type socket, const acceptor_options& options)
-    requires(!is_tls_v<Stream>)
-    : base(ws_role::server, options.stream, options.max_frame_size, std::move(socket)),
-      path_(options.path), token_(options.token)
+bool valid_websocket_key(std::string_view key) noexcept
 {
-    remote_ = address_of(this->lowest_layer());
+    if (key.size() != 24 || key.substr(22) != "==")
+        return false;
+    for (std::size_t i = 0; i < 22; ++i)
+        if (!is_base64(key[i]))
+            return false;
+    // The last character holds 2 bits of the 16th byte and 4 zero bits.
+    return std::string_view("AQgw").find(key[21]) != std::string_view::npos;
 }
 
-template <class Stream>
-ws_connection<Stream>::ws_connection(tcp_socket_type socket, const acceptor_options& options,
-                                     std::shared_ptr<tcp::detail::tls_context> tls)
-    requires(is_tls_v<Stream>)
-    : base(ws_role::server, options.stream, options.max_frame_size, std::move(socket), *tls),
-      path_(options.path), token_(options.token), tls_(std::move(tls))
+template <class Next>
+ws_connection<Next>::ws_connection(strand_type strand, asio::ip::tcp::socket socket,
+                                   const acceptor_options& options)
+    requires(!base::tls)
+    : base(std::move(strand), options.stream, options.max_frame_size, std::move(socket)),
+      path_(options.path), token_(options.token), max_message_frames_(options.max_message_frames),
+      max_message_time_(options.max_message_time)
 {
-    remote_ = address_of(this->lowest_layer());
+    remote_ = address_of(this->tcp().socket());
 }
 
-template <class Stream>
-void ws_connection<Stream>::upgrade(ready_handler ready)
+template <class Next>
+ws_connection<Next>::ws_connection(strand_type strand, asio::ip::tcp::socket socket,
+                                   const acceptor_options& options,
+                                   std::shared_ptr<tcp::detail::tls_context> tls)
+    requires(base::tls)
+    : base(std::move(strand), options.stream, options.max_frame_size, std::move(socket), *tls),
+      path_(options.path), token_(options.token), max_message_frames_(options.max_message_frames),
+      max_message_time_(options.max_message_time), tls_(std::move(tls))
+{
+    remote_ = address_of(this->tcp().socket());
+}
+
+template <class Next>
+void ws_connection<Next>::upgrade(ready_handler ready)
 {
     ready_ = std::move(ready);
     boost::system::error_code ignored;
-    this->lowest_layer().set_option(asio::ip::tcp::no_delay(true), ignored);
+    this->tcp().socket().set_option(asio::ip::tcp::no_delay(true), ignored);
     // TLS, the HTTP request and the 101 share one deadline.
-    this->arm_handshake_deadline();
-    if constexpr (is_tls_v<Stream>) {
-        this->stream().async_handshake(
+    this->tcp().expires_after(this->options().handshake_timeout);
+    if constexpr (base::tls) {
+        this->http_stream().async_handshake(
             asio::ssl::stream_base::server, [self = self()](const boost::system::error_code& ec) {
                 if (ec || self->closing())
                     return self->close_link(false);
@@ -78,8 +104,8 @@ void ws_connection<Stream>::upgrade(ready_handler ready)
     }
 }
 
-template <class Stream>
-void ws_connection<Stream>::read_request()
+template <class Next>
+void ws_connection<Next>::read_request()
 {
     http_buffer_.emplace(8u << 10);
     parser_.emplace();
@@ -91,17 +117,17 @@ void ws_connection<Stream>::read_request()
                      });
 }
 
-template <class Stream>
-void ws_connection<Stream>::on_request(const boost::system::error_code& ec)
+template <class Next>
+void ws_connection<Next>::on_request(const boost::system::error_code& ec)
 {
     if (ec || this->closing())
         return this->close_link(false);
     const auto& req = parser_->get();
     if (!websocket::is_upgrade(req))
         return refuse(http::status::bad_request, "expected a WebSocket upgrade request");
-    const auto key = view(req[http::field::sec_websocket_key]);
-    if (key.empty() || key.size() > websocket::detail::sec_ws_key_type::max_size_n)
-        return refuse(http::status::bad_request, "missing or malformed Sec-WebSocket-Key");
+    if (req.count(http::field::sec_websocket_key) != 1 ||
+        !valid_websocket_key(view(req[http::field::sec_websocket_key])))
+        return refuse(http::status::bad_request, "missing, malformed or repeated Sec-WebSocket-Key");
     if (view(req[http::field::sec_websocket_version]) != "13")
         return refuse(http::status::upgrade_required, "only WebSocket version 13 is spoken");
     auto target = view(req.target());
@@ -112,45 +138,41 @@ void ws_connection<Stream>::on_request(const boost::system::error_code& ec)
     const auto auth = view(req[http::field::authorization]);
     if (!token_.empty() && !same_secret(auth, "Bearer " + token_))
         return refuse(http::status::unauthorized, "missing or wrong bearer token");
+    // A client waits for the 101 before it sends frames (RFC 6455, 4.1); bytes behind the
+    // request would be lost to Beast, which starts reading afresh.
+    if (http_buffer_->size() > 0)
+        return refuse(http::status::bad_request, "data sent before the upgrade completed");
     bool batch = false;
     for (const auto& p : http::token_list(req[http::field::sec_websocket_protocol]))
         batch = batch || view(p) == batch_subprotocol;
-    accept(key, batch);
+    accept(batch);
 }
 
-template <class Stream>
-void ws_connection<Stream>::accept(std::string_view key, bool batch)
+template <class Next>
+void ws_connection<Next>::accept(bool batch)
 {
-    websocket::detail::sec_ws_accept_type accept;
-    websocket::detail::make_sec_ws_accept(accept, {key.data(), key.size()});
-    response_.emplace(http::status::switching_protocols, parser_->get().version());
-    response_->set(http::field::server, "mailroom");
-    response_->set(http::field::upgrade, "websocket");
-    response_->set(http::field::connection, "Upgrade");
-    response_->set(http::field::sec_websocket_accept, accept);
-    if (batch)
-        response_->set(http::field::sec_websocket_protocol,
-                       boost::beast::string_view(batch_subprotocol.data(), batch_subprotocol.size()));
-    http::async_write(
-        this->http_stream(), *response_,
-        [self = self(), batch](const boost::system::error_code& ec, std::size_t) {
-            if (ec || self->closing())
-                return self->close_link(false);
-            // Writable from now on: what the core sends (and a close that flushes) need not
-            // wait for open(), which only attaches the handler and starts reading. Bytes the
-            // client sent right behind its request are the start of its first message.
-            const auto early = self->http_buffer_->cdata();
-            self->enable_writes(batch, {static_cast<const char*>(early.data()), early.size()});
-            self->http_buffer_.reset();
-            self->parser_.reset();
-            self->response_.reset();
-            auto ready = std::move(self->ready_);
-            ready(self);
-        });
+    this->ws().set_option(websocket::stream_base::decorator([batch](websocket::response_type& res) {
+        res.set(http::field::server, "mailroom");
+        if (batch)
+            res.set(http::field::sec_websocket_protocol,
+                    boost::beast::string_view(batch_subprotocol.data(), batch_subprotocol.size()));
+    }));
+    this->ws().async_accept(parser_->get(), [self = self(), batch](const boost::system::error_code& ec) {
+        if (ec || self->closing())
+            return self->close_link(false);
+        // Writable from now on: what the core sends (and a close that flushes) need not wait
+        // for open(), which only attaches the handler and starts reading.
+        self->tcp().expires_never();
+        self->enable(batch, self->max_message_frames_, self->max_message_time_);
+        self->http_buffer_.reset();
+        self->parser_.reset();
+        auto ready = std::move(self->ready_);
+        ready(self);
+    });
 }
 
-template <class Stream>
-void ws_connection<Stream>::refuse(http::status status, std::string why)
+template <class Next>
+void ws_connection<Next>::refuse(http::status status, std::string why)
 {
     response_.emplace(status, parser_->get().version());
     response_->set(http::field::server, "mailroom");
@@ -162,14 +184,15 @@ void ws_connection<Stream>::refuse(http::status status, std::string why)
     response_->keep_alive(false);
     response_->body() = std::move(why) + "\n";
     response_->prepare_payload();
+    // The refusal is written whole before the socket closes.
     http::async_write(this->http_stream(), *response_,
                       [self = self()](const boost::system::error_code&, std::size_t) {
                           self->close_link(false);
                       });
 }
 
-template <class Stream>
-void ws_connection<Stream>::open(std::shared_ptr<connection_handler> handler)
+template <class Next>
+void ws_connection<Next>::open(std::shared_ptr<connection_handler> handler)
 {
     ready_ = nullptr;
     if (this->finished()) // closed between the upgrade and now: the core still hears of it
@@ -178,8 +201,8 @@ void ws_connection<Stream>::open(std::shared_ptr<connection_handler> handler)
     this->start();
 }
 
-template <class Stream>
-void ws_connection<Stream>::closed(std::error_code ec, bool)
+template <class Next>
+void ws_connection<Next>::closed(std::error_code ec, bool)
 {
     ready_ = nullptr;
     // The session holds this connection; dropping the handler here breaks that cycle.
@@ -187,9 +210,7 @@ void ws_connection<Stream>::closed(std::error_code ec, bool)
         h->on_close(ec);
 }
 
-template class ws_connection<basic_plain_stream<io_strand>>;
-template class ws_connection<basic_tls_stream<io_strand>>;
-template class ws_connection<basic_plain_stream<any_strand>>;
-template class ws_connection<basic_tls_stream<any_strand>>;
+template class ws_connection<plain_layer>;
+template class ws_connection<tls_layer>;
 
 } // namespace mailroom::ws::detail

@@ -23,6 +23,8 @@ public:
         case ws_error::truncated_frame:
             return "a WebSocket batch message ended inside a frame (a batch holds whole frames "
                    "only)";
+        case ws_error::unfinished_message:
+            return "a fragmented WebSocket message took too many frames or too long";
         }
         return "unknown WebSocket transport error";
     }
@@ -30,7 +32,8 @@ public:
     std::error_condition default_error_condition(int ev) const noexcept override
     {
         const auto e = static_cast<ws_error>(ev);
-        if (e == ws_error::text_message || e == ws_error::truncated_frame)
+        if (e == ws_error::text_message || e == ws_error::truncated_frame ||
+            e == ws_error::unfinished_message)
             return condition::failed;
         return condition::retryable;
     }

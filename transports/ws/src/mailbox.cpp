@@ -2,8 +2,6 @@
 #include "server_options.hpp"
 
 #include <mailroom/detail/to_std_error.hpp>
-#include <mailroom/tcp/detail/connect.hpp>
-#include <mailroom/tcp/detail/failed_mailbox.hpp>
 #include <mailroom/tcp/detail/tls_context.hpp>
 #include <mailroom/ws/error.hpp>
 #include <mailroom/ws/mailbox.hpp>
@@ -11,32 +9,22 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/core/error.hpp>
 #include <boost/beast/http/field.hpp>
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/rfc7230.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
-#include <boost/beast/websocket/detail/hybi13.hpp>
-#include <boost/beast/core/string.hpp>
+#include <boost/beast/websocket/error.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 
-#include <optional>
 #include <string>
-#include <type_traits>
 
 namespace mailroom::ws {
 namespace {
 
-namespace beast = boost::beast;
 namespace http = boost::beast::http;
 namespace websocket = boost::beast::websocket;
+using detail::strand_type;
 
 std::error_code cancelled() { return std::make_error_code(std::errc::operation_canceled); }
-
-std::string_view view(beast::string_view s) { return {s.data(), s.size()}; }
 
 /// What a refused upgrade means, from the server's HTTP status.
 std::error_code refusal(unsigned status)
@@ -51,34 +39,57 @@ std::error_code refusal(unsigned status)
     }
 }
 
-/// Resolve, connect, (TLS handshake,) WebSocket upgrade offering batches, then the link. The
-/// connect handler runs exactly once, on the strand.
-template <class Stream>
-class ws_mailbox final : public mailroom::mailbox, public detail::ws_link<Stream> {
-    using base = detail::ws_link<Stream>;
+/// A failed step of the opening: the deadline (`handshake_timeout`) reads as a timeout.
+std::error_code opening_error(const boost::system::error_code& ec)
+{
+    if (ec == boost::beast::error::timeout)
+        return std::make_error_code(std::errc::timed_out);
+    return mailroom::detail::to_std_error(ec);
+}
+
+/// A mail box that only reports why it cannot exist (a TLS context that does not load).
+class failed_mailbox final : public mailroom::mailbox {
+public:
+    failed_mailbox(asio::any_io_executor ex, std::error_code ec) : ex_(std::move(ex)), ec_(ec) {}
+    void async_connect(connect_handler handler) override
+    {
+        asio::post(ex_, [h = std::move(handler), ec = ec_]() mutable { h(ec); });
+    }
+    void send(frame) override {}
+    void close() override {}
+
+private:
+    asio::any_io_executor ex_;
+    std::error_code ec_;
+};
+
+/** Resolve, connect, (TLS handshake,) Beast's WebSocket handshake offering batches, then the
+    link. TLS and the upgrade share one deadline, `handshake_timeout`, from the TCP connect.
+    The connect handler runs exactly once, on the strand.
+*/
+template <class Next>
+class ws_mailbox final : public mailroom::mailbox, public detail::ws_link<Next> {
+    using base = detail::ws_link<Next>;
     static constexpr bool tls = base::tls;
-    using strand_type = typename base::executor_type;
-    using tcp_socket_type = typename base::tcp_socket_type;
-    using resolver_type = asio::ip::basic_resolver<asio::ip::tcp, strand_type>;
 
 public:
     ws_mailbox(const mailbox_context& ctx, strand_type strand, const client_options& options)
         requires(!tls)
-        : base(detail::ws_role::client, options.stream, ctx.max_frame_size, tcp_socket_type(strand)),
+        : base(strand, options.stream, ctx.max_frame_size, asio::any_io_executor(strand)),
           handler_(ctx.handler), host_(ctx.server.host), port_(std::to_string(ctx.server.port)),
-          path_(options.path), token_(options.token), resolver_(strand)
+          path_(options.path), token_(options.token), resolver_(asio::any_io_executor(strand))
     {
     }
 
     ws_mailbox(const mailbox_context& ctx, strand_type strand, const client_options& options,
                std::shared_ptr<tcp::detail::tls_context> tls_ctx)
         requires(tls)
-        : base(detail::ws_role::client, options.stream, ctx.max_frame_size, tcp_socket_type(strand),
-               *tls_ctx),
+        : base(strand, options.stream, ctx.max_frame_size, asio::any_io_executor(strand), *tls_ctx),
           handler_(ctx.handler), host_(ctx.server.host), port_(std::to_string(ctx.server.port)),
-          path_(options.path), token_(options.token), resolver_(strand), tls_(std::move(tls_ctx))
+          path_(options.path), token_(options.token), resolver_(asio::any_io_executor(strand)),
+          tls_(std::move(tls_ctx))
     {
-        tcp::detail::prepare_client(this->stream().native_handle(), options.tls, host_);
+        tcp::detail::prepare_client(this->http_stream().native_handle(), options.tls, host_);
     }
 
     void async_connect(connect_handler handler) override
@@ -89,9 +100,7 @@ public:
     }
 
     void send(frame f) override { this->send_frame(std::move(f)); }
-
     void close() override { this->close_link(false); }
-
     std::size_t queued_bytes() const noexcept override { return this->queued(); }
 
 private:
@@ -100,43 +109,52 @@ private:
         return std::static_pointer_cast<ws_mailbox>(this->shared_from_this());
     }
 
-    /// The handshake failed: the socket closes, the station hears `ec` (or why it stopped).
+    /// The opening failed: the socket closes, the station hears `ec` (or why it stopped).
     void fail_connect(connect_handler& h, std::error_code ec)
     {
-        if (this->handshake_timed_out())
-            ec = std::make_error_code(std::errc::timed_out);
-        else if (this->closing())
+        if (this->closing())
             ec = cancelled();
-        this->hard_close(); // also stops the handshake timer
+        this->hard_close();
         h(ec);
     }
 
     void connect(connect_handler h)
     {
-        auto connected = [self = self(), h = std::move(h)](std::error_code ec) mutable {
-            if (ec)
-                return h(ec);
-            // TLS and the upgrade share one deadline.
-            self->arm_handshake_deadline();
-            if constexpr (tls)
-                self->tls_handshake(std::move(h));
-            else
-                self->upgrade(std::move(h));
-        };
-        tcp::detail::resolve_and_connect(resolver_, this->lowest_layer(), host_, port_, true,
-                                         [self = self()] { return self->closing(); },
-                                         std::move(connected));
+        if (this->closing())
+            return fail_connect(h, cancelled());
+        resolver_.async_resolve(
+            host_, port_,
+            [self = self(), h = std::move(h)](const boost::system::error_code& ec,
+                                              asio::ip::tcp::resolver::results_type results) mutable {
+                if (ec || self->closing())
+                    return self->fail_connect(h, ec ? opening_error(ec) : cancelled());
+                self->tcp().async_connect(
+                    results, [self, h = std::move(h)](const boost::system::error_code& ec,
+                                                      const asio::ip::tcp::endpoint&) mutable {
+                        if (ec || self->closing())
+                            return self->fail_connect(h, ec ? opening_error(ec) : cancelled());
+                        boost::system::error_code ignored;
+                        self->tcp().socket().set_option(asio::ip::tcp::no_delay(true), ignored);
+                        self->tcp().expires_after(self->options().handshake_timeout);
+                        if constexpr (tls)
+                            self->tls_handshake(std::move(h));
+                        else
+                            self->upgrade(std::move(h));
+                    });
+            });
     }
 
     void tls_handshake(connect_handler h)
         requires(tls)
     {
-        this->stream().async_handshake(
+        this->http_stream().async_handshake(
             asio::ssl::stream_base::client,
             [self = self(), h = std::move(h)](const boost::system::error_code& ec) mutable {
-                if (ec || self->closing() || self->handshake_timed_out())
+                if (ec == boost::beast::error::timeout)
+                    return self->fail_connect(h, opening_error(ec));
+                if (ec || self->closing())
                     return self->fail_connect(
-                        h, ec ? tcp::detail::handshake_error(ec, self->stream().native_handle())
+                        h, ec ? tcp::detail::handshake_error(ec, self->http_stream().native_handle())
                               : cancelled());
                 self->upgrade(std::move(h));
             });
@@ -144,67 +162,44 @@ private:
 
     void upgrade(connect_handler h)
     {
-        websocket::detail::make_sec_ws_key(key_);
         const bool v6 = host_.find(':') != std::string::npos; // an IPv6 literal
-        request_.emplace(http::verb::get, path_, 11);
-        request_->set(http::field::host, (v6 ? "[" + host_ + "]" : host_) + ":" + port_);
-        request_->set(http::field::upgrade, "websocket");
-        request_->set(http::field::connection, "Upgrade");
-        request_->set(http::field::sec_websocket_key, key_);
-        request_->set(http::field::sec_websocket_version, "13");
-        request_->set(http::field::sec_websocket_protocol,
-                      beast::string_view(detail::batch_subprotocol.data(),
-                                         detail::batch_subprotocol.size()));
-        request_->set(http::field::user_agent, "mailroom");
-        if (!token_.empty())
-            request_->set(http::field::authorization, "Bearer " + token_);
-        http::async_write(this->http_stream(), *request_,
-                          [self = self(), h = std::move(h)](const boost::system::error_code& ec,
-                                                            std::size_t) mutable {
-                              if (ec || self->closing())
-                                  return self->fail_connect(h, mailroom::detail::to_std_error(ec));
-                              self->read_response(std::move(h));
-                          });
+        const std::string host = (v6 ? "[" + host_ + "]" : host_) + ":" + port_;
+        this->ws().set_option(websocket::stream_base::decorator(
+            [token = token_](websocket::request_type& req) {
+                req.set(http::field::user_agent, "mailroom");
+                req.set(http::field::sec_websocket_protocol,
+                        boost::beast::string_view(detail::batch_subprotocol.data(),
+                                                  detail::batch_subprotocol.size()));
+                if (!token.empty())
+                    req.set(http::field::authorization, "Bearer " + token);
+            }));
+        this->ws().async_handshake(
+            response_, host, path_,
+            [self = self(), h = std::move(h)](const boost::system::error_code& ec) mutable {
+                self->on_handshake(ec, std::move(h));
+            });
     }
 
-    void read_response(connect_handler h)
+    void on_handshake(const boost::system::error_code& ec, connect_handler h)
     {
-        http_buffer_.emplace(4u << 10);
-        response_.emplace();
-        response_->header_limit(8u << 10);
-        response_->body_limit(64u << 10);
-        http::async_read(this->http_stream(), *http_buffer_, *response_,
-                         [self = self(), h = std::move(h)](const boost::system::error_code& ec,
-                                                           std::size_t) mutable {
-                             self->on_response(ec, std::move(h));
-                         });
-    }
-
-    void on_response(const boost::system::error_code& ec, connect_handler h)
-    {
-        if (this->closing() || !response_->is_header_done())
-            return fail_connect(h, mailroom::detail::to_std_error(ec));
-        const auto& res = response_->get();
-        // A refusal is known from its status line, even if its body did not arrive whole.
-        if (res.result_int() != 101)
-            return fail_connect(h, refusal(res.result_int()));
+        if (this->closing())
+            return fail_connect(h, cancelled());
+        const unsigned status = response_.result_int();
+        // A refusal is known from its status line.
+        if (ec && status != 0 && status != 101)
+            return fail_connect(h, refusal(status));
+        if (ec && ec.category() == websocket::make_error_code(websocket::error::closed).category())
+            return fail_connect(h, ws_error::upgrade_refused); // a 101 Beast does not accept
         if (ec)
-            return fail_connect(h, mailroom::detail::to_std_error(ec));
-        websocket::detail::sec_ws_accept_type expected;
-        websocket::detail::make_sec_ws_accept(expected, key_);
-        const auto protocol = view(res[http::field::sec_websocket_protocol]);
-        if (!beast::iequals(res[http::field::upgrade], "websocket") ||
-            !http::token_list(res[http::field::connection]).exists("upgrade") ||
-            view(res[http::field::sec_websocket_accept]) != view(expected) ||
-            (!protocol.empty() && protocol != detail::batch_subprotocol))
+            return fail_connect(h, opening_error(ec));
+        const auto protocol = response_[http::field::sec_websocket_protocol];
+        if (!protocol.empty() && protocol != boost::beast::string_view(detail::batch_subprotocol.data(),
+                                                                       detail::batch_subprotocol.size()))
             return fail_connect(h, ws_error::upgrade_refused);
         // The server speaks batches if it said so; an older one sends one body per message.
-        const auto early = http_buffer_->cdata();
-        this->enable_writes(!protocol.empty(),
-                            {static_cast<const char*>(early.data()), early.size()});
-        http_buffer_.reset();
-        response_.reset();
-        request_.reset();
+        this->tcp().expires_never();
+        this->enable(!protocol.empty());
+        response_ = {};
         connected_ = true;
         h({});
         this->start(); // after the station heard of the link: the first bytes may close it
@@ -225,12 +220,8 @@ private:
     std::string port_;
     std::string path_;
     std::string token_;
-    resolver_type resolver_;
-    websocket::detail::sec_ws_key_type key_;
-    // The upgrade's HTTP; released once the WebSocket is open.
-    std::optional<http::request<http::empty_body>> request_;
-    std::optional<beast::flat_buffer> http_buffer_;
-    std::optional<http::response_parser<http::string_body>> response_;
+    asio::ip::tcp::resolver resolver_;
+    websocket::response_type response_;
     bool connected_ = false; // strand only
     std::shared_ptr<tcp::detail::tls_context> tls_; // outlives the stream's SSL object
 };
@@ -242,20 +233,14 @@ mailbox_factory make_mailbox_factory(client_options options)
     auto contexts = std::make_shared<tcp::detail::client_context_cache>();
     return [options, contexts](const mailbox_context& ctx) -> std::shared_ptr<mailroom::mailbox> {
         const auto o = detail::client_options_for(ctx.server, options);
-        std::shared_ptr<tcp::detail::tls_context> tls_ctx;
-        if (o.tls.enabled) {
-            std::error_code ec;
-            tls_ctx = contexts->get(o.tls, ec);
-            if (!tls_ctx)
-                return std::make_shared<tcp::detail::failed_mailbox>(ctx.executor, ec);
-        }
-        return detail::with_strand(ctx.executor, [&](auto strand) -> std::shared_ptr<mailroom::mailbox> {
-            using strand_type = decltype(strand);
-            if (!tls_ctx)
-                return std::make_shared<ws_mailbox<detail::basic_plain_stream<strand_type>>>(ctx, strand, o);
-            return std::make_shared<ws_mailbox<detail::basic_tls_stream<strand_type>>>(ctx, strand, o,
-                                                                                       tls_ctx);
-        });
+        auto strand = asio::make_strand(ctx.executor);
+        if (!o.tls.enabled)
+            return std::make_shared<ws_mailbox<detail::plain_layer>>(ctx, std::move(strand), o);
+        std::error_code ec;
+        auto tls_ctx = contexts->get(o.tls, ec);
+        if (!tls_ctx)
+            return std::make_shared<failed_mailbox>(ctx.executor, ec);
+        return std::make_shared<ws_mailbox<detail::tls_layer>>(ctx, std::move(strand), o, tls_ctx);
     };
 }
 

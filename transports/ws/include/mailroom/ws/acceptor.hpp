@@ -9,15 +9,19 @@
 
 namespace mailroom::ws {
 
-/** A WebSocket acceptor: listens on `host:port` and upgrades `GET <path>` requests that carry
-    the configured token. A request for another path gets 404, a missing or wrong token 401,
-    anything that is not a WebSocket upgrade 400; those connections are closed and the server
-    never sees them. Upgraded connections carry batches of length-prefixed frames per binary
-    message when the client offers the `mailroom.batch` subprotocol (a mailroom mail box
-    does), else one frame body per message (docs/protocol.md, section 1.1). A text message
-    closes that connection with close code 1003, a frame above `max_frame_size` (or a message
-    above the limit) with 1009, a batch that ends inside a frame with 1002. Each connection
-    runs on its own strand of the executor.
+/** A WebSocket acceptor (Boost.Beast's `websocket::stream` over `beast::tcp_stream`, or TLS
+    over it): listens on `host:port` and upgrades `GET <path>` requests that carry the
+    configured token. A request for another path gets 404, a missing or wrong token 401,
+    anything that is not a WebSocket upgrade, or whose `Sec-WebSocket-Key` is missing,
+    repeated or not 16 bytes in base64, 400; those connections get the HTTP answer, are
+    closed, and the server never sees them. Upgraded connections carry batches of
+    length-prefixed frames per binary message when the client offers the `mailroom.batch`
+    subprotocol (a mailroom mail box does), else one frame body per message (docs/protocol.md,
+    section 1.1). A text message closes that connection with close code 1003, a frame above
+    `max_frame_size` (or a message above the limit) with 1009, a batch that ends inside a
+    frame or any other RFC 6455 violation with 1002, a fragmented message beyond
+    `max_message_frames` or `max_message_time` with 1008. Each connection runs on its own
+    strand of the executor.
 
     @par Thread safety
     All member functions may be called from any thread.

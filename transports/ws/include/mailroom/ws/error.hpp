@@ -9,7 +9,8 @@ namespace mailroom::ws {
 /** Errors of the WebSocket transport, in the `"mailroom.ws"` category.
 
     The upgrade refusals map to `mailroom::condition::retryable` (the call never reached a
-    handler); `text_message` and `truncated_frame` map to `mailroom::condition::failed`. A mail station reports a
+    handler); `text_message`, `truncated_frame` and `unfinished_message` map to
+    `mailroom::condition::failed`. A mail station reports a
     refused upgrade to its callers as `mailroom::error::connect_failed` and logs this error's
     message ("... the server refused the WebSocket upgrade: 401 Unauthorized ...").
 */
@@ -27,6 +28,9 @@ enum class ws_error {
     /// inside a frame: a batch holds whole frames only (the link is closed with close code
     /// 1002).
     truncated_frame,
+    /// A fragmented message took more data frames than `acceptor_options::max_message_frames`
+    /// or longer than `max_message_time` (the link is closed with close code 1008).
+    unfinished_message,
 };
 
 /// The category of @ref ws_error, named `"mailroom.ws"`.

@@ -7,12 +7,15 @@ namespace mailroom::ws {
 
 /** The factory of WebSocket mail boxes, to register under the transport name "ws".
 
-    The mail box resolves `server_info::host`, connects to `server_info::port`, and sends
-    `GET <path>` with an `Upgrade: websocket` request offering the `mailroom.batch`
-    subprotocol; the path and the bearer token come from the server's `ws_path` and `ws_token`
-    options, else from `options`. A refused upgrade fails the connect with a @ref ws_error (401
+    The mail box (Boost.Beast's `websocket::stream` over `beast::tcp_stream`, or TLS over it)
+    resolves `server_info::host`, connects to `server_info::port`, and sends `GET <path>` with
+    an `Upgrade: websocket` request offering the `mailroom.batch` subprotocol; the path and
+    the bearer token come from the server's `ws_path` and `ws_token` options, else from
+    `options`. A refused upgrade fails the connect with a @ref ws_error (401
     is `unauthorized`). With TLS (the server's `tls*` options or `options.tls`, see
     `mailroom::tcp::tls_options`) the upgrade runs over a verified TLS link (`wss`).
+    TLS and the upgrade must finish within `stream_options::handshake_timeout` of the TCP
+    connect.
 
     Framing (docs/protocol.md, section 1.1): when the server agrees to `mailroom.batch` (a
     mailroom server does), each binary message carries a batch of length-prefixed frames: the

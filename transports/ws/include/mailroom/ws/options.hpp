@@ -12,10 +12,13 @@ namespace mailroom::ws {
 /** Settings of one WebSocket link, on either end.
 
     Keepalive uses WebSocket ping control frames, which the peer's WebSocket layer answers
-    with a pong whatever its application is doing (this end answers the peer's pings too). Liveness is any bytes received; with the
+    with a pong whatever its application is doing (this end answers the peer's pings too).
+    Liveness is any bytes received (pings, pongs and parts of a message included), with the
     TCP transport's rules (docs/protocol.md, section 9): after `keepalive_interval` of silence
     the link sends a ping, after `keepalive_timeout` of silence it closes with
     `keepalive_timeout`. The check runs every `keepalive_interval` (or half the timeout).
+    This is the link's own timer, not Beast's `stream_base::timeout` idle timer: Beast's
+    counts pings received as silence unless it sends pings of its own at half the timeout.
 */
 struct stream_options {
     /// Send a ping after this much silence from the peer; 0 disables pings. Default: 10 s on a
@@ -62,6 +65,17 @@ struct acceptor_options {
     /// code 1009. A batch message may hold up to max(64 KiB, this + 4) bytes; a message with
     /// one body (a client without batches) up to this. Default: 8 MiB.
     std::size_t max_frame_size = 8u << 20;
+    /** Data frames one message may take (a fragmented message: its first frame and its
+        continuations; control frames between them do not count). More closes the connection
+        with close code 1008 (`ws_error::unfinished_message`): a peer that opens a message and
+        then sends only empty continuation frames would otherwise hold its link forever, since
+        they add nothing to the message size. 0: no limit. Default: 1,024 (mailroom and
+        browsers send one frame per message).
+    */
+    std::size_t max_message_frames = 1024;
+    /// Time from a message's first frame to its last; longer closes the connection with
+    /// close code 1008 (`ws_error::unfinished_message`). 0: no limit. Default: 30 s.
+    std::chrono::milliseconds max_message_time{30'000};
     /// Per-connection settings. Default: no pings of its own; closes a client silent for 60 s
     /// (a live mail box pings every 10 s).
     stream_options stream{.keepalive_interval = std::chrono::milliseconds(0),
