@@ -30,7 +30,7 @@ struct station_view;
 /// Options of a @ref mail_station. Every limit fails calls with a named error when hit.
 struct mail_station_options {
     /// This process's server id, sent in the handshake. Default: empty (a pure client).
-    std::string client_id;
+    std::string client_id{};
     /// Time a call waits for its response, from the moment it is made. Default: 30 s
     /// (pomelo's). A call can override it. Deadlines are taken from the kernel's coarse
     /// clock (detail::deadline_clock): accurate to about one clock tick (1-4 ms on Linux).
@@ -56,7 +56,7 @@ struct mail_station_options {
     /// with `frame_too_large`. Default: 8 MiB.
     std::size_t max_frame_size = 8u << 20;
     /// Where the station logs connects, disconnects and protocol errors.
-    logger log;
+    logger log{};
 };
 
 /** The mail station: one mail box per remote server, created lazily on the first call.
