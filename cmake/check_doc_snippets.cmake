@@ -1,13 +1,17 @@
 cmake_minimum_required(VERSION 3.20)
 # Fails if a ```cpp block of DOC does not appear, line for line (leading white space
-# ignored), in SOURCE: every C++ snippet of the docs is code the build compiles.
+# ignored), in SOURCE (a file, or a list of files): every C++ snippet of the docs is code the build compiles.
 function(normalize text out)
     string(REGEX REPLACE "\n[ \t]+" "\n" text "\n${text}")
     set(${out} "${text}" PARENT_SCOPE)
 endfunction()
 
 file(READ ${DOC} doc)
-file(READ ${SOURCE} source)
+set(source "")
+foreach(file IN LISTS SOURCE) # one file or a list of them
+    file(READ ${file} text)
+    string(APPEND source "${text}\n")
+endforeach()
 normalize("${source}" source)
 set(count 0)
 while(TRUE)

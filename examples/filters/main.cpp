@@ -7,15 +7,8 @@
 //
 // usage: filters
 
-#include <mailroom/client.hpp>
-#include <mailroom/filters/filter_chain.hpp>
-#include <mailroom/filters/rpc_log.hpp>
-#include <mailroom/filters/too_busy.hpp>
-#include <mailroom/server.hpp>
-#include <mailroom/tcp.hpp>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
+#include <mailroom/mailroom.hpp> // the core: App, remotes, stubs, routes, filters, errors
+#include <mailroom/tcp.hpp>      // the TCP transport (CMake target mailroom::tcp)
 
 #include <cstdio>
 #include <set>

@@ -2,18 +2,8 @@
 // drift from the API. (A test checks each snippet of the guide appears here verbatim.)
 // It is compiled, not run: the behaviour it shows is exercised by tests/ and examples/.
 
-#include <mailroom/app/app.hpp>
-#include <mailroom/client.hpp>
-#include <mailroom/crc32.hpp>
-#include <mailroom/remote.hpp>
-#include <mailroom/server.hpp>
-#include <mailroom/tcp.hpp>
-
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/use_future.hpp>
+#include <mailroom/mailroom.hpp> // the core: App, remotes, stubs, routes, filters, errors
+#include <mailroom/tcp.hpp>      // the TCP transport (CMake target mailroom::tcp)
 
 #include <cstdio>
 #include <map>
@@ -66,8 +56,8 @@ public:
     asio::awaitable<std::vector<std::string>> get(const mailroom::call_context& ctx,
                                                   std::string channel)
     {
-        if (ctx.deadline - std::chrono::steady_clock::now() < 10ms)
-            throw std::runtime_error("no time left"); // the caller gets remote_error
+        if (ctx.deadline - std::chrono::steady_clock::now() < 10ms) // nothing changed yet:
+            throw std::system_error(mailroom::error::deadline_exceeded); // the caller's code
         auto& members = channels_[channel];
         co_return std::vector<std::string>(members.begin(), members.end());
     }
@@ -166,6 +156,15 @@ struct failover_once : mailroom::failure_policy {
 void set_failure_policies(mailroom::app<cluster_rpc>& app)
 {
     app.dynamic().policies().set("chat", std::make_shared<failover_once>());
+}
+
+asio::awaitable<void> health_check(mailroom::app<cluster_rpc>& app)
+{
+    // the built-in remotes of one server, typed
+    auto [ec, health] = co_await app.rpc.sys("chat-server-1").health.ping(asio::use_awaitable);
+    if (!ec)
+        std::printf("%s up for %llu ms\n", health.server_id.c_str(),
+                    static_cast<unsigned long long>(health.uptime_ms));
 }
 
 } // namespace guide

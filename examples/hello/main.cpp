@@ -5,14 +5,8 @@
 //
 // usage: hello
 
-#include <mailroom/client.hpp>
-#include <mailroom/server.hpp>
-#include <mailroom/tcp.hpp>
-
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_awaitable.hpp>
+#include <mailroom/mailroom.hpp> // the core: App, remotes, stubs, routes, filters, errors
+#include <mailroom/tcp.hpp>      // the TCP transport (CMake target mailroom::tcp)
 
 #include <cstdio>
 #include <string>

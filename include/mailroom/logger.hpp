@@ -28,7 +28,7 @@ struct logger {
     /// Lines below this level are not formatted at all. Default: warning.
     log_level min_level = log_level::warning;
     /// Receives each formatted line. Default (empty): stderr.
-    std::function<void(log_level, std::string_view)> sink;
+    std::function<void(log_level, std::string_view)> sink{};
 
     bool enabled(log_level lvl) const noexcept { return lvl >= min_level && lvl != log_level::off; }
 

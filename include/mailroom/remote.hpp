@@ -5,6 +5,7 @@
 #include <mailroom/no_reply.hpp>
 #include <mailroom/server/detail/bind_declared.hpp>
 #include <mailroom/server/dispatcher.hpp>
+#include <mailroom/wire_type.hpp>
 
 #include <boost/preprocessor/cat.hpp>
 #include <boost/preprocessor/seq/for_each.hpp>
@@ -54,12 +55,14 @@ struct method_info {
     - `chat_remote::methods()` — names and declared signatures, for introspection.
 
     Each method is `(name, result(parameters))`; `mailroom::no_reply` as the result makes
-    it a notify. Types with commas are fine; implementation methods must not be overloaded.
+    it a notify. Every parameter and result must be a @ref mailroom::wire_type: a struct of
+    your own travels with `MSGPACK_DEFINE_MAP(fields...)` (from `<msgpack.hpp>`, which this
+    header includes); a type that cannot travel fails here with a message naming it. Types with commas are fine; implementation methods must not be overloaded.
 */
 #define MAILROOM_REMOTE(type, wire_name, method_list)                                               \
     struct type {                                                                               \
         static constexpr std::string_view name = #wire_name;                                    \
-        MAILROOM_DETAIL_REMOTE_EACH(MAILROOM_DETAIL_REMOTE_SIGNATURE, method_list)                  \
+        MAILROOM_DETAIL_REMOTE_EACH_WITH(MAILROOM_DETAIL_REMOTE_SIGNATURE, wire_name, method_list)  \
         static std::vector<::mailroom::method_info> methods()                                  \
         {                                                                                       \
             std::vector<::mailroom::method_info> out;                                           \
@@ -71,7 +74,7 @@ struct method_info {
                          const std::optional<::mailroom::asio::any_io_executor>& ex = {},      \
                          std::string_view ns = "user")                                          \
         {                                                                                       \
-            MAILROOM_DETAIL_REMOTE_EACH(MAILROOM_DETAIL_REMOTE_BIND, method_list)                   \
+            MAILROOM_DETAIL_REMOTE_EACH_WITH(MAILROOM_DETAIL_REMOTE_BIND, wire_name, method_list)   \
         }                                                                                       \
         template <bool Routed>                                                                  \
         struct basic_stub {                                                                     \
@@ -104,21 +107,48 @@ struct method_info {
 
 #define MAILROOM_DETAIL_REMOTE_EACH(macro, methods)                                             \
     BOOST_PP_SEQ_FOR_EACH(macro, _, BOOST_PP_VARIADIC_SEQ_TO_SEQ(methods))
+#define MAILROOM_DETAIL_REMOTE_EACH_WITH(macro, data, methods)                                  \
+    BOOST_PP_SEQ_FOR_EACH(macro, data, BOOST_PP_VARIADIC_SEQ_TO_SEQ(methods))
 #define MAILROOM_DETAIL_REMOTE_NAME(m) BOOST_PP_TUPLE_ELEM(0, m)
 #define MAILROOM_DETAIL_REMOTE_SIG(m) BOOST_PP_TUPLE_ENUM(BOOST_PP_TUPLE_POP_FRONT(m))
 #define MAILROOM_DETAIL_REMOTE_STR(...) #__VA_ARGS__
 #define MAILROOM_DETAIL_REMOTE_XSTR(...) MAILROOM_DETAIL_REMOTE_STR(__VA_ARGS__)
 #define MAILROOM_DETAIL_REMOTE_ALIAS(m) BOOST_PP_CAT(MAILROOM_DETAIL_REMOTE_NAME(m), _signature)
 
-#define MAILROOM_DETAIL_REMOTE_SIGNATURE(r, data, m)                                            \
-    using MAILROOM_DETAIL_REMOTE_ALIAS(m) = MAILROOM_DETAIL_REMOTE_SIG(m);
+#define MAILROOM_DETAIL_REMOTE_SIGNATURE(r, wire, m)                                            \
+    using MAILROOM_DETAIL_REMOTE_ALIAS(m) = MAILROOM_DETAIL_REMOTE_SIG(m);                      \
+    static_assert(::mailroom::detail::wire_signature<MAILROOM_DETAIL_REMOTE_ALIAS(m)>::value,   \
+                  "mailroom: " MAILROOM_DETAIL_REMOTE_METHOD_STR(wire, m)                       \
+                  ": a parameter or the result cannot travel (the error above names its type)");
 #define MAILROOM_DETAIL_REMOTE_INFO(r, data, m)                                                 \
     out.push_back({BOOST_PP_STRINGIZE(MAILROOM_DETAIL_REMOTE_NAME(m)),                          \
                    MAILROOM_DETAIL_REMOTE_XSTR(MAILROOM_DETAIL_REMOTE_SIG(m))});
-#define MAILROOM_DETAIL_REMOTE_BIND(r, data, m)                                                 \
-    ::mailroom::detail::bind_declared<MAILROOM_DETAIL_REMOTE_ALIAS(m)>(                         \
-        d, ns, name, BOOST_PP_STRINGIZE(MAILROOM_DETAIL_REMOTE_NAME(m)), impl,                  \
-        &Impl::MAILROOM_DETAIL_REMOTE_NAME(m), ex);
+// The checks live here, not in bind_declared, so that the message names the method and its
+// declaration; a failed check binds nothing, so no further error follows it.
+#define MAILROOM_DETAIL_REMOTE_BIND(r, wire, m)                                                 \
+    {                                                                                           \
+        using declared_signature = MAILROOM_DETAIL_REMOTE_ALIAS(m);                             \
+        using implementation = decltype(&Impl::MAILROOM_DETAIL_REMOTE_NAME(m));                 \
+        constexpr bool same_parameters =                                                        \
+            ::mailroom::detail::same_parameters<declared_signature, implementation>();          \
+        constexpr bool same_result =                                                            \
+            ::mailroom::detail::same_result<declared_signature, implementation>();              \
+        static_assert(same_parameters,                                                          \
+                      "mailroom: " MAILROOM_DETAIL_REMOTE_METHOD_STR(wire, m)                   \
+                      ": the implementation's parameters differ from the remote's declaration " \
+                      MAILROOM_DETAIL_REMOTE_XSTR(MAILROOM_DETAIL_REMOTE_SIG(m)));              \
+        static_assert(same_result,                                                              \
+                      "mailroom: " MAILROOM_DETAIL_REMOTE_METHOD_STR(wire, m)                   \
+                      ": the implementation's result differs from the remote's declaration "    \
+                      MAILROOM_DETAIL_REMOTE_XSTR(MAILROOM_DETAIL_REMOTE_SIG(m)));              \
+        if constexpr (same_parameters && same_result &&                                         \
+                      ::mailroom::detail::wire_signature<declared_signature>::value)            \
+            ::mailroom::detail::bind_declared<declared_signature>(                              \
+                d, ns, name, BOOST_PP_STRINGIZE(MAILROOM_DETAIL_REMOTE_NAME(m)), impl,          \
+                &Impl::MAILROOM_DETAIL_REMOTE_NAME(m), ex);                                     \
+    }
+#define MAILROOM_DETAIL_REMOTE_METHOD_STR(wire, m)                                              \
+    BOOST_PP_STRINGIZE(wire) "." BOOST_PP_STRINGIZE(MAILROOM_DETAIL_REMOTE_NAME(m))
 #define MAILROOM_DETAIL_REMOTE_MEMBER(r, data, m)                                               \
     ::mailroom::detail::stub_method<MAILROOM_DETAIL_REMOTE_ALIAS(m), Routed>                    \
         MAILROOM_DETAIL_REMOTE_NAME(m);

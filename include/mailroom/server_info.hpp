@@ -17,11 +17,11 @@ namespace mailroom {
 */
 struct server_info {
     /// Unique id within the cluster, e.g. "chat-server-1".
-    std::string id;
+    std::string id{};
     /// The type whose remotes it serves, e.g. "chat".
-    std::string server_type;
+    std::string server_type{};
     /// Host name or address its acceptor listens on.
-    std::string host;
+    std::string host{};
     /// Port its acceptor listens on.
     std::uint16_t port = 0;
     /// Name of the transport its acceptor speaks; default "tcp".
@@ -29,7 +29,7 @@ struct server_info {
     /// Relative weight for weighted routers; default 1.
     int weight = 1;
     /// Transport-specific settings (e.g. a socket path), read by that transport's factory.
-    std::map<std::string, std::string, std::less<>> options;
+    std::map<std::string, std::string, std::less<>> options{};
 
     friend bool operator==(const server_info&, const server_info&) = default;
 };

@@ -24,9 +24,9 @@ using acceptor_factory =
 */
 struct transport {
     /// Builds the client half: one mail box per remote server.
-    mailbox_factory mailbox;
+    mailbox_factory mailbox{};
     /// Builds the server half for this process's own entry.
-    acceptor_factory acceptor;
+    acceptor_factory acceptor{};
 };
 
 } // namespace mailroom

@@ -143,6 +143,18 @@ void basic_app::describe(std::string_view ns, std::string_view service, std::str
                         std::string(signature)});
 }
 
+sys_stubs basic_app::sys(std::string server_id)
+{
+    auto c = std::make_shared<stub_context>();
+    c->rpc = &*proxy_;
+    // The server type names the target in logs and filters; cluster_ outlives the stubs.
+    for (const auto& s : cluster_)
+        if (s.id == server_id)
+            c->server_type = s.server_type;
+    c->target = std::move(server_id);
+    return sys_stubs(c);
+}
+
 void basic_app::start()
 {
     if (started_flag_)
@@ -155,10 +167,21 @@ void basic_app::start()
         if (name == self_.transport)
             own = &t;
     }
-    if (!own)
+    // Every entry, not only our own: a typo in another server's entry would otherwise
+    // surface only at the first call to it, as a per-call error.
+    for (const auto& s : cluster_) {
+        auto known = std::any_of(transports_.begin(), transports_.end(),
+                                 [&](const auto& t) { return t.first == s.transport; });
+        if (known)
+            continue;
+        std::string registered;
+        for (const auto& t : transports_)
+            registered += (registered.empty() ? "" : ", ") + t.first;
         throw config_error(options_.config.string() + ": " + options_.env + ": server \"" +
-                           self_.id + "\" uses transport \"" + self_.transport +
-                           "\", which this program did not register");
+                           s.id + "\" uses transport \"" + s.transport +
+                           "\", which this program did not register (registered: " +
+                           (registered.empty() ? "none" : registered) + ")");
+    }
     station_->replace_servers(cluster_);
     if (auto ec = server_->listen(own->acceptor(ioc_.get_executor(), self_)))
         throw std::system_error(ec, self_.id + ": cannot listen on " + self_.host + ":" +

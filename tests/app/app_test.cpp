@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -24,13 +25,41 @@ namespace {
 using namespace std::chrono_literals;
 using mailroom::error;
 using mailroom::test::wait;
+
+/// `wait` on a future made in place.
+template <class T>
+T wait(std::future<T>&& f)
+{
+    return mailroom::test::wait(f);
+}
 namespace asio = boost::asio;
 
 MAILROOM_REMOTE(hold_remote, holdRemote, (hold, int(int x)));
 
+// Handlers that answer deadline_exceeded themselves, in two forms.
+MAILROOM_REMOTE(late_remote, lateRemote,
+    (plain, int(int budget_ms))
+    (callback, void(int budget_ms)));
+
 struct cluster_rpc : mailroom::rpc_base {
     using rpc_base::rpc_base;
-    mailroom::server_type<"game", mailroom::test::game_remote, hold_remote> game{*this};
+    mailroom::server_type<"game", mailroom::test::game_remote, hold_remote, late_remote> game{*this};
+};
+
+/// Gives up (before changing anything) when less than `budget_ms` is left.
+struct late_impl {
+    int plain(const mailroom::call_context& ctx, int budget_ms)
+    {
+        if (ctx.deadline - std::chrono::steady_clock::now() < std::chrono::milliseconds(budget_ms))
+            throw std::system_error(mailroom::error::deadline_exceeded);
+        return budget_ms;
+    }
+    void callback(const mailroom::call_context& ctx, int budget_ms, mailroom::reply_callback<void> done)
+    {
+        if (ctx.deadline - std::chrono::steady_clock::now() < std::chrono::milliseconds(budget_ms))
+            return done.fail(mailroom::error::deadline_exceeded);
+        done();
+    }
 };
 
 struct game_impl {
@@ -96,6 +125,7 @@ struct app_fixture : ::testing::Test {
     cluster_config cfg;
     game_impl game;
     hold_impl holder;
+    late_impl late;
     mailroom::app<cluster_rpc> game_app{cfg.options("game-1")};
     mailroom::app<cluster_rpc> connector{cfg.options("connector-1")};
 
@@ -105,6 +135,7 @@ struct app_fixture : ::testing::Test {
             a->add_transport("tcp", mailroom::tcp::make_transport());
         game_app.serve<mailroom::test::game_remote>(game);
         game_app.serve<hold_remote>(holder);
+        game_app.serve<late_remote>(late);
         game_app.start();
         connector.start();
     }
@@ -145,6 +176,72 @@ TEST_F(app_fixture, AnswersSysHealthAndIntrospection)
     EXPECT_TRUE(has("user", "gameRemote", "add", "int(int a, int b)"));
     EXPECT_TRUE(has("user", "holdRemote", "hold", "int(int x)"));
     EXPECT_TRUE(has("sys", "health", "ping", "mailroom::health_status()"));
+}
+
+TEST_F(app_fixture, SysRemotesHaveTypedStubs)
+{
+    auto [ec, h] = wait(connector.rpc.sys("game-1").health.ping(asio::use_future));
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(h.server_id, "game-1");
+    EXPECT_EQ(h.server_type, "game");
+
+    auto [ec2, list] = wait(connector.rpc.sys("game-1").introspect.methods(asio::use_future));
+    ASSERT_FALSE(ec2) << ec2.message();
+    EXPECT_TRUE(std::any_of(list.begin(), list.end(), [](const mailroom::method_description& m) {
+        return m.ns == "user" && m.service == "gameRemote" && m.method == "add" &&
+               m.signature == "int(int a, int b)";
+    }));
+
+    auto [ec3, none] = wait(connector.rpc.sys("game-9").health.ping(asio::use_future));
+    EXPECT_EQ(ec3, error::unknown_server) << ec3.message();
+}
+
+TEST_F(app_fixture, BadArgumentsNameTheArgumentAndItsType)
+{
+    auto f = connector.dynamic().async_call_to<mailroom::reply>(
+        "game-1", {.server_type = "game", .service = "gameRemote", .method = "add"},
+        std::tuple{1, std::string("two")}, asio::use_future);
+    auto [ec, r] = wait(f);
+    EXPECT_EQ(ec, error::bad_arguments);
+    EXPECT_EQ(r.error_message(), "argument 2 of 2: expected int, got a string");
+
+    auto g = connector.dynamic().async_call_to<mailroom::reply>(
+        "game-1", {.server_type = "game", .service = "gameRemote", .method = "add"},
+        std::tuple{1}, asio::use_future);
+    auto [ec2, r2] = wait(g);
+    EXPECT_EQ(ec2, error::bad_arguments);
+    EXPECT_EQ(r2.error_message(), "expected 2 arguments, got 1");
+}
+
+TEST_F(app_fixture, AHandlerCanAnswerDeadlineExceeded)
+{
+    auto& late_stub = connector.rpc.game.lateRemote;
+    auto plain = late_stub.with({.timeout = 5s}).plain("k", 60'000, asio::use_future);
+    EXPECT_EQ(std::get<0>(wait(plain)), error::deadline_exceeded);
+    auto in_time = late_stub.with({.timeout = 5s}).plain("k", 1, asio::use_future);
+    EXPECT_EQ(wait(in_time), std::make_tuple(std::error_code{}, 1));
+    auto callback = late_stub.with({.timeout = 5s}).callback("k", 60'000, asio::use_future);
+    EXPECT_EQ(wait(callback), error::deadline_exceeded);
+    EXPECT_EQ(std::error_code(error::deadline_exceeded), mailroom::condition::retryable);
+}
+
+TEST(App, AnUnknownTransportInAnyEntryIsAStartUpError)
+{
+    cluster_config cfg;
+    std::ofstream(cfg.file) << R"({"development": {
+        "game": [{"id": "game-1", "host": "127.0.0.1", "port": 4001, "transport": "tpc"}],
+        "connector": [{"id": "connector-1", "host": "127.0.0.1", "port": 4002}]}})";
+    mailroom::app<cluster_rpc> connector(cfg.options("connector-1"));
+    connector.add_transport("tcp", mailroom::tcp::make_transport());
+    try {
+        connector.start();
+        FAIL() << "started with an unknown transport";
+    } catch (const mailroom::config_error& e) {
+        std::string what = e.what();
+        EXPECT_NE(what.find(cfg.file.string()), std::string::npos) << what;
+        EXPECT_NE(what.find("server \"game-1\" uses transport \"tpc\""), std::string::npos) << what;
+        EXPECT_NE(what.find("registered: tcp"), std::string::npos) << what;
+    }
 }
 
 TEST_F(app_fixture, AGracefulStopFinishesCallsInFlightAndRefusesNewOnes)

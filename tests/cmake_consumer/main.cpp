@@ -1,11 +1,8 @@
-// Built against an installed mailroom: one call over loopback TCP and one over WebSocket
-// must succeed.
-#include <mailroom/client.hpp>
-#include <mailroom/server.hpp>
-#include <mailroom/tcp.hpp>
-#include <mailroom/ws.hpp>
-
-#include <boost/asio/io_context.hpp>
+// Built against an installed mailroom with the CMakeLists.txt that README.md shows (the test
+// copies it from there): one call over loopback TCP and one over WebSocket must succeed.
+#include <mailroom/mailroom.hpp> // the core: App, remotes, stubs, routes, filters, errors
+#include <mailroom/tcp.hpp>      // the TCP transport      (mailroom::tcp)
+#include <mailroom/ws.hpp>       // the WebSocket transport (mailroom::ws)
 
 #include <cstdio>
 #include <tuple>

@@ -335,11 +335,13 @@ TEST_F(Dispatcher, AnswersBadArgumentsForTheWrongArgumentCount)
     call("calc", "add", args_of().get(), 3);
     EXPECT_EQ(runs, 0);
     ASSERT_EQ(conn->sent.size(), 3u);
+    const char* const says[] = {"expected 2 arguments, got 1", "expected 2 arguments, got 3",
+                                "expected 2 arguments, got 0"};
     for (std::size_t i = 0; i < 3; ++i) {
         const reply r = decode_reply(conn->sent[i]);
         EXPECT_EQ(r.id, i + 1);
         EXPECT_EQ(r.code, static_cast<int>(error::bad_arguments)) << i;
-        EXPECT_EQ(r.message, std::error_code(error::bad_arguments).message()) << i;
+        EXPECT_EQ(r.message, says[i]) << i; // the message says what did not match
     }
 }
 
@@ -364,6 +366,11 @@ TEST_F(Dispatcher, AnswersBadArgumentsForTheWrongArgumentType)
     ASSERT_EQ(conn->sent.size(), 6u);
     for (std::size_t i = 0; i < conn->sent.size(); ++i)
         EXPECT_EQ(decode_reply(conn->sent[i]).code, static_cast<int>(error::bad_arguments)) << i;
+    EXPECT_EQ(decode_reply(conn->sent[0]).message, "argument 1 of 2: expected int, got a string");
+    EXPECT_EQ(decode_reply(conn->sent[4]).message,
+              "argument 1 of 1: expected std::string, got a non-negative integer");
+    EXPECT_EQ(decode_reply(conn->sent[5]).message, "expected an array of 1 arguments, got a "
+                                                   "non-negative integer");
 }
 
 TEST_F(Dispatcher, ConvertsArgumentsToConstReferenceParameters)

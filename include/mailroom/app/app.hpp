@@ -35,18 +35,18 @@ struct app_options {
     /// The environment to read from it. Default: "development" (pomelo's).
     std::string env = "development";
     /// This process's server id: its entry in the config. Required.
-    std::string server_id;
+    std::string server_id{};
     /// I/O threads. Default: 1.
     unsigned threads = 1;
     /// How long a graceful stop waits for calls in flight (both directions). Default: 3 s
     /// (pomelo's).
     std::chrono::milliseconds grace{3'000};
     /// The mail station's options; `client_id` is set to `server_id`.
-    mail_station_options station;
+    mail_station_options station{};
     /// The server's options; `server_id` is set from the config.
-    server_options server;
+    server_options server{};
     /// Where the App logs starts and stops.
-    logger log;
+    logger log{};
 
     /** Reads `--config PATH`, `--env NAME`, `--server-id ID`, `--threads N`, `--grace MS`
         (also `--name=value`), and pomelo's `env=NAME` and `serverId=ID`; the variables
@@ -129,6 +129,9 @@ public:
     /// Filters around every call this App serves (before dispatch).
     mailroom::server_filters& server_filters() noexcept { return server_->filters(); }
 
+    /// Typed stubs for the sys remotes of server `server_id` (also `app.rpc.sys(id)`).
+    sys_stubs sys(std::string server_id);
+
 private:
     void describe(std::string_view ns, std::string_view service, std::string_view method,
                   std::string_view signature);
@@ -173,10 +176,23 @@ private:
 template <class Rpc = rpc_base>
 class app : public basic_app {
 public:
-    explicit app(app_options options) : basic_app(std::move(options)), rpc(dynamic()) {}
+    explicit app(app_options options) : basic_app(std::move(options)), rpc(*this) {}
 
-    /// The typed stubs: `app.rpc.<serverType>.<remote>.<method>(route, args..., token)`.
-    Rpc rpc;
+    /// `Rpc` plus `sys(server_id)`, the typed stubs of a server's built-in remotes.
+    class rpc_type : public Rpc {
+    public:
+        explicit rpc_type(basic_app& a) : Rpc(a.dynamic()), app_(&a) {}
+
+        /// `app.rpc.sys("chat-server-1").health.ping(token)`: see @ref sys_stubs.
+        sys_stubs sys(std::string server_id) const { return app_->sys(std::move(server_id)); }
+
+    private:
+        basic_app* app_;
+    };
+
+    /// The typed stubs: `app.rpc.<serverType>.<remote>.<method>(route, args..., token)`, and
+    /// `app.rpc.sys(server_id)` for the built-in remotes.
+    rpc_type rpc;
 };
 
 } // namespace mailroom

@@ -5,6 +5,7 @@
 #include <msgpack.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,19 +13,19 @@ namespace mailroom {
 
 /// One method a server offers, as `sys.introspect.methods` lists it.
 struct method_description {
-    std::string ns;
-    std::string service;
-    std::string method;
+    std::string ns{};
+    std::string service{};
+    std::string method{};
     /// The declared signature ("int(int a, int b)"); empty for methods bound without a
     /// declaration.
-    std::string signature;
+    std::string signature{};
     MSGPACK_DEFINE_MAP(ns, service, method, signature)
 };
 
 /// What `sys.health.ping` answers.
 struct health_status {
-    std::string server_id;
-    std::string server_type;
+    std::string server_id{};
+    std::string server_type{};
     std::uint64_t uptime_ms = 0;
     MSGPACK_DEFINE_MAP(server_id, server_type, uptime_ms)
 };
@@ -40,4 +41,38 @@ MAILROOM_REMOTE(introspect_remote, introspect,
 MAILROOM_REMOTE(health_remote, health, (ping, mailroom::health_status()));
 
 } // namespace sys
+
+/** Typed stubs for the built-in remotes of one server, sent to it without routing:
+
+    @code
+    app.rpc.sys("chat-server-1").health.ping(
+        [](std::error_code ec, mailroom::health_status h) { ... });
+    auto [ec, methods] = co_await app.rpc.sys("chat-server-1").introspect.methods(
+        asio::use_awaitable);
+    @endcode
+
+    Completion tokens, executors and errors are those of every stub call.
+*/
+struct sys_stubs {
+    /// `sys.health.ping()`: the server's id, type and uptime.
+    sys::health_remote::basic_stub<false> health;
+    /// `sys.introspect.methods()`: every method it serves, with its declared signature.
+    sys::introspect_remote::basic_stub<false> introspect;
+
+    /// `context` names the proxy and the target server; its namespace is set to "sys".
+    explicit sys_stubs(const std::shared_ptr<const stub_context>& context)
+        : health(in_sys(context)->for_service(sys::health_remote::name)),
+          introspect(in_sys(context)->for_service(sys::introspect_remote::name))
+    {
+    }
+
+private:
+    static std::shared_ptr<const stub_context> in_sys(const std::shared_ptr<const stub_context>& c)
+    {
+        auto s = std::make_shared<stub_context>(*c);
+        s->ns = "sys";
+        return s;
+    }
+};
+
 } // namespace mailroom

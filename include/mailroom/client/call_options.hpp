@@ -61,7 +61,7 @@ struct call_options {
     /// callee receives the time that remains when the call leaves (its deadline).
     std::chrono::milliseconds timeout{0};
     /// Cancels the call on demand; null: not cancellable.
-    std::shared_ptr<cancellation> cancel;
+    std::shared_ptr<cancellation> cancel{};
 };
 
 } // namespace mailroom

@@ -22,7 +22,7 @@ struct station_access;
 /// Options of a @ref mail_station. Every limit fails calls with a named error when hit.
 struct mail_station_options {
     /// This process's server id, sent in the handshake. Default: empty (a pure client).
-    std::string client_id;
+    std::string client_id{};
     /// Time a call waits for its response, from the moment it is made. Default: 30 s
     /// (pomelo's). A call can override it. Deadlines are taken from the kernel's coarse
     /// clock (detail::deadline_clock): accurate to about one clock tick (1-4 ms on Linux).
@@ -55,7 +55,7 @@ struct mail_station_options {
     /// fail with `disconnected`. Zero: they fail at once. Default: 5 s.
     std::chrono::milliseconds drain_timeout{5'000};
     /// Where the station logs connects, disconnects and protocol errors.
-    logger log;
+    logger log{};
 };
 
 /** The mail station: one mail box per remote server, created lazily on the first call.

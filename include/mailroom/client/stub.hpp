@@ -3,8 +3,11 @@
 #include <mailroom/client/proxy.hpp>
 #include <mailroom/detail/fixed_string.hpp>
 #include <mailroom/no_reply.hpp>
+#include <mailroom/wire_type.hpp>
 
+#include <concepts>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -75,12 +78,59 @@ constexpr bool accepts_completion()
         return std::is_invocable_v<std::decay_t<Token>&, std::error_code, T>;
 }
 
+/// `U` converts to `T` implicitly and without narrowing, tested as std::variant tests it
+/// (copy-initialising an array element): a `double` for an `int` parameter is rejected.
+template <class T>
+struct array_of_one {
+    T element[1];
+};
+template <class T, class U>
+concept converts_without_narrowing =
+    requires(U&& u) { array_of_one<T>{{std::forward<U>(u)}}; };
+
+/** One argument of a stub call, of the declared parameter type `T`. An lvalue or rvalue of
+    type `T` is referred to, not copied; anything else must convert to `T` implicitly and
+    without narrowing (`1.5` for an `int` does not compile), and a braced list `{x, y}`
+    constructs a `T`. Lives until the end of the call expression, which encodes it.
+*/
+template <class T>
+class stub_arg {
+public:
+    template <class U>
+        requires std::same_as<std::remove_cvref_t<U>, T>
+    stub_arg(U&& v) noexcept : value_(&v)
+    {
+    }
+
+    template <class U>
+        requires(!std::same_as<std::remove_cvref_t<U>, T> && converts_without_narrowing<T, U>)
+    stub_arg(U&& v) : owned_(std::in_place, std::forward<U>(v)), value_(&*owned_)
+    {
+    }
+
+    template <class... V>
+        requires(sizeof...(V) != 1 && requires(V&&... v) { T{std::forward<V>(v)...}; })
+    stub_arg(V&&... v) : owned_(T{std::forward<V>(v)...}), value_(&*owned_)
+    {
+    }
+
+    stub_arg(const stub_arg&) = delete;
+    stub_arg& operator=(const stub_arg&) = delete;
+
+    const T& get() const noexcept { return *value_; }
+
+private:
+    std::optional<T> owned_;
+    const T* value_;
+};
+
 template <class Sig, bool Routed>
 class stub_method;
 
 /** One method of a typed stub: `stub.add(route_param, args..., token)` (or without the route
     parameter after `to_server`). The parameter types are the declared ones, so a wrong
-    argument does not compile, and neither does a callback that cannot take the result.
+    argument does not compile (nor does a narrowing one: `1.5` for an `int`), and neither does
+    a callback that cannot take the result.
 */
 template <class R, class... A, bool Routed>
 class stub_method<R(A...), Routed> {
@@ -92,29 +142,38 @@ public:
     {
     }
 
+    // A callback that cannot take the completion stops at the static_assert: the call is not
+    // instantiated, so no Asio error follows it (the return type is then void).
     template <class CompletionToken>
         requires Routed
-    auto operator()(const route_param& param, const std::remove_cvref_t<A>&... args,
+    auto operator()(const route_param& param, stub_arg<std::remove_cvref_t<A>>... args,
                     CompletionToken&& token) const
     {
-        static_assert(accepts_completion<R, CompletionToken>(),
+        constexpr bool accepted = accepts_completion<R, CompletionToken>();
+        static_assert(accepted,
                       "mailroom: the callback cannot take this method's completion: it must be "
                       "invocable as (std::error_code, R), or (std::error_code) for void and "
                       "notify methods");
-        return send_routed(param, std::tuple<const std::remove_cvref_t<A>&...>(args...),
-                           std::forward<CompletionToken>(token));
+        // A type that cannot travel was reported where the remote was declared.
+        if constexpr (accepted && wire_signature<R(A...)>::value)
+            return send_routed(param,
+                               std::tuple<const std::remove_cvref_t<A>&...>(args.get()...),
+                               std::forward<CompletionToken>(token));
     }
 
     template <class CompletionToken>
         requires(!Routed)
-    auto operator()(const std::remove_cvref_t<A>&... args, CompletionToken&& token) const
+    auto operator()(stub_arg<std::remove_cvref_t<A>>... args, CompletionToken&& token) const
     {
-        static_assert(accepts_completion<R, CompletionToken>(),
+        constexpr bool accepted = accepts_completion<R, CompletionToken>();
+        static_assert(accepted,
                       "mailroom: the callback cannot take this method's completion: it must be "
                       "invocable as (std::error_code, R), or (std::error_code) for void and "
                       "notify methods");
-        return send(ctx_->target, std::tuple<const std::remove_cvref_t<A>&...>(args...),
-                    std::forward<CompletionToken>(token));
+        // A type that cannot travel was reported where the remote was declared.
+        if constexpr (accepted && wire_signature<R(A...)>::value)
+            return send(ctx_->target, std::tuple<const std::remove_cvref_t<A>&...>(args.get()...),
+                        std::forward<CompletionToken>(token));
     }
 
     /// The path this method calls.

@@ -23,13 +23,13 @@ namespace mailroom {
 struct filter_call {
     std::string ns, server_type, service, method;
     /// The caller's server id.
-    std::string source;
+    std::string source{};
     /// The callee's server id. A client filter's `before` may change it (failover, pinning).
-    std::string target;
+    std::string target{};
     /// 0 for a notify.
     std::uint64_t request_id = 0;
     /// When the call was made (client) or received (server).
-    std::chrono::steady_clock::time_point start;
+    std::chrono::steady_clock::time_point start{};
     /// When the caller stops waiting; `time_point::max()` if unknown.
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
     /// Client side: the route parameter's key and number, for the whole call. Server side:

@@ -24,9 +24,9 @@ enum class message_kind : std::uint8_t {
 /// Where a call goes: namespace ("user" or "sys"), server type, service and method.
 struct method_path {
     std::string_view ns = "user";
-    std::string_view server_type;
-    std::string_view service;
-    std::string_view method;
+    std::string_view server_type{};
+    std::string_view service{};
+    std::string_view method{};
 };
 
 /// A decoded request or notify (`id == 0`). Views point into the received bytes.

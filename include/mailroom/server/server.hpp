@@ -20,7 +20,7 @@ struct server_state;
 struct server_options {
     /// This server's id, sent in the handshake; a client that expects another id refuses the
     /// link. Default: empty (not checked).
-    std::string server_id;
+    std::string server_id{};
     /// Largest response body sent, in bytes; a larger result is answered with
     /// `frame_too_large`. Keep it equal to the acceptors' limit. Default: 8 MiB.
     std::size_t max_frame_size = 8u << 20;
@@ -28,7 +28,7 @@ struct server_options {
     /// answered `server_busy` at once. Default: 16,384.
     std::size_t max_in_flight_per_connection = 16'384;
     /// Where the server logs handshakes and protocol errors.
-    logger log;
+    logger log{};
 };
 
 /** The server side of the call path: acceptors hand it connections, it performs the

@@ -18,24 +18,81 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <utility>
 
 namespace mailroom::detail {
 
-/// Converts a msgpack array into the parameter tuple; false if the count or a type differs.
-template <class Tuple, std::size_t... I>
-bool convert_args(const msgpack::object& args, Tuple& out, std::index_sequence<I...>)
+/// The name of `T` as the compiler spells it (`std::string` for the common case).
+template <class T>
+std::string_view type_name() noexcept
 {
-    if (args.type != msgpack::type::ARRAY || args.via.array.size != sizeof...(I))
-        return false;
+    if constexpr (std::is_same_v<T, std::string>) {
+        return "std::string";
+    } else {
+        // g++: "... type_name() [with T = int; std::string_view = ...]"; clang: "[T = int]".
+        std::string_view p = __PRETTY_FUNCTION__;
+        auto a = p.find("T = ");
+        if (a == p.npos)
+            return "?";
+        a += 4;
+        return p.substr(a, p.find_first_of(";]", a) - a);
+    }
+}
+
+/// What a received value is, in words.
+inline std::string_view kind_of(const msgpack::object& o) noexcept
+{
+    switch (o.type) {
+    case msgpack::type::NIL: return "nil";
+    case msgpack::type::BOOLEAN: return "a boolean";
+    case msgpack::type::POSITIVE_INTEGER: return "a non-negative integer";
+    case msgpack::type::NEGATIVE_INTEGER: return "a negative integer";
+    case msgpack::type::FLOAT32:
+    case msgpack::type::FLOAT64: return "a floating-point number";
+    case msgpack::type::STR: return "a string";
+    case msgpack::type::BIN: return "binary data";
+    case msgpack::type::ARRAY: return "an array";
+    case msgpack::type::MAP: return "a map";
+    default: return "an extension value";
+    }
+}
+
+template <class T>
+bool convert_arg(const msgpack::object& o, T& out, std::size_t index, std::size_t count,
+                 std::string& why)
+{
     try {
-        (args.via.array.ptr[I].convert(std::get<I>(out)), ...);
+        o.convert(out);
         return true;
     } catch (...) {
+        why = "argument " + std::to_string(index + 1) + " of " + std::to_string(count) +
+              ": expected " + std::string(type_name<T>()) + ", got " + std::string(kind_of(o));
         return false;
     }
+}
+
+/** Converts a msgpack array into the parameter tuple; false if the count or a type differs,
+    with `why` naming the argument ("argument 2 of 2: expected int, got a string").
+*/
+template <class Tuple, std::size_t... I>
+bool convert_args(const msgpack::object& args, Tuple& out, std::index_sequence<I...>,
+                  std::string& why)
+{
+    constexpr std::size_t n = sizeof...(I);
+    if (args.type != msgpack::type::ARRAY) {
+        why = "expected an array of " + std::to_string(n) + " arguments, got " +
+              std::string(kind_of(args));
+        return false;
+    }
+    if (args.via.array.size != n) {
+        why = "expected " + std::to_string(n) + " argument" + (n == 1 ? "" : "s") + ", got " +
+              std::to_string(args.via.array.size);
+        return false;
+    }
+    return (convert_arg(args.via.array.ptr[I], std::get<I>(out), I, n, why) && ...);
 }
 
 /** A call_context that owns its strings, for handlers that run after the received bytes are
@@ -164,8 +221,10 @@ void invoke_handler(const std::shared_ptr<F>& f, const std::optional<asio::any_i
     using traits = handler_traits<F>;
     using values_type = typename traits::wire_args;
     values_type values;
-    if (!convert_args(args, values, std::make_index_sequence<std::tuple_size_v<values_type>>{}))
-        return r.fail(error::bad_arguments);
+    std::string why;
+    if (!convert_args(args, values, std::make_index_sequence<std::tuple_size_v<values_type>>{},
+                      why))
+        return r.fail(error::bad_arguments, why);
 
     if constexpr (!traits::is_coroutine) {
         if (!ex)

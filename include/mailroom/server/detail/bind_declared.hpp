@@ -41,6 +41,23 @@ struct declared<R(A...)> {
     using value_type = std::conditional_t<std::is_same_v<R, no_reply>, void, R>;
 };
 
+/// The implementation `PM` (a member function pointer, in any handler form) takes the
+/// declared parameters.
+template <class Sig, class PM>
+constexpr bool same_parameters()
+{
+    return std::is_same_v<typename handler_traits<member_call<PM>>::wire_args,
+                          typename declared<Sig>::wire_args>;
+}
+
+/// The implementation `PM` answers the declared result.
+template <class Sig, class PM>
+constexpr bool same_result()
+{
+    return std::is_same_v<std::remove_cvref_t<typename handler_traits<member_call<PM>>::value_type>,
+                          typename declared<Sig>::value_type>;
+}
+
 /** Binds `impl.*pm` as the implementation of a declared method, after checking at compile
     time that its form's arguments and result are the declared ones.
 */
@@ -50,11 +67,9 @@ void bind_declared(dispatcher& d, std::string_view ns, std::string_view service,
                    const std::optional<asio::any_io_executor>& ex)
 {
     using call = member_call<PM>;
-    using traits = handler_traits<call>;
-    static_assert(std::is_same_v<typename traits::wire_args, typename declared<Sig>::wire_args>,
+    static_assert(same_parameters<Sig, PM>(),
                   "mailroom: the implementation's parameters differ from the remote's declaration");
-    static_assert(std::is_same_v<std::remove_cvref_t<typename traits::value_type>,
-                                 typename declared<Sig>::value_type>,
+    static_assert(same_result<Sig, PM>(),
                   "mailroom: the implementation's result differs from the remote's declaration");
     call f{&impl, pm};
     if (ex)

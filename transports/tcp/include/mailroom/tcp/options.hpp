@@ -50,7 +50,7 @@ struct acceptor_options {
     stream_options stream{.keepalive_interval = std::chrono::milliseconds(0),
                           .keepalive_timeout = std::chrono::milliseconds(60'000)};
     /// TLS for every connection (needs `cert_file` and `key_file`). Default: off.
-    tls_options tls;
+    tls_options tls{};
     /// Time a connection has to complete its TLS handshake before it is dropped; only with
     /// TLS. Default: 10 s.
     std::chrono::milliseconds handshake_timeout{10'000};

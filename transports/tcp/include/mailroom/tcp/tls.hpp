@@ -34,14 +34,14 @@ struct tls_options {
     /// TLS on this link or acceptor. Default: false.
     bool enabled = false;
     /// Acceptor: PEM certificate chain file (required when enabled). Default: empty.
-    std::string cert_file;
+    std::string cert_file{};
     /// Acceptor: PEM private key file, unencrypted (required when enabled). Default: empty.
-    std::string key_file;
+    std::string key_file{};
     /// Mail box: PEM file of trusted CAs; empty uses OpenSSL's default store. Default: empty.
-    std::string ca_file;
+    std::string ca_file{};
     /// Mail box: the name or IP address the server's certificate must match; empty uses the
     /// server's `host`. It is also sent as SNI when it is a name. Default: empty.
-    std::string server_name;
+    std::string server_name{};
     /// Mail box: verify the server's certificate chain and name. Turning it off leaves the link
     /// open to interception; it exists for tests. Default: true.
     bool verify_peer = true;
