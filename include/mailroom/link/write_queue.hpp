@@ -37,7 +37,9 @@ struct write_queue_limits {
 
     @par Thread safety
     Distinct objects: safe. Shared objects: unsafe; the driver serialises every call (a
-    mutex, or its strand), except `queued_bytes()`, which any thread may read (relaxed).
+    mutex, or its strand), with two exceptions: `queued_bytes()`, which any thread may read
+    (relaxed), and `written()`, which touches only the batch and may be called without the
+    mutex by the one thread (strand) that takes batches, while others append under it.
 
     @par Example
     @code
