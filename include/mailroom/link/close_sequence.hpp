@@ -29,7 +29,7 @@ class close_sequence {
 public:
     /// What the driver does after a close request.
     enum class step {
-        none,        ///< already closing or closed: nothing more
+        none,        ///< a close was requested already: nothing more
         close_now,   ///< close the socket now (drop what is queued)
         after_flush, ///< close once the write queue drains (`drained()` returns true then)
     };
@@ -40,13 +40,16 @@ public:
     /// Closing began (a close was asked for, or the link failed). Any thread.
     bool closing() const noexcept { return closing_.load(std::memory_order_relaxed); }
 
-    /** A local close. `flush`: the caller wants the queued frames written first; `writing`:
-        the write queue still has a write chain running.
+    /** A local close (or one the driver starts after an error). `flush`: the caller wants the
+        queued frames written first; `writing`: the write queue still has a write chain
+        running. Independent of `finish()`: a driver may report the close before its socket
+        closes (a WebSocket close handshake), so after `finish()` this still says how the
+        socket closes; closing a closed socket again is the driver's no-op.
     */
     step request(bool flush, bool writing) noexcept
     {
         mark_closing();
-        if (requested_ || finished_)
+        if (requested_)
             return step::none;
         requested_ = true;
         if (flush && writing) {
