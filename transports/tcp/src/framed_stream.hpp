@@ -7,7 +7,7 @@
 #include <mailroom/link/write_queue.hpp>
 #include <mailroom/protocol/frame.hpp>
 #include <mailroom/protocol/frame_parser.hpp>
-#include <mailroom/tcp/detail/socket.hpp>
+#include "socket.hpp"
 #include <mailroom/tcp/options.hpp>
 
 #include <boost/asio/basic_waitable_timer.hpp>
