@@ -13,20 +13,15 @@ constexpr std::size_t keep_bytes = 64u << 10;
 
 } // namespace
 
-void write_queue::buffer::append(std::span<const char> bytes)
+void write_queue::buffer::grow(std::size_t need)
 {
-    if (cap - size < bytes.size()) {
-        // Grown geometrically, never zero-filled (a std::vector<char> value-initialises).
-        const std::size_t fresh_cap = std::max({size + bytes.size(), cap * 2, std::size_t{512}});
-        auto fresh = std::make_unique_for_overwrite<char[]>(fresh_cap);
-        if (size > 0)
-            std::memcpy(fresh.get(), data.get(), size);
-        data = std::move(fresh);
-        cap = fresh_cap;
-    }
-    if (!bytes.empty())
-        std::memcpy(data.get() + size, bytes.data(), bytes.size());
-    size += bytes.size();
+    // Geometric, never zero-filled (a std::vector<char> value-initialises).
+    const std::size_t fresh_cap = std::max({need, cap * 2, std::size_t{512}});
+    auto fresh = std::make_unique_for_overwrite<char[]>(fresh_cap);
+    if (size > 0)
+        std::memcpy(fresh.get(), data.get(), size);
+    data = std::move(fresh);
+    cap = fresh_cap;
 }
 
 void write_queue::buffer::release() noexcept
@@ -42,27 +37,12 @@ write_queue::write_queue(write_queue_limits limits, bool hold) noexcept
 
 write_queue::~write_queue() = default;
 
-write_queue::append_result write_queue::append(std::span<const char> wire)
-{
-    if (closed_)
-        return append_result::discarded;
-    const std::size_t bytes = bytes_.load(std::memory_order_relaxed);
-    if (bytes + wire.size() > limits_.max_bytes || frames_ + batch_frames_ >= limits_.max_frames)
-        return append_result::overflow;
-    out_.append(wire);
-    ++frames_;
-    bytes_.store(bytes + wire.size(), std::memory_order_relaxed);
-    if (writing_ || hold_)
-        return append_result::queued;
-    writing_ = true;
-    return append_result::start_write;
-}
-
 std::span<const char> write_queue::take_batch()
 {
     // What is left of the previous batch counts as written (the driver asks only after the
     // socket took all of it).
-    bytes_.fetch_sub(batch_.size - batch_written_, std::memory_order_relaxed);
+    if (batch_.size != batch_written_)
+        bytes_.fetch_sub(batch_.size - batch_written_, std::memory_order_relaxed);
     // After a burst the buffers are much larger than the writes: give the excess back (the
     // two buffers take turns, so both shrink within two writes).
     if (batch_.cap > keep_bytes && batch_.cap / 4 > batch_.size)
@@ -80,13 +60,6 @@ std::span<const char> write_queue::take_batch()
     return {batch_.data.get(), batch_.size};
 }
 
-void write_queue::written(std::size_t n) noexcept
-{
-    n = std::min(n, batch_.size - batch_written_);
-    batch_written_ += n;
-    bytes_.fetch_sub(n, std::memory_order_relaxed);
-}
-
 bool write_queue::release_hold() noexcept
 {
     if (!hold_)
@@ -100,7 +73,8 @@ bool write_queue::release_hold() noexcept
 
 void write_queue::discard(bool close) noexcept
 {
-    bytes_.fetch_sub(out_.size, std::memory_order_relaxed);
+    if (out_.size > 0)
+        bytes_.fetch_sub(out_.size, std::memory_order_relaxed);
     out_.size = 0;
     frames_ = 0;
     if (close)

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
+#include <cstring>
 #include <memory>
 #include <span>
 
@@ -64,7 +66,23 @@ public:
     ~write_queue();
 
     /// Appends one frame's wire bytes (copied) unless it would exceed a bound.
-    append_result append(std::span<const char> wire);
+    append_result append(std::span<const char> wire)
+    {
+        if (closed_)
+            return append_result::discarded;
+        const std::size_t bytes = bytes_.load(std::memory_order_relaxed);
+        if (bytes + wire.size() > limits_.max_bytes ||
+            frames_ + batch_frames_ >= limits_.max_frames)
+            return append_result::overflow;
+        out_.append(wire);
+        ++frames_;
+        // A read-modify-write: `written` lowers the count meanwhile, without the mutex.
+        bytes_.fetch_add(wire.size(), std::memory_order_relaxed);
+        if (writing_ || hold_)
+            return append_result::queued;
+        writing_ = true;
+        return append_result::start_write;
+    }
 
     /** The bytes the next write sends: everything appended since the previous batch, in
         order. Valid until the next `take_batch()` or `release_idle()`. Empty when nothing is
@@ -74,7 +92,13 @@ public:
     std::span<const char> take_batch();
 
     /// `n` more bytes of the current batch reached the socket.
-    void written(std::size_t n) noexcept;
+    void written(std::size_t n) noexcept
+    {
+        n = std::min(n, batch_.size - batch_written_);
+        batch_written_ += n;
+        if (n > 0)
+            bytes_.fetch_sub(n, std::memory_order_relaxed);
+    }
 
     /// Frames of the current batch (taken, not yet fully written).
     std::size_t batch_frames() const noexcept { return batch_frames_; }
@@ -112,7 +136,15 @@ private:
         std::unique_ptr<char[]> data;
         std::size_t size = 0;
         std::size_t cap = 0;
-        void append(std::span<const char> bytes);
+        void append(std::span<const char> bytes)
+        {
+            if (cap - size < bytes.size())
+                grow(size + bytes.size());
+            if (!bytes.empty())
+                std::memcpy(data.get() + size, bytes.data(), bytes.size());
+            size += bytes.size();
+        }
+        void grow(std::size_t need);
         void release() noexcept;
     };
 
