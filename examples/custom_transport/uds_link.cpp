@@ -6,76 +6,84 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
-#include <algorithm>
-
 namespace uds {
 
 using namespace std::chrono;
+using mailroom::keepalive_clock;
+using mailroom::write_queue;
 
 link::link(stream_protocol::socket socket, link_options options, std::size_t max_frame_size)
     : socket_(std::move(socket)), timer_(socket_.get_executor()), parser_(max_frame_size),
-      options_(options), last_rx_(steady_clock::now())
+      queue_({.max_bytes = options.max_write_queue_bytes,
+              .max_frames = options.max_write_queue_frames}),
+      keepalive_({.interval = options.keepalive_interval, .timeout = options.keepalive_timeout})
 {
+    if (const auto* s = socket_.get_executor().target<asio::strand<asio::any_io_executor>>())
+        strand_ = *s; // a copy shares the strand: running_in_this_thread holds for both
 }
 
 void link::start()
 {
-    last_rx_ = steady_clock::now();
+    keepalive_.received(steady_clock::now()); // silence counts from now
     do_read();
     arm_timer();
 }
 
+mailroom::frame link::ping_frame()
+{
+    mailroom::frame ping;
+    mailroom::protocol::encode_ping(ping, ++ping_nonce_);
+    return ping;
+}
+
 void link::send_frame(mailroom::frame f)
 {
-    if (closing())
+    if (close_.closing())
         return; // the station fails the calls when it learns of the close
-    auto wire = f.wire();
-    bool overflow = false, start_write = false;
+    write_queue::append_result r;
     {
         std::lock_guard lock(mu_);
-        if (queued_ + wire.size() > options_.max_write_queue_bytes) {
-            overflow = true;
-        } else {
-            // Frames sent while a write is in flight pile up here and leave in one write.
-            out_.insert(out_.end(), wire.begin(), wire.end());
-            queued_ += wire.size();
-            start_write = !writing_;
-            writing_ = true;
-        }
+        r = queue_.append(f.wire());
     }
-    // Never inline: the caller may hold its own lock (the contract forbids inline handlers).
-    if (overflow) {
-        closing_ = true;
+    if (r == write_queue::append_result::overflow) {
+        // The peer stopped reading: closing fails the calls on this link instead of growing
+        // without bound.
+        close_.mark_closing();
         asio::post(executor(), [self = shared_from_this()] {
-            self->shutdown(mailroom::error::queue_full, false);
+            self->fail(mailroom::error::queue_full, false);
         });
-    } else if (start_write) {
-        asio::post(executor(), [self = shared_from_this()] { self->do_write(); });
+    } else if (r == write_queue::append_result::start_write) {
+        // Sent on the strand while a read's frames are delivered (a reply): it leaves with
+        // the others once they all were. Otherwise never inline: the caller may hold its own
+        // lock (the contract forbids inline handlers).
+        if (!(on_strand() && batch_.defer()))
+            asio::post(executor(), [self = shared_from_this()] { self->do_write(); });
     }
 }
 
 void link::close_link(bool flush)
 {
-    closing_ = true;
+    close_.mark_closing();
     asio::post(executor(), [self = shared_from_this(), flush] {
-        bool busy;
+        bool writing;
         {
             std::lock_guard lock(self->mu_);
-            busy = self->writing_;
+            writing = self->queue_.writing();
         }
-        if (flush && busy)
-            self->close_when_flushed_ = true;
-        else
-            self->shutdown(std::make_error_code(std::errc::operation_canceled), true);
+        if (self->close_.request(flush, writing) == mailroom::close_sequence::step::close_now)
+            self->fail(std::make_error_code(std::errc::operation_canceled), true);
+        // step::after_flush: do_write closes once the queue is empty.
     });
 }
 
-void link::shutdown(std::error_code ec, bool local)
+void link::fail(std::error_code ec, bool local)
 {
-    if (closed_)
+    if (!close_.finish())
         return;
-    closed_ = true;
-    closing_ = true;
+    {
+        std::lock_guard lock(mu_);
+        queue_.discard(true);
+    }
     boost::system::error_code ignored;
     socket_.close(ignored);
     timer_.cancel();
@@ -92,89 +100,96 @@ void link::do_read()
 
 void link::on_read(const boost::system::error_code& ec, std::size_t n)
 {
-    if (closed_)
+    if (close_.finished())
         return;
     if (ec)
-        return shutdown(to_std(ec), false);
+        return fail(to_std(ec), false);
     parser_.commit(n);
-    last_rx_ = steady_clock::now();
-    ping_outstanding_ = false;
+    keepalive_.received(steady_clock::now());
     std::error_code perr;
-    while (!closing()) {
+    batch_.begin(); // replies sent by the handlers leave together at its end
+    while (!close_.closing()) {
         auto body = parser_.next(perr);
         if (!body)
             break;
-        // Keepalive stays in the transport; everything else goes up.
-        const auto kind = mailroom::protocol::peek_kind(*body);
-        std::uint64_t nonce = 0;
-        if (kind == static_cast<std::uint8_t>(mailroom::protocol::message_kind::ping) &&
-            mailroom::protocol::decode_keepalive(*body, nonce)) {
-            mailroom::frame pong;
-            mailroom::protocol::encode_pong(pong, nonce);
-            send_frame(std::move(pong));
-        } else if (kind != static_cast<std::uint8_t>(mailroom::protocol::message_kind::pong) ||
-                   !mailroom::protocol::decode_keepalive(*body, nonce)) {
-            deliver(*body);
-        }
+        handle(*body);
     }
+    if (batch_.end())
+        do_write();
     if (perr) // a length prefix above max_frame_size: frame_too_large
-        return shutdown(perr, false);
-    if (!closing())
+        return fail(perr, false);
+    if (!close_.closing())
         do_read();
+}
+
+void link::handle(std::span<const char> body)
+{
+    // Keepalive stays in the transport; everything else goes up.
+    const auto kind = mailroom::protocol::peek_kind(body);
+    std::uint64_t nonce = 0;
+    if (kind == static_cast<std::uint8_t>(mailroom::protocol::message_kind::ping) &&
+        mailroom::protocol::decode_keepalive(body, nonce)) {
+        mailroom::frame pong;
+        mailroom::protocol::encode_pong(pong, nonce);
+        send_frame(std::move(pong));
+    } else if (kind != static_cast<std::uint8_t>(mailroom::protocol::message_kind::pong) ||
+               !mailroom::protocol::decode_keepalive(body, nonce)) {
+        deliver(body);
+    }
 }
 
 void link::do_write()
 {
-    bool idle = false;
+    std::span<const char> batch;
     {
         std::lock_guard lock(mu_);
-        if (out_.empty() || closed_) {
-            writing_ = false;
-            idle = true;
-        } else {
-            inflight_.swap(out_);
-            out_.clear();
-        }
+        batch = queue_.take_batch(); // every frame sent since the previous write
     }
-    if (idle) {
-        if (close_when_flushed_)
-            shutdown(std::make_error_code(std::errc::operation_canceled), true);
+    if (batch.empty()) {
+        if (close_.drained()) // a close with flush waited for this
+            fail(std::make_error_code(std::errc::operation_canceled), true);
         return;
     }
-    asio::async_write(socket_, asio::buffer(inflight_),
+    asio::async_write(socket_, asio::buffer(batch.data(), batch.size()),
                       [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
-                          self->queued_ -= n;
+                          {
+                              std::lock_guard lock(self->mu_);
+                              self->queue_.written(n);
+                          }
                           if (ec)
-                              return self->shutdown(to_std(ec), false);
+                              return self->fail(to_std(ec), false);
                           self->do_write();
                       });
 }
 
 void link::arm_timer()
 {
-    const auto interval = options_.keepalive_interval, timeout = options_.keepalive_timeout;
-    if (interval.count() <= 0 && timeout.count() <= 0)
+    if (!keepalive_.enabled())
         return;
-    auto period = interval.count() > 0 ? interval : timeout / 2;
-    if (timeout.count() > 0)
-        period = std::min(period, timeout);
-    timer_.expires_after(std::max(period, milliseconds(1)));
+    timer_.expires_after(keepalive_.period());
     timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-        if (ec || self->closed_)
-            return;
-        const auto silent = steady_clock::now() - self->last_rx_;
-        if (self->options_.keepalive_timeout.count() > 0 &&
-            silent >= self->options_.keepalive_timeout)
-            return self->shutdown(mailroom::error::keepalive_timeout, false);
-        if (self->options_.keepalive_interval.count() > 0 &&
-            silent >= self->options_.keepalive_interval && !self->ping_outstanding_) {
-            self->ping_outstanding_ = true;
-            mailroom::frame ping;
-            mailroom::protocol::encode_ping(ping, ++self->ping_nonce_);
-            self->send_frame(std::move(ping));
-        }
-        self->arm_timer();
+        if (!ec)
+            self->on_tick();
     });
+}
+
+void link::on_tick()
+{
+    if (close_.finished())
+        return;
+    switch (keepalive_.tick(steady_clock::now())) {
+    case keepalive_clock::action::close:
+        return fail(mailroom::error::keepalive_timeout, false);
+    case keepalive_clock::action::send_ping:
+        batch_.begin(); // the ping leaves when the tick ends, without a post
+        send_frame(ping_frame());
+        if (batch_.end())
+            do_write();
+        break;
+    case keepalive_clock::action::none:
+        break;
+    }
+    arm_timer();
 }
 
 } // namespace uds

@@ -1,24 +1,29 @@
 #pragma once
 
-// The I/O shared by both halves of the Unix-socket transport: a read loop that splits the
-// byte stream into frames, a write queue that coalesces frames sent while a write is in
-// flight, and the keepalive timer.
+// The I/O shared by both halves of the Unix-socket transport: a thin driver of mailroom's
+// link core (<mailroom/link/...>). The core decides — what the next write carries, when the
+// queue overflows, when to ping or give up, when a close may proceed — and this file only
+// moves bytes and arms the timer.
 
 #include "uds_transport.hpp"
 
+#include <mailroom/link/close_sequence.hpp>
+#include <mailroom/link/delivery_batch.hpp>
+#include <mailroom/link/keepalive_clock.hpp>
+#include <mailroom/link/write_queue.hpp>
 #include <mailroom/protocol/frame.hpp>
 #include <mailroom/protocol/frame_parser.hpp>
 
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 
-#include <atomic>
-#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <system_error>
-#include <vector>
 
 namespace uds {
 
@@ -39,7 +44,7 @@ public:
     /// already queued were written.
     void close_link(bool flush);
 
-    std::size_t queued() const noexcept { return queued_.load(); }
+    std::size_t queued() const noexcept { return queue_.queued_bytes(); }
     asio::any_io_executor executor() { return socket_.get_executor(); }
 
 protected:
@@ -47,9 +52,9 @@ protected:
     void start();
 
     stream_protocol::socket& socket() noexcept { return socket_; }
-    bool closing() const noexcept { return closing_.load(); }
+    bool closing() const noexcept { return close_.closing(); }
     /// On the strand: `closed` was called.
-    bool finished() const noexcept { return closed_; }
+    bool finished() const noexcept { return close_.finished(); }
 
     /// A received message other than ping/pong, on the strand.
     virtual void deliver(std::span<const char> body) = 0;
@@ -57,29 +62,32 @@ protected:
     /// The link closed (exactly once), on the strand.
     virtual void closed(std::error_code ec, bool local) = 0;
 
+    /// The frame sent when the keepalive clock asks for a ping (a mailroom ping).
+    virtual mailroom::frame ping_frame();
+
 private:
-    void shutdown(std::error_code ec, bool local);
+    void fail(std::error_code ec, bool local);
     void do_read();
     void on_read(const boost::system::error_code& ec, std::size_t n);
+    void handle(std::span<const char> body);
     void do_write();
     void arm_timer();
+    void on_tick();
+    bool on_strand() const noexcept { return strand_ && strand_->running_in_this_thread(); }
 
     stream_protocol::socket socket_;
     asio::steady_timer timer_;
     mailroom::protocol::frame_parser parser_;
-    const link_options options_;
+    // The socket's strand, when it has one: sends on it during a read are batched.
+    std::optional<asio::strand<asio::any_io_executor>> strand_;
 
-    std::mutex mu_; // guards out_ and writing_
-    std::vector<char> out_;
-    bool writing_ = false;
-    std::vector<char> inflight_;       // strand only
-    bool close_when_flushed_ = false;  // strand only
-    std::atomic<std::size_t> queued_{0};
-    std::atomic<bool> closing_{false};
+    std::mutex mu_; // guards queue_ (appended from any thread)
+    mailroom::write_queue queue_;
+    mailroom::close_sequence close_;
 
-    bool closed_ = false; // strand only
-    std::chrono::steady_clock::time_point last_rx_;
-    bool ping_outstanding_ = false;
+    // Strand only.
+    mailroom::keepalive_clock keepalive_;
+    mailroom::delivery_batch batch_;
     std::uint64_t ping_nonce_ = 0;
 };
 

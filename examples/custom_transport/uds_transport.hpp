@@ -39,6 +39,8 @@ struct link_options {
     std::chrono::milliseconds keepalive_timeout{30'000};
     /// Bytes a link may hold in its write queue; more closes the link. Default: 64 MiB.
     std::size_t max_write_queue_bytes = 64u << 20;
+    /// Frames a link may hold in its write queue; more closes the link. Default: 65 536.
+    std::size_t max_write_queue_frames = 65'536;
 };
 
 /// Settings of an acceptor.

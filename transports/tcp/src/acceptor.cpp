@@ -1,9 +1,9 @@
 #include "framed_stream.hpp"
 
 #include <mailroom/tcp/acceptor.hpp>
-#include <mailroom/tcp/detail/accept_loop.hpp>
-#include <mailroom/tcp/detail/listen.hpp>
-#include <mailroom/tcp/detail/tls_context.hpp>
+#include "accept_loop.hpp"
+#include "listen.hpp"
+#include <mailroom/tcp/tls_context.hpp>
 
 #include <boost/asio/post.hpp>
 
@@ -30,7 +30,7 @@ public:
     }
 
     tcp_connection(tcp_socket_type socket, const acceptor_options& options,
-                   std::shared_ptr<detail::tls_context> tls_ctx)
+                   std::shared_ptr<tls_context> tls_ctx)
         requires(tls)
         : base(std::move(socket), *tls_ctx, options.stream, options.max_frame_size),
           tls_(std::move(tls_ctx))
@@ -98,7 +98,7 @@ private:
 
     std::shared_ptr<connection_handler> handler_;
     std::string remote_;
-    std::shared_ptr<detail::tls_context> tls_; // outlives the stream's SSL object
+    std::shared_ptr<tls_context> tls_; // outlives the stream's SSL object
     struct no_timer {
         explicit no_timer(const typename base::executor_type&) {}
     };

@@ -13,49 +13,25 @@ namespace mailroom::tcp::detail {
 
 namespace {
 
-/// Write buffers keep up to this much capacity between bursts.
-constexpr std::size_t write_keep_bytes = 64u << 10;
+write_queue_limits limits_of(const stream_options& o)
+{
+    return {.max_bytes = o.max_write_queue_bytes, .max_frames = o.max_write_queue_frames};
+}
 
-/// The stream whose strand scope this thread is in (see strand_scope), if any.
-thread_local const void* current_scope = nullptr;
+keepalive_settings keepalive_of(const stream_options& o)
+{
+    return {.interval = o.keepalive_interval, .timeout = o.keepalive_timeout};
+}
 
 } // namespace
-
-/** Marks this thread as running the stream's strand handler (a read's deliveries, a tick):
-    a frame sent meanwhile does not post its write, which starts when the scope ends.
-*/
-template <class Socket>
-class framed_stream<Socket>::strand_scope {
-public:
-    explicit strand_scope(framed_stream& s) noexcept : s_(s), outer_(current_scope)
-    {
-        current_scope = &s;
-    }
-    strand_scope(const strand_scope&) = delete;
-    strand_scope& operator=(const strand_scope&) = delete;
-
-    /// Ends the scope: starts the write its frames asked for.
-    ~strand_scope()
-    {
-        current_scope = outer_;
-        if (s_.flush_due_) {
-            s_.flush_due_ = false;
-            s_.do_write();
-        }
-    }
-
-private:
-    framed_stream& s_;
-    const void* outer_;
-};
 
 template <class Socket>
 framed_stream<Socket>::framed_stream(socket_type socket, stream_options options,
                                      std::size_t max_frame_size)
     requires(!tls)
-    : socket_(std::move(socket)), timer_(socket_.get_executor()),
+    : socket_(std::move(socket)), strand_(socket_.get_executor()), timer_(strand_),
       parser_(max_frame_size, options.read_size, options.initial_read_size), options_(options),
-      last_rx_(clock::now())
+      queue_(limits_of(options)), keepalive_(keepalive_of(options))
 {
 }
 
@@ -64,9 +40,9 @@ framed_stream<Socket>::framed_stream(tcp_socket_type socket,
                                      asio::ssl::context& ctx, stream_options options,
                                      std::size_t max_frame_size)
     requires(tls)
-    : socket_(std::move(socket), ctx), timer_(socket_.get_executor()),
+    : socket_(std::move(socket), ctx), strand_(socket_.get_executor()), timer_(strand_),
       parser_(max_frame_size, options.read_size, options.initial_read_size), options_(options),
-      last_rx_(clock::now())
+      queue_(limits_of(options)), keepalive_(keepalive_of(options))
 {
 }
 
@@ -79,71 +55,69 @@ void framed_stream<Socket>::start()
         socket_.non_blocking(true, ec);
         inline_writes_ = !ec;
     }
-    last_rx_ = clock::now();
+    keepalive_.received(clock::now()); // silence counts from now
     do_read();
     arm_timer();
 }
 
 template <class Socket>
+frame framed_stream<Socket>::ping_frame()
+{
+    frame ping;
+    protocol::encode_ping(ping, ++ping_nonce_);
+    return ping;
+}
+
+template <class Socket>
 void framed_stream<Socket>::send_frame(frame f)
 {
-    if (closing())
+    if (close_.closing())
         return;
-    auto wire = f.wire();
-    bool overflow = false;
-    bool start_write = false;
+    write_queue::append_result r;
     {
         std::lock_guard lock(mu_);
-        if (queued_.load(std::memory_order_relaxed) + wire.size() > options_.max_write_queue_bytes ||
-            out_frames_ + inflight_frames_ >= options_.max_write_queue_frames) {
-            overflow = true;
-        } else {
-            ++out_frames_;
-            out_.append(wire);
-            queued_.fetch_add(wire.size(), std::memory_order_relaxed);
-            start_write = !writing_;
-            writing_ = true;
-        }
+        r = queue_.append(f.wire());
     }
-    if (overflow) {
+    if (r == write_queue::append_result::start_write) {
+        // On the strand during a read's deliveries (or a tick): written when the batch ends,
+        // with the rest. batch_ is read only on the strand.
+        if (!(strand_.running_in_this_thread() && batch_.defer()))
+            asio::post(strand_, [self = this->shared_from_this()] { self->do_write(); });
+    } else if (r == write_queue::append_result::overflow) {
         // The peer stopped reading: holding more would grow without bound. Closing fails
         // the calls on this link with `disconnected` instead of losing them silently.
-        closing_ = true;
-        asio::post(socket_.get_executor(), [self = this->shared_from_this()] {
+        close_.mark_closing();
+        asio::post(strand_, [self = this->shared_from_this()] {
             self->shutdown(error::queue_full, false);
         });
-    } else if (start_write) {
-        if (current_scope == this)
-            flush_due_ = true; // on the strand: written when the scope ends, with the rest
-        else
-            asio::post(socket_.get_executor(), [self = this->shared_from_this()] { self->do_write(); });
     }
 }
 
 template <class Socket>
 void framed_stream<Socket>::close_stream(bool flush)
 {
-    closing_ = true;
-    asio::post(socket_.get_executor(), [self = this->shared_from_this(), flush] {
-        bool busy;
+    close_.mark_closing();
+    asio::post(strand_, [self = this->shared_from_this(), flush] {
+        bool writing;
         {
             std::lock_guard lock(self->mu_);
-            busy = self->writing_;
+            writing = self->queue_.writing();
         }
-        if (flush && busy)
-            self->close_when_flushed_ = true; // do_write closes once the queue is empty
-        else
+        if (self->close_.request(flush, writing) == close_sequence::step::close_now)
             self->shutdown(std::make_error_code(std::errc::operation_canceled), true);
+        // step::after_flush: do_write closes once the queue is empty.
     });
 }
 
 template <class Socket>
 void framed_stream<Socket>::shutdown(std::error_code ec, bool local)
 {
-    if (closed_)
+    if (!close_.finish())
         return;
-    closed_ = true;
-    closing_ = true;
+    {
+        std::lock_guard lock(mu_);
+        queue_.discard(true);
+    }
     boost::system::error_code ignored;
     tcp_socket().close(ignored);
     timer_.cancel();
@@ -162,7 +136,7 @@ void framed_stream<Socket>::do_read()
 template <class Socket>
 void framed_stream<Socket>::on_read(const boost::system::error_code& ec, std::size_t n)
 {
-    if (closed_)
+    if (close_.finished())
         return;
     if (std::exchange(rearm_read_, false) && ec == asio::error::operation_aborted) {
         // Cancelled by release_idle_buffers: read again, into the small buffer.
@@ -173,18 +147,17 @@ void framed_stream<Socket>::on_read(const boost::system::error_code& ec, std::si
         return shutdown(mailroom::detail::to_std_error(ec), false);
     parser_.commit(n);
     largest_read_ = std::max(largest_read_, n);
-    last_rx_ = clock::now();
-    ping_outstanding_ = false;
+    keepalive_.received(clock::now());
     std::error_code perr;
-    {
-        strand_scope scope(*this); // replies sent by the handlers leave together at its end
-        while (!closing()) {
-            auto body = parser_.next(perr);
-            if (!body)
-                break;
-            handle(*body);
-        }
+    batch_.begin(); // replies sent by the handlers leave together at its end
+    while (!closing()) {
+        auto body = parser_.next(perr);
+        if (!body)
+            break;
+        handle(*body);
     }
+    if (batch_.end())
+        do_write();
     if (perr)
         return shutdown(perr, false);
     if (!closing())
@@ -213,21 +186,13 @@ template <class Socket>
 void framed_stream<Socket>::do_write()
 {
     for (bool first = true;; first = false) {
-        bool idle = false;
+        std::span<const char> batch;
         {
             std::lock_guard lock(mu_);
-            if (out_.empty() || closed_) {
-                writing_ = false;
-                idle = true;
-                inflight_frames_ = 0;
-            } else {
-                inflight_.swap(out_);
-                out_.clear();
-                inflight_frames_ = std::exchange(out_frames_, 0);
-            }
+            batch = queue_.take_batch(); // every frame sent since the previous write
         }
-        if (idle) {
-            if (close_when_flushed_)
+        if (batch.empty()) {
+            if (close_.drained()) // a close with flush waited for this
                 shutdown(std::make_error_code(std::errc::operation_canceled), true);
             return;
         }
@@ -238,60 +203,40 @@ void framed_stream<Socket>::do_write()
             // that senders on other threads cannot keep this strand writing forever.
             if (first && inline_writes_) {
                 boost::system::error_code ec;
-                done = socket_.write_some(asio::buffer(inflight_.data(), inflight_.size()), ec);
+                done = socket_.write_some(asio::buffer(batch.data(), batch.size()), ec);
                 if (ec == asio::error::would_block || ec == asio::error::try_again)
                     done = 0;
                 else if (ec)
                     return shutdown(mailroom::detail::to_std_error(ec), false);
-                queued_.fetch_sub(done, std::memory_order_relaxed);
-                if (done == inflight_.size()) {
-                    trim_written(done);
+                queue_.written(done);
+                if (done == batch.size())
                     continue;
-                }
             }
         }
-        asio::async_write(socket_,
-                          asio::buffer(inflight_.data() + done, inflight_.size() - done),
-                          [self = this->shared_from_this(), done](
-                              const boost::system::error_code& ec, std::size_t n) {
-                              self->on_written(ec, done, n);
+        asio::async_write(socket_, asio::buffer(batch.data() + done, batch.size() - done),
+                          [self = this->shared_from_this()](const boost::system::error_code& ec,
+                                                            std::size_t n) {
+                              self->on_written(ec, n);
                           });
         return;
     }
 }
 
 template <class Socket>
-void framed_stream<Socket>::on_written(const boost::system::error_code& ec, std::size_t before,
-                                       std::size_t n)
+void framed_stream<Socket>::on_written(const boost::system::error_code& ec, std::size_t n)
 {
-    queued_.fetch_sub(n, std::memory_order_relaxed);
+    queue_.written(n);
     if (ec)
         return shutdown(mailroom::detail::to_std_error(ec), false);
-    trim_written(before + n);
     do_write();
-}
-
-template <class Socket>
-void framed_stream<Socket>::trim_written(std::size_t n) noexcept
-{
-    // After a burst the buffers are much larger than the writes: give the excess back (the
-    // two buffers take turns, so both shrink within two writes).
-    if (inflight_.capacity() > write_keep_bytes && inflight_.capacity() / 4 > n)
-        inflight_.release();
 }
 
 template <class Socket>
 void framed_stream<Socket>::arm_timer()
 {
-    using std::chrono::milliseconds;
-    milliseconds period = options_.keepalive_interval.count() > 0 ? options_.keepalive_interval
-                                                                  : options_.keepalive_timeout / 2;
-    if (options_.keepalive_timeout.count() > 0 && options_.keepalive_timeout < period)
-        period = options_.keepalive_timeout;
-    if (options_.keepalive_interval.count() <= 0 && options_.keepalive_timeout.count() <= 0)
+    if (!keepalive_.enabled())
         return;
-    period = std::max(period, milliseconds(1));
-    timer_.expires_after(period);
+    timer_.expires_after(keepalive_.period());
     timer_.async_wait([self = this->shared_from_this()](const boost::system::error_code& ec) {
         if (!ec)
             self->on_tick();
@@ -301,19 +246,17 @@ void framed_stream<Socket>::arm_timer()
 template <class Socket>
 void framed_stream<Socket>::on_tick()
 {
-    if (closed_)
+    if (close_.finished())
         return;
-    auto silent = clock::now() - last_rx_;
-    if (options_.keepalive_timeout.count() > 0 && silent >= options_.keepalive_timeout)
+    const auto act = keepalive_.tick(clock::now());
+    if (act == keepalive_clock::action::close)
         return shutdown(error::keepalive_timeout, false);
     release_idle_buffers();
-    strand_scope scope(*this); // a ping leaves when the tick ends
-    if (options_.keepalive_interval.count() > 0 && silent >= options_.keepalive_interval &&
-        !ping_outstanding_) {
-        ping_outstanding_ = true;
-        frame ping;
-        protocol::encode_ping(ping, ++ping_nonce_);
-        send_frame(std::move(ping));
+    if (act == keepalive_clock::action::send_ping) {
+        batch_.begin(); // the ping leaves when the tick ends, without a post
+        send_frame(ping_frame());
+        if (batch_.end())
+            do_write();
     }
     arm_timer();
 }
@@ -329,13 +272,7 @@ void framed_stream<Socket>::release_idle_buffers()
     bool write_idle;
     {
         std::lock_guard lock(mu_);
-        write_idle = !writing_; // then out_ is empty and no write is in flight or due
-        if (write_idle) {
-            if (out_.capacity() > small)
-                out_.release();
-            if (inflight_.capacity() > small)
-                inflight_.release();
-        }
+        write_idle = queue_.release_idle(small); // idle: nothing queued, in flight or due
     }
     if constexpr (!tls) {
         // The pending read holds the buffer it was given: cancel it (nothing else is

@@ -1,5 +1,5 @@
 #include <mailroom/detail/to_std_error.hpp>
-#include <mailroom/tcp/detail/listen.hpp>
+#include "listen.hpp"
 
 namespace mailroom::tcp::detail {
 

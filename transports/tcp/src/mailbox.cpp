@@ -1,8 +1,8 @@
 #include "framed_stream.hpp"
 
-#include <mailroom/tcp/detail/connect.hpp>
-#include <mailroom/tcp/detail/failed_mailbox.hpp>
-#include <mailroom/tcp/detail/tls_context.hpp>
+#include "connect.hpp"
+#include "failed_mailbox.hpp"
+#include <mailroom/tcp/tls_context.hpp>
 #include <mailroom/tcp/mailbox.hpp>
 
 #include <boost/asio/post.hpp>
@@ -32,13 +32,13 @@ public:
     }
 
     tcp_mailbox(const mailbox_context& ctx, strand_type strand, const stream_options& options,
-                std::shared_ptr<detail::tls_context> tls_ctx, const tls_options& tls_opts)
+                std::shared_ptr<tls_context> tls_ctx, const tls_options& tls_opts)
         requires(tls)
         : base(tcp_socket_type(strand), *tls_ctx, options, ctx.max_frame_size),
           handler_(ctx.handler), host_(ctx.server.host), port_(std::to_string(ctx.server.port)),
           resolver_(strand), no_delay_(options.no_delay), tls_(std::move(tls_ctx))
     {
-        detail::prepare_client(this->socket().native_handle(), tls_opts, host_);
+        prepare_client(this->socket().native_handle(), tls_opts, host_);
     }
 
     void async_connect(connect_handler handler) override
@@ -88,7 +88,7 @@ private:
                 if (self->closing())
                     return h(cancelled());
                 if (ec)
-                    return h(detail::handshake_error(ec, self->socket().native_handle()));
+                    return h(handshake_error(ec, self->socket().native_handle()));
                 self->opened(std::move(h));
             });
     }
@@ -116,17 +116,17 @@ private:
     resolver_type resolver_;
     bool no_delay_;
     bool connected_ = false; // strand only
-    std::shared_ptr<detail::tls_context> tls_; // outlives the stream's SSL object
+    std::shared_ptr<tls_context> tls_; // outlives the stream's SSL object
 };
 
 } // namespace
 
 mailbox_factory make_mailbox_factory(stream_options options, tls_options tls)
 {
-    auto contexts = std::make_shared<detail::client_context_cache>();
+    auto contexts = std::make_shared<client_context_cache>();
     return [options, tls, contexts](const mailbox_context& ctx) -> std::shared_ptr<mailroom::mailbox> {
         const auto t = tls_for(ctx.server, tls);
-        std::shared_ptr<detail::tls_context> tls_ctx;
+        std::shared_ptr<tls_context> tls_ctx;
         if (t.enabled) {
             std::error_code ec;
             tls_ctx = contexts->get(t, ec);

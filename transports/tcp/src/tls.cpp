@@ -1,5 +1,5 @@
 #include <mailroom/error.hpp>
-#include <mailroom/tcp/detail/tls_context.hpp>
+#include <mailroom/tcp/tls_context.hpp>
 #include <mailroom/tcp/tls.hpp>
 
 #include <boost/asio/error.hpp>
@@ -81,7 +81,6 @@ tls_options tls_for(const server_info& server, tls_options defaults)
     return defaults;
 }
 
-namespace detail {
 namespace {
 
 constexpr auto context_options = tls_context::default_workarounds | tls_context::no_sslv2 |
@@ -183,5 +182,4 @@ std::shared_ptr<tls_context> client_context_cache::get(const tls_options& o, std
     return ctx;
 }
 
-} // namespace detail
 } // namespace mailroom::tcp

@@ -1,7 +1,7 @@
 #include "connection.hpp"
 
 #include <mailroom/detail/to_std_error.hpp>
-#include <mailroom/tcp/detail/tls_context.hpp>
+#include <mailroom/tcp/tls_context.hpp>
 #include <mailroom/ws/acceptor.hpp>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -53,7 +53,7 @@ public:
     {
         if (options_.tls.enabled) {
             std::error_code tls_ec;
-            tls_ = tcp::detail::make_server_context(options_.tls, tls_ec);
+            tls_ = tcp::make_server_context(options_.tls, tls_ec);
             if (!tls_)
                 return tls_ec;
         }
@@ -181,7 +181,7 @@ private:
     asio::any_io_executor ex_;
     detail::strand_type strand_;
     acceptor_options options_;
-    std::shared_ptr<tcp::detail::tls_context> tls_;
+    std::shared_ptr<tcp::tls_context> tls_;
     asio::ip::tcp::acceptor acceptor_;
     asio::steady_timer retry_timer_;
     accept_handler on_accept_;

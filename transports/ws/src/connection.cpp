@@ -75,7 +75,7 @@ ws_connection<Next>::ws_connection(strand_type strand, asio::ip::tcp::socket soc
 template <class Next>
 ws_connection<Next>::ws_connection(strand_type strand, asio::ip::tcp::socket socket,
                                    const acceptor_options& options,
-                                   std::shared_ptr<tcp::detail::tls_context> tls)
+                                   std::shared_ptr<tcp::tls_context> tls)
     requires(base::tls)
     : base(std::move(strand), options.stream, options.max_frame_size, std::move(socket), *tls),
       path_(options.path), token_(options.token), max_message_frames_(options.max_message_frames),

@@ -3,7 +3,7 @@
 #include "link.hpp"
 
 #include <mailroom/server/acceptor.hpp>
-#include <mailroom/tcp/detail/tls_context.hpp>
+#include <mailroom/tcp/tls_context.hpp>
 #include <mailroom/ws/options.hpp>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -49,7 +49,7 @@ public:
     ws_connection(strand_type strand, asio::ip::tcp::socket socket, const acceptor_options& options)
         requires(!base::tls);
     ws_connection(strand_type strand, asio::ip::tcp::socket socket, const acceptor_options& options,
-                  std::shared_ptr<tcp::detail::tls_context> tls)
+                  std::shared_ptr<tcp::tls_context> tls)
         requires(base::tls);
 
     /// On the strand: performs the upgrade, then runs `ready(this)` on the strand. On failure
@@ -90,7 +90,7 @@ private:
     std::optional<boost::beast::flat_buffer> http_buffer_;
     std::optional<boost::beast::http::request_parser<boost::beast::http::empty_body>> parser_;
     std::optional<boost::beast::http::response<boost::beast::http::string_body>> response_;
-    std::shared_ptr<tcp::detail::tls_context> tls_; // outlives the stream's SSL object
+    std::shared_ptr<tcp::tls_context> tls_; // outlives the stream's SSL object
 };
 
 /** Whether `key` is a valid `Sec-WebSocket-Key` (RFC 6455, 4.2.1): the base64 encoding of

@@ -29,51 +29,36 @@ std::error_code link_error(const boost::system::error_code& ec)
 template <class Next>
 void ws_link<Next>::send_frame(frame f)
 {
-    if (closing())
+    if (close_.closing())
         return;
-    auto wire = f.wire();
-    bool overflow = false;
-    bool start = false;
+    write_queue::append_result r;
     {
         std::lock_guard lock(mu_);
-        if (drop_)
-            return;
-        if (queued_.load(std::memory_order_relaxed) + wire.size() > options_.max_write_queue_bytes ||
-            out_frames_ + inflight_frames_ >= options_.max_write_queue_frames) {
-            overflow = true;
-        } else {
-            out_.insert(out_.end(), wire.begin(), wire.end());
-            ++out_frames_;
-            queued_.fetch_add(wire.size(), std::memory_order_relaxed);
-            start = open_ && !writing_;
-            writing_ = writing_ || start;
-        }
+        r = queue_.append(f.wire()); // held (queued) until the upgrade is done
     }
-    if (overflow) {
+    if (r == write_queue::append_result::start_write) {
+        // Sent while a message is being delivered (a reply, or a call its completion made):
+        // it leaves with the others once the message was delivered. batch_ is read only on
+        // the strand.
+        if (!(strand_.running_in_this_thread() && batch_.defer()))
+            asio::post(strand_, [self = this->shared_from_this()] { self->do_write(); });
+    } else if (r == write_queue::append_result::overflow) {
         // The peer stopped reading: closing fails the calls on this link instead of growing
         // without bound.
-        closing_ = true;
+        close_.mark_closing();
         asio::post(strand_, [self = this->shared_from_this()] {
             self->finish(error::queue_full, false);
             self->hard_close();
         });
-    } else if (start) {
-        // Sent while a message is being delivered (a reply, or a call its completion made):
-        // it leaves with the others once the message was delivered. delivering_ is read only
-        // on the strand.
-        if (strand_.running_in_this_thread() && delivering_)
-            flush_due_ = true;
-        else
-            asio::post(strand_, [self = this->shared_from_this()] { self->do_write(); });
     }
 }
 
 template <class Next>
 void ws_link<Next>::close_link(bool flush)
 {
-    closing_ = true;
+    close_.mark_closing();
     asio::post(strand_, [self = this->shared_from_this(), flush] {
-        if (self->finished_)
+        if (self->close_.finished())
             return;
         self->finish(std::make_error_code(std::errc::operation_canceled), true);
         self->begin_close(websocket::close_code::normal, flush);
@@ -83,31 +68,19 @@ void ws_link<Next>::close_link(bool flush)
 template <class Next>
 void ws_link<Next>::do_write()
 {
-    bool take = false;
+    std::span<const char> batch;
     {
         std::lock_guard lock(mu_);
-        if ((drop_ || socket_closed_) && !out_.empty()) {
-            queued_.fetch_sub(out_.size(), std::memory_order_relaxed);
-            out_.clear();
-            out_frames_ = 0;
-        }
-        if (!out_.empty()) {
-            inflight_.swap(out_);
-            out_.clear();
-            inflight_frames_ = std::exchange(out_frames_, 0);
-            take = true;
-        } else {
-            inflight_frames_ = 0;
-            writing_ = false;
-        }
+        if (socket_closed_)
+            queue_.discard(true);
+        batch = queue_.take_batch(); // every frame sent since the previous write
     }
-    if (!take) {
-        if (close_waits_)
+    if (batch.empty()) {
+        if (close_.drained()) // the close frame follows the queued frames
             send_close();
         return;
     }
-    inflight_bytes_ = inflight_.size();
-    plan_messages(inflight_, batch_, messages_);
+    plan_messages(batch, batch_framing_, messages_);
     write_message(0);
 }
 
@@ -124,38 +97,31 @@ template <class Next>
 void ws_link<Next>::on_written(const boost::system::error_code& ec, std::size_t i)
 {
     if (ec) {
-        if (!finished_)
+        if (!close_.finished())
             finish(link_error(ec), false);
-        return hard_close(); // writing_ stays set: nothing is written any more
+        return hard_close(); // the write chain stays running: nothing is written any more
     }
     if (i + 1 < messages_.size())
         return write_message(i + 1);
-    queued_.fetch_sub(inflight_bytes_, std::memory_order_relaxed);
-    inflight_bytes_ = 0;
-    do_write(); // what was sent meanwhile leaves now, together
+    do_write(); // take_batch counts this batch written; what was sent meanwhile leaves now
 }
 
 template <class Next>
 void ws_link<Next>::begin_close(websocket::close_reason reason, bool flush)
 {
-    if (close_requested_ || socket_closed_)
+    if (close_.requested() || socket_closed_)
         return;
-    close_requested_ = true;
-    if (!started_)
+    if (!started_) {
+        close_.request(false, false);
         return hard_close(); // nothing to say to a peer that never completed the upgrade
+    }
     close_reason_ = std::move(reason);
-    bool idle = false;
+    bool writing;
     {
         std::lock_guard lock(mu_);
-        if (!flush) {
-            drop_ = true;
-            if (!writing_) {
-                queued_.fetch_sub(out_.size(), std::memory_order_relaxed);
-                out_.clear();
-                out_frames_ = 0;
-            }
-        }
-        idle = !writing_;
+        if (!flush)
+            queue_.discard(true); // the batch in flight still goes
+        writing = queue_.writing();
     }
     // Bounds the whole close, the queued frames included (a peer that never reads).
     timer_.expires_after(options_.handshake_timeout);
@@ -163,10 +129,11 @@ void ws_link<Next>::begin_close(websocket::close_reason reason, bool flush)
         if (!ec)
             self->hard_close();
     });
-    if (idle)
+    // Without flush the close frame still waits for the write in flight (one write at a
+    // time on a websocket::stream), so it always follows the queue.
+    if (close_.request(true, writing) == close_sequence::step::close_now)
         send_close();
-    else
-        close_waits_ = true; // the write chain sends it once the queue is written
+    // step::after_flush: the write chain sends it once the queue is written.
 }
 
 template <class Next>
@@ -185,9 +152,9 @@ void ws_link<Next>::send_close()
 template <class Next>
 void ws_link<Next>::fail(std::error_code ec, websocket::close_code code)
 {
-    if (!finished_)
+    if (!close_.finished())
         finish(ec, false);
-    if (close_requested_)
+    if (close_.requested())
         return hard_close(); // already closing: the peer gets no second close frame
     websocket::close_reason reason(code);
     auto why = ec.message();
@@ -211,11 +178,11 @@ void ws_link<Next>::on_read(const boost::system::error_code& ec)
 {
     if (ec) {
         // Beast already answered a peer's close, or closed with 1002/1009 on a violation.
-        if (!finished_)
+        if (!close_.finished())
             finish(link_error(ec), false);
         return hard_close();
     }
-    if (finished_) {
+    if (close_.finished()) {
         rbuf_.clear(); // closing: read on for the peer's close frame, deliver nothing
         return do_read();
     }
@@ -232,24 +199,24 @@ void ws_link<Next>::on_message()
     const auto data = rbuf_.cdata();
     const std::span<const char> message(static_cast<const char*>(data.data()), data.size());
     std::error_code bad;
-    delivering_ = true;
-    if (!batch_) {
+    batch_.begin(); // replies sent meanwhile leave together once the message was delivered
+    if (!batch_framing_) {
         deliver(message);
     } else if (!(bad = decode_batch(message, max_frame_size_, bodies_))) {
         for (const auto& body : bodies_) {
-            if (finished_)
+            if (close_.finished())
                 break;
             deliver(body);
         }
     }
-    delivering_ = false;
+    const bool write_due = batch_.end();
     rbuf_.clear();
     if (rbuf_.capacity() > batch_message_max)
         rbuf_.shrink_to_fit(); // one huge message must not pin its buffer
     if (bad)
         return fail(bad, bad == error::frame_too_large ? websocket::close_code::too_big
                                                        : websocket::close_code::protocol_error);
-    if (std::exchange(flush_due_, false))
+    if (write_due)
         do_write();
     if (!socket_closed_)
         do_read();
@@ -264,7 +231,7 @@ void ws_link<Next>::enable(bool batch, std::size_t guard_frames, std::chrono::mi
     if (started_)
         return;
     started_ = true;
-    batch_ = batch;
+    batch_framing_ = batch;
     ws_.binary(true);
     ws_.auto_fragment(false);
     ws_.read_message_max(message_limit(batch, max_frame_size_));
@@ -289,12 +256,11 @@ void ws_link<Next>::enable(bool batch, std::size_t guard_frames, std::chrono::mi
         });
     }
     ws_.next_layer().touch();
+    keepalive_.received(std::chrono::steady_clock::now()); // silence counts from now
     bool start = false;
     {
         std::lock_guard lock(mu_);
-        open_ = true;
-        start = !writing_ && !out_.empty();
-        writing_ = writing_ || start;
+        start = queue_.release_hold(); // frames sent before the upgrade leave now
     }
     if (start)
         do_write();
@@ -305,7 +271,7 @@ void ws_link<Next>::start()
 {
     if (socket_closed_)
         return;
-    if (!finished_)
+    if (!close_.finished())
         arm_keepalive();
     do_read();
 }
@@ -314,13 +280,7 @@ template <class Next>
 void ws_link<Next>::arm_keepalive()
 {
     using std::chrono::milliseconds;
-    const auto interval = options_.keepalive_interval, timeout = options_.keepalive_timeout;
-    milliseconds period{0};
-    if (interval.count() > 0 || timeout.count() > 0) {
-        period = interval.count() > 0 ? interval : timeout / 2;
-        if (timeout.count() > 0)
-            period = std::min(period, timeout);
-    }
+    milliseconds period = keepalive_.period();
     if (guard_time_.count() > 0)
         period = period.count() > 0 ? std::min(period, guard_time_) : guard_time_;
     if (period.count() == 0)
@@ -335,24 +295,21 @@ void ws_link<Next>::arm_keepalive()
 template <class Next>
 void ws_link<Next>::on_keepalive()
 {
-    if (finished_ || socket_closed_)
+    if (close_.finished() || socket_closed_)
         return;
-    const auto now = std::chrono::steady_clock::now();
-    const auto last = ws_.next_layer().last_read();
-    const auto silent = now - last;
-    if (options_.keepalive_timeout.count() > 0 && silent >= options_.keepalive_timeout) {
+    // Liveness is any bytes, control frames included: the layer under Beast times its reads.
+    keepalive_.received(ws_.next_layer().last_read());
+    const auto act = keepalive_.tick(std::chrono::steady_clock::now());
+    if (act == keepalive_clock::action::close) {
         finish(error::keepalive_timeout, false);
         return hard_close();
     }
     if (auto ec = ws_.next_layer().check_guard())
         return fail(ec, websocket::close_code::policy_error);
-    if (last > last_ping_)
-        ping_outstanding_ = false;
-    if (options_.keepalive_interval.count() > 0 && silent >= options_.keepalive_interval &&
-        !ping_outstanding_ && !ping_in_flight_) {
-        ping_outstanding_ = true;
+    // The ping is a WebSocket ping control frame; the clock only decides when. One runs at
+    // a time on the stream (a tick while one is in flight leaves it outstanding).
+    if (act == keepalive_clock::action::send_ping && !ping_in_flight_) {
         ping_in_flight_ = true;
-        last_ping_ = now;
         ws_.async_ping({}, [self = this->shared_from_this()](const boost::system::error_code&) {
             self->ping_in_flight_ = false;
         });
@@ -363,10 +320,8 @@ void ws_link<Next>::on_keepalive()
 template <class Next>
 void ws_link<Next>::finish(std::error_code ec, bool local)
 {
-    if (finished_)
+    if (!close_.finish())
         return;
-    finished_ = true;
-    closing_ = true;
     timer_.cancel();
     closed(ec, local);
 }
@@ -377,7 +332,11 @@ void ws_link<Next>::hard_close()
     if (socket_closed_)
         return;
     socket_closed_ = true;
-    closing_ = true;
+    close_.mark_closing();
+    {
+        std::lock_guard lock(mu_);
+        queue_.discard(true);
+    }
     timer_.cancel();
     tcp().close();
 }

@@ -4,6 +4,10 @@
 #include "guarded_stream.hpp"
 
 #include <mailroom/detail/config.hpp>
+#include <mailroom/link/close_sequence.hpp>
+#include <mailroom/link/delivery_batch.hpp>
+#include <mailroom/link/keepalive_clock.hpp>
+#include <mailroom/link/write_queue.hpp>
 #include <mailroom/protocol/frame.hpp>
 #include <mailroom/ws/options.hpp>
 
@@ -16,7 +20,6 @@
 #include <boost/beast/websocket/stream.hpp>
 #include <boost/system/error_code.hpp>
 
-#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -42,6 +45,12 @@ using tls_layer = asio::ssl::stream<beast::tcp_stream>;
 /** One WebSocket carrying mailroom frames, on Beast's `websocket::stream` over `Next`
     (@ref plain_layer or @ref tls_layer; both instantiated in link.cpp): the I/O the mail box
     and the server connection share once the upgrade is done (the subclass does the upgrade).
+
+    A driver of the link core (<mailroom/link/...>), like the TCP transport's framed stream:
+    the @ref mailroom::write_queue (held until the upgrade is done) bounds and coalesces the
+    writes, the @ref mailroom::keepalive_clock times the pings, the
+    @ref mailroom::close_sequence orders the close and a @ref mailroom::delivery_batch holds
+    the write of frames sent on the strand while a message is delivered.
 
     Framing (batch_codec.hpp): with the batch subprotocol, one binary message carries the
     frames queued since the last write, up to 64 KiB; without it, one body per message.
@@ -79,7 +88,12 @@ public:
     ws_link(strand_type strand, const stream_options& options, std::size_t max_frame_size,
             Args&&... args)
         : strand_(std::move(strand)), ws_(std::forward<Args>(args)...), timer_(strand_),
-          options_(options), max_frame_size_(max_frame_size)
+          options_(options), max_frame_size_(max_frame_size),
+          queue_({.max_bytes = options.max_write_queue_bytes,
+                  .max_frames = options.max_write_queue_frames},
+                 true),
+          keepalive_({.interval = options.keepalive_interval,
+                      .timeout = options.keepalive_timeout})
     {
     }
     virtual ~ws_link() = default;
@@ -92,7 +106,7 @@ public:
     */
     void close_link(bool flush);
 
-    std::size_t queued() const noexcept { return queued_.load(std::memory_order_relaxed); }
+    std::size_t queued() const noexcept { return queue_.queued_bytes(); }
 
     const strand_type& executor() const noexcept { return strand_; }
 
@@ -101,9 +115,9 @@ protected:
     /// The stream under the WebSocket, for the upgrade's TLS and HTTP (TLS or TCP).
     Next& http_stream() noexcept { return ws_.next_layer().next_layer(); }
     beast::tcp_stream& tcp() noexcept { return beast::get_lowest_layer(ws_); }
-    bool closing() const noexcept { return closing_.load(std::memory_order_relaxed); }
+    bool closing() const noexcept { return close_.closing(); }
     /// On the strand: the close was reported.
-    bool finished() const noexcept { return finished_; }
+    bool finished() const noexcept { return close_.finished(); }
     const stream_options& options() const noexcept { return options_; }
 
     /** On the strand, once the upgrade is done: `batch` tells the framing. Frames queued or
@@ -151,34 +165,21 @@ private:
     const stream_options options_;
     const std::size_t max_frame_size_;
 
-    std::mutex mu_; // guards out_, out_frames_, inflight_frames_, writing_, open_ and drop_
-    std::vector<char> out_; // frames in wire form (length prefix + body)
-    std::size_t out_frames_ = 0;
-    std::size_t inflight_frames_ = 0;
-    bool writing_ = false; // a write chain runs (posted, or a write in flight)
-    bool open_ = false;    // the upgrade is done: writes may start
-    bool drop_ = false;    // closing without flush: queued frames are discarded
-    std::atomic<std::size_t> queued_{0};
-    std::atomic<bool> closing_{false};
+    std::mutex mu_; // guards queue_ (appended from any thread; `written` is strand-only)
+    write_queue queue_; // held until enable()
+    close_sequence close_;
 
     // Strand only.
-    bool batch_ = false;
+    keepalive_clock keepalive_;
+    delivery_batch batch_;
+    bool batch_framing_ = false;
     bool started_ = false;
-    bool finished_ = false;
     bool socket_closed_ = false;
-    bool delivering_ = false; // a received message is being delivered
-    bool flush_due_ = false;  // frames were sent while delivering: write afterwards
-    std::vector<char> inflight_;
-    std::vector<std::span<const char>> messages_;
-    std::size_t inflight_bytes_ = 0;
-    bool close_requested_ = false; // begin_close ran
-    bool close_waits_ = false;     // the close frame follows the queued frames
+    std::vector<std::span<const char>> messages_; // the current write, planned
     bool close_sent_ = false;      // async_close started
     websocket::close_reason close_reason_;
     bool ping_in_flight_ = false;   // an async_ping runs
-    bool ping_outstanding_ = false; // no bytes arrived since the last ping
     std::chrono::milliseconds guard_time_{0};
-    std::chrono::steady_clock::time_point last_ping_{};
     beast::flat_buffer rbuf_;
     std::vector<std::span<const char>> bodies_;
 };

@@ -2,7 +2,7 @@
 #include "server_options.hpp"
 
 #include <mailroom/detail/to_std_error.hpp>
-#include <mailroom/tcp/detail/tls_context.hpp>
+#include <mailroom/tcp/tls_context.hpp>
 #include <mailroom/ws/error.hpp>
 #include <mailroom/ws/mailbox.hpp>
 
@@ -82,14 +82,14 @@ public:
     }
 
     ws_mailbox(const mailbox_context& ctx, strand_type strand, const client_options& options,
-               std::shared_ptr<tcp::detail::tls_context> tls_ctx)
+               std::shared_ptr<tcp::tls_context> tls_ctx)
         requires(tls)
         : base(strand, options.stream, ctx.max_frame_size, asio::any_io_executor(strand), *tls_ctx),
           handler_(ctx.handler), host_(ctx.server.host), port_(std::to_string(ctx.server.port)),
           path_(options.path), token_(options.token), resolver_(asio::any_io_executor(strand)),
           tls_(std::move(tls_ctx))
     {
-        tcp::detail::prepare_client(this->http_stream().native_handle(), options.tls, host_);
+        tcp::prepare_client(this->http_stream().native_handle(), options.tls, host_);
     }
 
     void async_connect(connect_handler handler) override
@@ -154,7 +154,7 @@ private:
                     return self->fail_connect(h, opening_error(ec));
                 if (ec || self->closing())
                     return self->fail_connect(
-                        h, ec ? tcp::detail::handshake_error(ec, self->http_stream().native_handle())
+                        h, ec ? tcp::handshake_error(ec, self->http_stream().native_handle())
                               : cancelled());
                 self->upgrade(std::move(h));
             });
@@ -223,14 +223,14 @@ private:
     asio::ip::tcp::resolver resolver_;
     websocket::response_type response_;
     bool connected_ = false; // strand only
-    std::shared_ptr<tcp::detail::tls_context> tls_; // outlives the stream's SSL object
+    std::shared_ptr<tcp::tls_context> tls_; // outlives the stream's SSL object
 };
 
 } // namespace
 
 mailbox_factory make_mailbox_factory(client_options options)
 {
-    auto contexts = std::make_shared<tcp::detail::client_context_cache>();
+    auto contexts = std::make_shared<tcp::client_context_cache>();
     return [options, contexts](const mailbox_context& ctx) -> std::shared_ptr<mailroom::mailbox> {
         const auto o = detail::client_options_for(ctx.server, options);
         auto strand = asio::make_strand(ctx.executor);

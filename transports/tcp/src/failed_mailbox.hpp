@@ -1,6 +1,6 @@
 #pragma once
 
-// Private to mailroom's own transports (tcp, ws): undocumented and unstable.
+// Private to the TCP transport.
 
 #include <mailroom/client/mailbox.hpp>
 #include <mailroom/detail/config.hpp>

@@ -1,12 +1,12 @@
 #pragma once
 
-// Private to mailroom's own transports (tcp, ws): undocumented and unstable.
+// Private to the TCP transport.
 
 #include <mailroom/detail/config.hpp>
 #include <mailroom/server/acceptor.hpp>
-#include <mailroom/tcp/detail/listen.hpp>
-#include <mailroom/tcp/detail/socket.hpp>
-#include <mailroom/tcp/detail/tls_context.hpp>
+#include "listen.hpp"
+#include "socket.hpp"
+#include <mailroom/tcp/tls_context.hpp>
 
 #include <boost/asio/error.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -51,7 +51,7 @@ public:
     {
         if (options_.tls.enabled) {
             std::error_code tls_ec;
-            tls_ = detail::make_server_context(options_.tls, tls_ec);
+            tls_ = make_server_context(options_.tls, tls_ec);
             if (!tls_)
                 return tls_ec;
         }
