@@ -125,6 +125,14 @@ asio::awaitable<void> coroutine_calls(mailroom::app<cluster_rpc>& app, session s
     if (ec == mailroom::condition::retryable) {
         // the call reached no handler: safe to try again
     }
+
+    // the remote's message of a failed typed call
+    mailroom::diagnostics diag;
+    auto [err, listed] = co_await app.rpc.chat.chatRemote.get(mailroom::route_param::of(s),
+                                                             s.channel, diag,
+                                                             asio::use_awaitable);
+    if (err == mailroom::error::remote_error)
+        std::printf("chat said: %s\n", diag.remote_message().c_str());
     co_return;
 }
 

@@ -1,6 +1,8 @@
 #pragma once
 
 // The client side of mailroom: proxy -> router -> mail station -> mail box.
+#include <mailroom/client/diagnostics.hpp>
+#include <mailroom/client/failure_policy.hpp>
 #include <mailroom/client/mail_station.hpp>
 #include <mailroom/client/mailbox.hpp>
 #include <mailroom/client/proxy.hpp>

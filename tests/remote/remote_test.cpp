@@ -140,6 +140,47 @@ TEST_F(remote_fixture, AThrowingImplementationAnswersRemoteError)
     EXPECT_EQ(std::get<0>(wait(f)), error::remote_error);
 }
 
+TEST_F(remote_fixture, ATypedCallHandsTheRemotesMessageToItsDiagnostics)
+{
+    mailroom::diagnostics diag;
+    auto f = rpc->game.gameRemote.boom("k", "no mana", diag, asio::use_future);
+    EXPECT_EQ(std::get<0>(wait(f)), error::remote_error);
+    EXPECT_NE(diag.remote_message().find("no mana"), std::string::npos) << diag.remote_message();
+
+    // The next call clears it.
+    auto ok = rpc->game.gameRemote.add("k", 1, 2, diag, asio::use_future);
+    EXPECT_EQ(wait(ok), std::make_tuple(std::error_code{}, 3));
+    EXPECT_TRUE(diag.remote_message().empty());
+
+    // to_server, a callback: filled before the handler runs.
+    std::promise<std::string> seen;
+    rpc->game.gameRemote.to_server("game-1").boom("out of gold", diag,
+                                                  [&](std::error_code ec, int) {
+                                                      seen.set_value(ec == error::remote_error
+                                                                         ? diag.remote_message()
+                                                                         : ec.message());
+                                                  });
+    auto s = seen.get_future();
+    EXPECT_NE(wait(s).find("out of gold"), std::string::npos);
+}
+
+TEST_F(remote_fixture, ADynamicTypedCallTakesItsDiagnosticsInTheCallOptions)
+{
+    mailroom::diagnostics diag;
+    auto f = c.rpc->async_call<int>({.server_type = "game", .service = "gameRemote", .method = "boom"},
+                                    "k", std::tuple{std::string("no arrows")}, {.diag = &diag},
+                                    asio::use_future);
+    EXPECT_EQ(std::get<0>(wait(f)), error::remote_error);
+    EXPECT_NE(diag.remote_message().find("no arrows"), std::string::npos) << diag.remote_message();
+
+    // A local error leaves it empty: the remote said nothing.
+    auto nowhere = c.rpc->async_call_to<int>("game-9", {.server_type = "game", .service = "gameRemote",
+                                                        .method = "add"},
+                                             std::tuple{1, 2}, {.diag = &diag}, asio::use_future);
+    EXPECT_EQ(std::get<0>(wait(nowhere)), error::unknown_server);
+    EXPECT_TRUE(diag.remote_message().empty());
+}
+
 TEST_F(remote_fixture, CoroutinesAwaitTypedCalls)
 {
     auto f = asio::co_spawn(

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <mailroom/client/diagnostics.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -62,6 +64,11 @@ struct call_options {
     std::chrono::milliseconds timeout{0};
     /// Cancels the call on demand; null: not cancellable.
     std::shared_ptr<cancellation> cancel{};
+    /** Receives the remote's message when the call fails (see @ref diagnostics); null: the
+        message is dropped. Owned by the caller, alive until the call completed. A typed
+        stub takes it as an argument before the completion token instead.
+    */
+    diagnostics* diag = nullptr;
 };
 
 } // namespace mailroom

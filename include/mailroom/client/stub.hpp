@@ -1,5 +1,6 @@
 #pragma once
 
+#include <mailroom/client/diagnostics.hpp>
 #include <mailroom/client/proxy.hpp>
 #include <mailroom/detail/fixed_string.hpp>
 #include <mailroom/no_reply.hpp>
@@ -176,6 +177,41 @@ public:
                         std::forward<CompletionToken>(token));
     }
 
+    /** The same calls, filling `diag` with the remote's message when the call fails (see
+        @ref diagnostics): `stub.add(route_param, args..., diag, token)`. `diag` must live
+        until the call completed; it is filled before the completion handler runs.
+    */
+    template <class CompletionToken>
+        requires(Routed && !std::is_same_v<R, no_reply>)
+    auto operator()(const route_param& param, stub_arg<std::remove_cvref_t<A>>... args,
+                    diagnostics& diag, CompletionToken&& token) const
+    {
+        constexpr bool accepted = accepts_completion<R, CompletionToken>();
+        static_assert(accepted,
+                      "mailroom: the callback cannot take this method's completion: it must be "
+                      "invocable as (std::error_code, R), or (std::error_code) for void and "
+                      "notify methods");
+        if constexpr (accepted && wire_signature<R(A...)>::value)
+            return send_routed(param,
+                               std::tuple<const std::remove_cvref_t<A>&...>(args.get()...),
+                               std::forward<CompletionToken>(token), &diag);
+    }
+
+    template <class CompletionToken>
+        requires(!Routed && !std::is_same_v<R, no_reply>)
+    auto operator()(stub_arg<std::remove_cvref_t<A>>... args, diagnostics& diag,
+                    CompletionToken&& token) const
+    {
+        constexpr bool accepted = accepts_completion<R, CompletionToken>();
+        static_assert(accepted,
+                      "mailroom: the callback cannot take this method's completion: it must be "
+                      "invocable as (std::error_code, R), or (std::error_code) for void and "
+                      "notify methods");
+        if constexpr (accepted && wire_signature<R(A...)>::value)
+            return send(ctx_->target, std::tuple<const std::remove_cvref_t<A>&...>(args.get()...),
+                        std::forward<CompletionToken>(token), &diag);
+    }
+
     /// The path this method calls.
     protocol::method_path path() const
     {
@@ -185,25 +221,34 @@ public:
 private:
     // Routed and sent by the proxy as one call: one snapshot, and its filters see `param`.
     template <class Args, class CompletionToken>
-    auto send_routed(const route_param& param, const Args& args, CompletionToken&& token) const
+    auto send_routed(const route_param& param, const Args& args, CompletionToken&& token,
+                     diagnostics* diag = nullptr) const
     {
         if constexpr (std::is_same_v<R, no_reply>)
             return ctx_->rpc->async_notify(path(), param, args,
                                            std::forward<CompletionToken>(token));
         else
-            return ctx_->rpc->template async_call<R>(path(), param, args, ctx_->options,
+            return ctx_->rpc->template async_call<R>(path(), param, args, options(diag),
                                                      std::forward<CompletionToken>(token));
     }
 
     template <class Args, class CompletionToken>
-    auto send(const std::string& target, const Args& args, CompletionToken&& token) const
+    auto send(const std::string& target, const Args& args, CompletionToken&& token,
+              diagnostics* diag = nullptr) const
     {
         if constexpr (std::is_same_v<R, no_reply>)
             return ctx_->rpc->async_notify_to(target, path(), args,
                                               std::forward<CompletionToken>(token));
         else
-            return ctx_->rpc->template async_call_to<R>(target, path(), args, ctx_->options,
+            return ctx_->rpc->template async_call_to<R>(target, path(), args, options(diag),
                                                         std::forward<CompletionToken>(token));
+    }
+
+    call_options options(diagnostics* diag) const
+    {
+        call_options o = ctx_->options;
+        o.diag = diag;
+        return o;
     }
 
     std::shared_ptr<const stub_context> ctx_;

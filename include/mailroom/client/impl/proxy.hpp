@@ -22,10 +22,30 @@ struct call_initiation {
     {
         typed_completion<R, Handler, asio::any_io_executor> done(std::move(handler),
                                                                  executor_ref(*c.station));
+        if (c.options.diag) // opt-in: the remote's message goes there before the handler runs
+            return send(std::move(c), with_diagnostics(c.options.diag, std::move(done)));
+        send(std::move(c), std::move(done));
+    }
+
+    template <class Done>
+    static void send(call&& c, Done&& done)
+    {
         if (!c.extras) // the fast path: the completion is the call's only state
             return send_request(*c.station, c.view, c.target, c.id, std::move(c.f), c.options,
-                                std::move(done));
-        run_pipeline(std::move(c), call_handler(std::move(done)));
+                                std::forward<Done>(done));
+        run_pipeline(std::move(c), call_handler(std::forward<Done>(done)));
+    }
+
+    /// Copies the message of a failed response into the caller's diagnostics, then completes.
+    template <class Done>
+    static auto with_diagnostics(diagnostics* diag, Done&& done)
+    {
+        return [diag, done = std::forward<Done>(done)](std::error_code ec,
+                                                       const protocol::response_view* rv) mutable {
+            if (!ec && rv && rv->code != 0)
+                diag->set_remote_message(rv->message);
+            done(ec, rv);
+        };
     }
 };
 
@@ -98,6 +118,8 @@ detail::call proxy::make_call(detail::station_view_ptr&& view, std::string&& tar
     c.target = std::move(target);
     c.id = detail::next_request_id(station_);
     c.options = std::move(options);
+    if (c.options.diag)
+        c.options.diag->clear();
     // Encoded here: the initiation may run later (use_awaitable), when `args` is gone. The
     // callee learns how long the caller waits (docs/protocol.md, request metadata).
     protocol::encode_request(
