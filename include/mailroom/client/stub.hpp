@@ -143,22 +143,13 @@ public:
     {
     }
 
-    // A callback that cannot take the completion stops at the static_assert: the call is not
-    // instantiated, so no Asio error follows it (the return type is then void).
     template <class CompletionToken>
         requires Routed
     auto operator()(const route_param& param, stub_arg<std::remove_cvref_t<A>>... args,
                     CompletionToken&& token) const
     {
-        constexpr bool accepted = accepts_completion<R, CompletionToken>();
-        static_assert(accepted,
-                      "mailroom: the callback cannot take this method's completion: it must be "
-                      "invocable as (std::error_code, R), or (std::error_code) for void and "
-                      "notify methods");
-        // A type that cannot travel was reported where the remote was declared.
-        if constexpr (accepted && wire_signature<R(A...)>::value)
-            return send_routed(param,
-                               std::tuple<const std::remove_cvref_t<A>&...>(args.get()...),
+        if constexpr (callable<CompletionToken>())
+            return send_routed(param, std::tuple<const std::remove_cvref_t<A>&...>(args.get()...),
                                std::forward<CompletionToken>(token));
     }
 
@@ -166,13 +157,7 @@ public:
         requires(!Routed)
     auto operator()(stub_arg<std::remove_cvref_t<A>>... args, CompletionToken&& token) const
     {
-        constexpr bool accepted = accepts_completion<R, CompletionToken>();
-        static_assert(accepted,
-                      "mailroom: the callback cannot take this method's completion: it must be "
-                      "invocable as (std::error_code, R), or (std::error_code) for void and "
-                      "notify methods");
-        // A type that cannot travel was reported where the remote was declared.
-        if constexpr (accepted && wire_signature<R(A...)>::value)
+        if constexpr (callable<CompletionToken>())
             return send(ctx_->target, std::tuple<const std::remove_cvref_t<A>&...>(args.get()...),
                         std::forward<CompletionToken>(token));
     }
@@ -186,14 +171,8 @@ public:
     auto operator()(const route_param& param, stub_arg<std::remove_cvref_t<A>>... args,
                     diagnostics& diag, CompletionToken&& token) const
     {
-        constexpr bool accepted = accepts_completion<R, CompletionToken>();
-        static_assert(accepted,
-                      "mailroom: the callback cannot take this method's completion: it must be "
-                      "invocable as (std::error_code, R), or (std::error_code) for void and "
-                      "notify methods");
-        if constexpr (accepted && wire_signature<R(A...)>::value)
-            return send_routed(param,
-                               std::tuple<const std::remove_cvref_t<A>&...>(args.get()...),
+        if constexpr (callable<CompletionToken>())
+            return send_routed(param, std::tuple<const std::remove_cvref_t<A>&...>(args.get()...),
                                std::forward<CompletionToken>(token), &diag);
     }
 
@@ -202,12 +181,7 @@ public:
     auto operator()(stub_arg<std::remove_cvref_t<A>>... args, diagnostics& diag,
                     CompletionToken&& token) const
     {
-        constexpr bool accepted = accepts_completion<R, CompletionToken>();
-        static_assert(accepted,
-                      "mailroom: the callback cannot take this method's completion: it must be "
-                      "invocable as (std::error_code, R), or (std::error_code) for void and "
-                      "notify methods");
-        if constexpr (accepted && wire_signature<R(A...)>::value)
+        if constexpr (callable<CompletionToken>())
             return send(ctx_->target, std::tuple<const std::remove_cvref_t<A>&...>(args.get()...),
                         std::forward<CompletionToken>(token), &diag);
     }
@@ -219,6 +193,22 @@ public:
     }
 
 private:
+    /** Whether a call with this token is made. A callback that cannot take the completion
+        stops at the static_assert, and the call is not instantiated, so no Asio error follows
+        it (the operator's return type is then void). A type that cannot travel was reported
+        where the remote was declared.
+    */
+    template <class CompletionToken>
+    static constexpr bool callable()
+    {
+        constexpr bool accepted = accepts_completion<R, CompletionToken>();
+        static_assert(accepted,
+                      "mailroom: the callback cannot take this method's completion: it must be "
+                      "invocable as (std::error_code, R), or (std::error_code) for void and "
+                      "notify methods");
+        return accepted && wire_signature<R(A...)>::value;
+    }
+
     // Routed and sent by the proxy as one call: one snapshot, and its filters see `param`.
     template <class Args, class CompletionToken>
     auto send_routed(const route_param& param, const Args& args, CompletionToken&& token,
