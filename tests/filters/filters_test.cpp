@@ -441,8 +441,14 @@ TEST(Deadlines, TheCalleeDoesNotStartACallWhoseDeadlinePassed)
             return ++started;
         }, strand);
         d.add("slow", "quick", [&] { return ++started; }, strand);
+        d.add("slow", "warm", [] { return 0; });
     };
     c.start_server();
+    // The link is open before the timed call: on a busy machine a connect slower than its
+    // 50 ms would let it expire unsent, and the server would never see it.
+    auto warm = c.rpc->async_call<int>(echo_path("slow", "warm"), "k", std::tuple{},
+                                       asio::use_future);
+    EXPECT_EQ(wait(warm), result(std::error_code{}, 0));
     auto hog = c.rpc->async_call<int>(echo_path("slow", "hog"), "k", std::tuple{},
                                       asio::use_future);
     auto quick = c.rpc->async_call<int>(echo_path("slow", "quick"), "k", std::tuple{},
