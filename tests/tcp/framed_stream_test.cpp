@@ -37,10 +37,10 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using mailroom::tcp::stream_options;
-using mailroom::tcp::detail::basic_plain_socket;
+using mailroom::tcp::basic_plain_socket;
 using mailroom::tcp::detail::framed_stream;
-using mailroom::tcp::detail::any_strand;
-using mailroom::tcp::detail::io_strand;
+using mailroom::tcp::any_strand;
+using mailroom::tcp::io_strand;
 
 constexpr std::size_t initial_read = 4096;
 

@@ -1,8 +1,8 @@
 #include "framed_stream.hpp"
 
+#include <mailroom/tcp/accept_loop.hpp>
 #include <mailroom/tcp/acceptor.hpp>
-#include "accept_loop.hpp"
-#include "listen.hpp"
+#include <mailroom/tcp/listen.hpp>
 #include <mailroom/tcp/tls_context.hpp>
 
 #include <boost/asio/post.hpp>
@@ -13,7 +13,7 @@
 namespace mailroom::tcp {
 namespace {
 
-/// One accepted link; `Socket` is a `detail::basic_plain_socket` or `basic_tls_socket`.
+/// One accepted link; `Socket` is a `basic_plain_socket` or `basic_tls_socket`.
 template <class Socket>
 class tcp_connection final : public connection, public detail::framed_stream<Socket> {
     using base = detail::framed_stream<Socket>;
@@ -81,9 +81,8 @@ public:
 private:
     void init(const acceptor_options& options)
     {
+        remote_ = peer_address(this->tcp_socket());
         boost::system::error_code ec;
-        auto ep = this->tcp_socket().remote_endpoint(ec);
-        remote_ = ec ? std::string("unknown") : detail::to_string(ep);
         this->tcp_socket().set_option(asio::ip::tcp::no_delay(options.stream.no_delay), ec);
     }
 
@@ -109,8 +108,8 @@ private:
 };
 
 class tcp_acceptor final
-    : public detail::accept_loop<tcp_acceptor, tcp::acceptor, acceptor_options> {
-    using base = detail::accept_loop<tcp_acceptor, tcp::acceptor, acceptor_options>;
+    : public accept_loop<tcp_acceptor, tcp::acceptor, acceptor_options> {
+    using base = accept_loop<tcp_acceptor, tcp::acceptor, acceptor_options>;
     friend base;
 
 public:
@@ -119,13 +118,13 @@ public:
 private:
     /// On the strand: a plain connection goes to the core at once, a TLS one after its handshake.
     template <class Strand>
-    void accepted(detail::basic_plain_socket<Strand> socket)
+    void accepted(basic_plain_socket<Strand> socket)
     {
         if (!tls_)
-            return hand_over(std::make_shared<tcp_connection<detail::basic_plain_socket<Strand>>>(
+            return hand_over(std::make_shared<tcp_connection<basic_plain_socket<Strand>>>(
                 std::move(socket), options_));
         // The core sees a TLS connection only once its handshake succeeded.
-        auto conn = std::make_shared<tcp_connection<detail::basic_tls_socket<Strand>>>(
+        auto conn = std::make_shared<tcp_connection<basic_tls_socket<Strand>>>(
             std::move(socket), options_, tls_);
         track_opening(conn);
         asio::post(conn->executor(), [self = shared_from_this(), conn] {

@@ -7,8 +7,8 @@
 #include <mailroom/link/write_queue.hpp>
 #include <mailroom/protocol/frame.hpp>
 #include <mailroom/protocol/frame_parser.hpp>
-#include "socket.hpp"
 #include <mailroom/tcp/options.hpp>
+#include <mailroom/tcp/socket.hpp>
 
 #include <boost/asio/basic_waitable_timer.hpp>
 #include <boost/asio/ip/tcp.hpp>

@@ -1,9 +1,9 @@
 #include <mailroom/detail/to_std_error.hpp>
-#include "listen.hpp"
+#include <mailroom/tcp/listen.hpp>
 
-namespace mailroom::tcp::detail {
+namespace mailroom::tcp {
 
-std::string to_string(const asio::ip::tcp::endpoint& ep)
+std::string format_endpoint(const asio::ip::tcp::endpoint& ep)
 {
     // Appended piece by piece: `"[" + std::string&&` trips g++ 12's -Wrestrict (PR 105329).
     const auto addr = ep.address();
@@ -41,4 +41,4 @@ std::error_code listen(asio::ip::tcp::acceptor& acceptor, const std::string& hos
     return mailroom::detail::to_std_error(ec);
 }
 
-} // namespace mailroom::tcp::detail
+} // namespace mailroom::tcp

@@ -1,7 +1,7 @@
 #include "framed_stream.hpp"
 
 #include "connect.hpp"
-#include "failed_mailbox.hpp"
+#include <mailroom/tcp/failed_mailbox.hpp>
 #include <mailroom/tcp/tls_context.hpp>
 #include <mailroom/tcp/mailbox.hpp>
 
@@ -13,7 +13,7 @@ namespace mailroom::tcp {
 namespace {
 
 /// Resolve, connect, (TLS handshake,) then the framed stream. The connect handler runs
-/// exactly once, on the strand. `Socket` is a `detail::basic_plain_socket` or
+/// exactly once, on the strand. `Socket` is a `basic_plain_socket` or
 /// `basic_tls_socket`.
 template <class Socket>
 class tcp_mailbox final : public mailroom::mailbox, public detail::framed_stream<Socket> {
@@ -131,15 +131,15 @@ mailbox_factory make_mailbox_factory(stream_options options, tls_options tls)
             std::error_code ec;
             tls_ctx = contexts->get(t, ec);
             if (!tls_ctx)
-                return std::make_shared<detail::failed_mailbox>(ctx.executor, ec);
+                return std::make_shared<failed_mailbox>(ctx.executor, ec);
         }
         // A strand of a concrete type when the station's executor is an io_context's.
-        return detail::with_strand(ctx.executor, [&](auto strand) -> std::shared_ptr<mailroom::mailbox> {
+        return with_strand(ctx.executor, [&](auto strand) -> std::shared_ptr<mailroom::mailbox> {
             using strand_type = decltype(strand);
             if (!tls_ctx)
-                return std::make_shared<tcp_mailbox<detail::basic_plain_socket<strand_type>>>(
+                return std::make_shared<tcp_mailbox<basic_plain_socket<strand_type>>>(
                     ctx, strand, options);
-            return std::make_shared<tcp_mailbox<detail::basic_tls_socket<strand_type>>>(
+            return std::make_shared<tcp_mailbox<basic_tls_socket<strand_type>>>(
                 ctx, strand, options, std::move(tls_ctx), t);
         });
     };

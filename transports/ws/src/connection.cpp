@@ -1,5 +1,7 @@
 #include "connection.hpp"
 
+#include <mailroom/tcp/listen.hpp>
+
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/rfc7230.hpp>
 #include <boost/beast/http/write.hpp>
@@ -12,24 +14,6 @@ namespace mailroom::ws::detail {
 namespace {
 
 namespace http = boost::beast::http;
-
-std::string address_of(const asio::ip::tcp::socket& s)
-{
-    boost::system::error_code ec;
-    auto ep = s.remote_endpoint(ec);
-    if (ec)
-        return "unknown";
-    auto addr = ep.address();
-    std::string out;
-    if (addr.is_v6())
-        out += '[';
-    out += addr.to_string();
-    if (addr.is_v6())
-        out += ']';
-    out += ':';
-    out += std::to_string(ep.port());
-    return out;
-}
 
 /// Compares in time independent of where the strings differ: the token is a secret.
 bool same_secret(std::string_view given, std::string_view expected)
@@ -69,7 +53,7 @@ ws_connection<Next>::ws_connection(strand_type strand, asio::ip::tcp::socket soc
       path_(options.path), token_(options.token), max_message_frames_(options.max_message_frames),
       max_message_time_(options.max_message_time)
 {
-    remote_ = address_of(this->tcp().socket());
+    remote_ = tcp::peer_address(this->tcp().socket());
 }
 
 template <class Next>
@@ -81,7 +65,7 @@ ws_connection<Next>::ws_connection(strand_type strand, asio::ip::tcp::socket soc
       path_(options.path), token_(options.token), max_message_frames_(options.max_message_frames),
       max_message_time_(options.max_message_time), tls_(std::move(tls))
 {
-    remote_ = address_of(this->tcp().socket());
+    remote_ = tcp::peer_address(this->tcp().socket());
 }
 
 template <class Next>

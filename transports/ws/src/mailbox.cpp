@@ -2,6 +2,7 @@
 #include "server_options.hpp"
 
 #include <mailroom/detail/to_std_error.hpp>
+#include <mailroom/tcp/failed_mailbox.hpp>
 #include <mailroom/tcp/tls_context.hpp>
 #include <mailroom/ws/error.hpp>
 #include <mailroom/ws/mailbox.hpp>
@@ -46,22 +47,6 @@ std::error_code opening_error(const boost::system::error_code& ec)
         return std::make_error_code(std::errc::timed_out);
     return mailroom::detail::to_std_error(ec);
 }
-
-/// A mail box that only reports why it cannot exist (a TLS context that does not load).
-class failed_mailbox final : public mailroom::mailbox {
-public:
-    failed_mailbox(asio::any_io_executor ex, std::error_code ec) : ex_(std::move(ex)), ec_(ec) {}
-    void async_connect(connect_handler handler) override
-    {
-        asio::post(ex_, [h = std::move(handler), ec = ec_]() mutable { h(ec); });
-    }
-    void send(frame) override {}
-    void close() override {}
-
-private:
-    asio::any_io_executor ex_;
-    std::error_code ec_;
-};
 
 /** Resolve, connect, (TLS handshake,) Beast's WebSocket handshake offering batches, then the
     link. TLS and the upgrade share one deadline, `handshake_timeout`, from the TCP connect.
@@ -239,7 +224,7 @@ mailbox_factory make_mailbox_factory(client_options options)
         std::error_code ec;
         auto tls_ctx = contexts->get(o.tls, ec);
         if (!tls_ctx)
-            return std::make_shared<failed_mailbox>(ctx.executor, ec);
+            return std::make_shared<tcp::failed_mailbox>(ctx.executor, ec);
         return std::make_shared<ws_mailbox<detail::tls_layer>>(ctx, std::move(strand), o, tls_ctx);
     };
 }
