@@ -20,12 +20,13 @@ struct call_initiation {
     template <class Handler>
     void operator()(Handler handler, call&& c) const
     {
-        typed_completion<R, Handler, asio::any_io_executor> done(std::move(handler),
-                                                                 executor_ref(*c.station));
+        using completion = typed_completion<R, Handler, asio::any_io_executor>;
         if (!c.extras) // the fast path: the completion is the call's only state
             return send_request(*c.station, c.view, c.target, c.id, std::move(c.f), c.options,
-                                std::move(done));
-        run_pipeline(std::move(c), call_handler(std::move(done)));
+                                completion(std::move(handler), executor_ref(*c.station)));
+        pipeline_start p(std::move(c));
+        const auto& ex = p.executor(); // the call's own: it may outlive the station
+        std::move(p).run(call_handler(completion(std::move(handler), ex)));
     }
 };
 
@@ -33,11 +34,13 @@ struct notify_initiation {
     template <class Handler>
     void operator()(Handler handler, call&& c) const
     {
-        status_completion<Handler, asio::any_io_executor> done(std::move(handler),
-                                                               executor_ref(*c.station));
+        using completion = status_completion<Handler, asio::any_io_executor>;
         if (!c.extras)
-            return send_notify(*c.station, c.view, c.target, std::move(c.f), std::move(done));
-        run_pipeline(std::move(c), status_handler(std::move(done)));
+            return send_notify(*c.station, c.view, c.target, std::move(c.f),
+                               completion(std::move(handler), executor_ref(*c.station)));
+        pipeline_start p(std::move(c));
+        const auto& ex = p.executor();
+        std::move(p).run(status_handler(completion(std::move(handler), ex)));
     }
 };
 
