@@ -79,6 +79,9 @@ public:
         if (ev == static_cast<int>(error::cancelled) &&
             cond == std::errc::operation_canceled)
             return true;
+        if (cond == condition::permanent)
+            return ev == static_cast<int>(error::version_mismatch) ||
+                   ev == static_cast<int>(error::wrong_server);
         return default_error_condition(ev) == cond;
     }
 };
@@ -96,6 +99,7 @@ public:
         case condition::unimplemented: return "not implemented by the callee";
         case condition::failed: return "failed";
         case condition::timed_out: return "no answer in time; the call may have run";
+        case condition::permanent: return "a connect error that a retry will meet again";
         }
         return "unknown mailroom condition " + std::to_string(ev);
     }

@@ -87,6 +87,17 @@ enum class condition {
     /// No answer in time: the call may or may not have run (retry only an idempotent call,
     /// and only if the caller's own deadline allows).
     timed_out,
+    /** A connect error that a retry will meet again (a refused credential or path, an
+        untrusted certificate, another server at the address, a version mismatch): the
+        station fails the calls queued for that server at once (`connect_failed`, or the
+        mailroom error itself) instead of retrying until `connect_timeout`.
+
+        A transport declares one of its own error codes permanent by answering true for this
+        condition in its category's `equivalent(int, const std::error_condition&)`; the core
+        never needs the transport's headers. A code may be equivalent to this condition and
+        to its `default_error_condition` (`retryable`, usually) at once.
+    */
+    permanent,
 };
 
 /// The category of @ref error, named `"mailroom"`.

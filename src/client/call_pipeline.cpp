@@ -1,4 +1,5 @@
 #include "../filters/chain_walk.hpp"
+#include "cancellation_access.hpp"
 
 #include <mailroom/client/detail/call_pipeline.hpp>
 #include <mailroom/client/mail_station.hpp>
@@ -9,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <mutex>
 #include <vector>
 
 namespace mailroom::detail {
@@ -71,6 +73,8 @@ bool is_cancellation(std::error_code ec) noexcept
     return ec == error::cancelled || ec == std::errc::operation_canceled;
 }
 
+} // namespace
+
 /** A call with client filters or a failure policy, from its first attempt to its completion.
 
     Each attempt: the filters' `before` in order (each may reject it or change its target),
@@ -78,19 +82,34 @@ bool is_cancellation(std::error_code ec) noexcept
     that let it through, in reverse order, with the attempt's outcome. A failed attempt is
     shown to the failure policy, which may send the call again (to another server, or later);
     else the caller's handler runs, exactly once.
+
+    The call may outlive its station (a filter that continues later, a retry delay, an
+    attempt in the background): it holds the station through a station_ref, which does not
+    keep it alive, and its executor by value. A step taken after the station is gone
+    completes the call with `cancelled`. A retry delay is cut short, and the call completes
+    with `cancelled`, when the station closes or the call's cancellation fires.
 */
-class call_pipeline final : public chain_walk<call_pipeline, client_filter> {
+class call_pipeline final : public chain_walk<call_pipeline, client_filter>,
+                            public cancel_target {
 public:
-    call_pipeline(call&& c, call_handler on_result, status_handler on_sent)
-        : station_(c.station), view_(std::move(c.view)), id_(c.id), frame_(std::move(c.f)),
+    explicit call_pipeline(call&& c)
+        : station_(*c.station), view_(std::move(c.view)), id_(c.id), frame_(std::move(c.f)),
           options_(std::move(c.options)), table_(std::move(c.extras->filters)),
-          policy_(std::move(c.extras->policy)), routed_(c.extras->routed),
-          on_result_(std::move(on_result)), on_sent_(std::move(on_sent))
+          policy_(std::move(c.extras->policy)), routed_(c.extras->routed)
     {
         call_ = std::move(c.extras->info);
         call_.target = std::move(c.target);
         static const std::vector<std::shared_ptr<client_filter>> none;
         filters_ = table_ ? &table_->for_type(call_.server_type) : &none;
+    }
+
+    const asio::any_io_executor& executor() const noexcept { return station_.executor(); }
+
+    void start(call_handler on_result, status_handler on_sent)
+    {
+        on_result_ = std::move(on_result);
+        on_sent_ = std::move(on_sent);
+        attempt();
     }
 
     void attempt()
@@ -108,7 +127,7 @@ private:
         frame f = policy_ ? frame(frame_) : std::move(frame_);
         auto self = shared_from_this();
         if (id_) {
-            send_request(*station_, view_, call_.target, id_, std::move(f), options_,
+            send_request(station_, view_, call_.target, id_, std::move(f), options_,
                          [self](std::error_code ec, const protocol::response_view* rv) {
                              std::error_code outcome = ec;
                              if (!ec && rv && rv->code)
@@ -116,7 +135,7 @@ private:
                              self->attempt_done(outcome, !never_sent(ec), ec, rv);
                          });
         } else {
-            send_notify(*station_, view_, call_.target, std::move(f),
+            send_notify(station_, view_, call_.target, std::move(f),
                         [self](std::error_code ec) { self->attempt_done(ec, !never_sent(ec), ec); });
         }
     }
@@ -175,13 +194,62 @@ private:
                                         call_.deadline - start));
         // Never inline: a synchronous rejection would otherwise recurse through the policy.
         if (d.delay.count() <= 0) {
-            asio::post(executor_ref(*station_), [self = shared_from_this()] { self->attempt(); });
+            asio::post(station_.executor(), [self = shared_from_this()] { self->attempt(); });
         } else {
-            timer_.emplace(executor_ref(*station_), d.delay);
-            timer_->async_wait(
-                [self = shared_from_this()](const boost::system::error_code&) { self->attempt(); });
+            wait_before_attempt(d.delay);
         }
         return true;
+    }
+
+    /// Waits `delay`, then makes the next attempt; cut short by cancel_call.
+    void wait_before_attempt(std::chrono::milliseconds delay)
+    {
+        if (!watching_) {
+            // Registered once, for every delay of the call: the station's close and the
+            // call's cancellation cut a delay short (both call cancel_call).
+            watching_ = true;
+            const std::weak_ptr<cancel_target> me = std::static_pointer_cast<cancel_target>(
+                shared_from_this());
+            bool live = cancel_on_close(station_, me, id_);
+            if (live && options_.cancel)
+                live = cancellation_access::attach(*options_.cancel, me, id_);
+            if (!live) {
+                std::lock_guard lock(timer_mu_);
+                cut_short_ = true;
+            }
+        }
+        std::lock_guard lock(timer_mu_);
+        if (!timer_)
+            timer_.emplace(station_.executor());
+        timer_->expires_after(cut_short_ ? std::chrono::milliseconds(0) : delay);
+        timer_->async_wait([self = shared_from_this()](const boost::system::error_code&) {
+            self->after_delay();
+        });
+    }
+
+    void after_delay()
+    {
+        bool cut = false;
+        {
+            std::lock_guard lock(timer_mu_);
+            cut = cut_short_;
+        }
+        if (cut || (options_.cancel && options_.cancel->cancelled())) {
+            passed_ = 0; // no filter saw this attempt
+            return attempt_done(error::cancelled, false, error::cancelled, nullptr, true);
+        }
+        attempt();
+    }
+
+    /// The station closed (or is being destroyed) or the call's cancellation fired: a delay
+    /// pending now or later ends at once, and the call with `cancelled`. An attempt in
+    /// progress ends on its own (the station cancels it).
+    void cancel_call(std::uint64_t) override
+    {
+        std::lock_guard lock(timer_mu_);
+        cut_short_ = true;
+        if (timer_)
+            timer_->cancel();
     }
 
     /** Completes the caller with `ec` from the station's executor: a rejection found while
@@ -190,10 +258,13 @@ private:
     */
     void complete_later(std::error_code ec)
     {
+        // `keep`: the handler's completion may refer to this call's executor.
         if (auto h = std::move(on_result_))
-            asio::post(executor_ref(*station_), [h = std::move(h), ec]() mutable { h(ec, nullptr); });
+            asio::post(station_.executor(),
+                       [h = std::move(h), ec, keep = shared_from_this()]() mutable { h(ec, nullptr); });
         else if (auto s = std::move(on_sent_))
-            asio::post(executor_ref(*station_), [s = std::move(s), ec]() mutable { s(ec); });
+            asio::post(station_.executor(),
+                       [s = std::move(s), ec, keep = shared_from_this()]() mutable { s(ec); });
     }
 
     void complete(std::error_code ec, const protocol::response_view* rv)
@@ -206,7 +277,7 @@ private:
         }
     }
 
-    mail_station* station_;
+    station_ref station_;
     station_view_ptr view_;
     std::uint64_t id_;
     frame frame_;
@@ -217,19 +288,24 @@ private:
     call_handler on_result_;
     status_handler on_sent_;
     std::vector<std::string> failed_;
+    std::mutex timer_mu_; // timer_ and cut_short_: cancel_call runs on any thread
     std::optional<asio::steady_timer> timer_;
+    bool cut_short_ = false;
+    bool watching_ = false; // the pipeline's own sequence only
 };
 
-} // namespace
+pipeline_start::pipeline_start(call&& c) : p_(std::make_shared<call_pipeline>(std::move(c))) {}
 
-void run_pipeline(call&& c, call_handler done)
+const asio::any_io_executor& pipeline_start::executor() const noexcept { return p_->executor(); }
+
+void pipeline_start::run(call_handler done) &&
 {
-    std::make_shared<call_pipeline>(std::move(c), std::move(done), nullptr)->attempt();
+    p_->start(std::move(done), nullptr);
 }
 
-void run_pipeline(call&& c, status_handler done)
+void pipeline_start::run(status_handler done) &&
 {
-    std::make_shared<call_pipeline>(std::move(c), nullptr, std::move(done))->attempt();
+    p_->start(nullptr, std::move(done));
 }
 
 } // namespace mailroom::detail

@@ -91,6 +91,8 @@ public:
     /// Slots of servers that left the table, while their calls drain (they keep themselves
     /// alive); close() ends them.
     std::vector<std::weak_ptr<detail::server_slot>> draining;
+    /// Calls waiting out a retry delay (detail::cancel_on_close): told when close() runs.
+    std::vector<std::pair<std::weak_ptr<detail::cancel_target>, std::uint64_t>> close_watchers;
 };
 
 mail_station::mail_station(executor_type ex, mail_station_options options)
@@ -248,11 +250,13 @@ void mail_station::close() { impl_->close(); }
 void mail_station::impl::close()
 {
     std::vector<std::shared_ptr<detail::server_slot>> retired;
+    std::vector<std::pair<std::weak_ptr<detail::cancel_target>, std::uint64_t>> watchers;
     {
         std::lock_guard lock(mu);
         if (closed)
             return;
         closed = true;
+        watchers.swap(close_watchers);
         const std::size_t n = view->table.all().size();
         for (std::size_t i = 0; i < n; ++i)
             if (view->slots[i].owner)
@@ -265,6 +269,9 @@ void mail_station::impl::close()
     }
     for (const auto& s : retired)
         s->shutdown(error::cancelled);
+    for (auto& [weak, id] : watchers)
+        if (auto t = weak.lock())
+            t->cancel_call(id);
 }
 
 mail_station::stats mail_station::counters() const
@@ -300,7 +307,48 @@ namespace detail {
 /// The station's internals, for the functions of station_access.hpp.
 struct station_access {
     static mail_station::impl& of(const mail_station& s) noexcept { return *s.impl_; }
+    static const std::shared_ptr<mail_station::impl>& ptr(const mail_station& s) noexcept
+    {
+        return s.impl_;
+    }
+    /// The station of `r`, or null once it is gone.
+    static std::shared_ptr<mail_station::impl> lock(const station_ref& r) noexcept
+    {
+        return std::static_pointer_cast<mail_station::impl>(r.state_.lock());
+    }
+
+    // The handler by reference: the fast path moves it once, into the slot.
+    static void send_request_on(mail_station::impl& st, const station_view_ptr& v,
+                                std::string_view server_id, std::uint64_t id, frame&& f,
+                                const call_options& o, call_handler&& h)
+    {
+        const auto timeout =
+            o.timeout.count() > 0 ? o.timeout : st.shared->options.request_timeout;
+        const auto now = deadline_clock::now();
+        std::error_code ec;
+        std::shared_ptr<server_slot> made;
+        auto* slot = st.slot_for(*v, server_id, f, made, ec);
+        if (!slot)
+            return st.fail(std::move(h), ec);
+        slot->call(id, std::move(f), now, now + timeout, std::move(h), o.cancel.get());
+    }
+
+    static void send_notify_on(mail_station::impl& st, const station_view_ptr& v,
+                               std::string_view server_id, frame&& f, status_handler&& h)
+    {
+        std::error_code ec;
+        std::shared_ptr<server_slot> made;
+        auto* slot = st.slot_for(*v, server_id, f, made, ec);
+        if (!slot)
+            return st.fail(std::move(h), ec);
+        slot->notify(std::move(f), std::move(h));
+    }
 };
+
+station_ref::station_ref(const mail_station& s)
+    : state_(station_access::ptr(s)), executor_(station_access::of(s).shared->executor)
+{
+}
 
 station_view_ptr view_of(const mail_station& s) { return station_access::of(s).snapshot(); }
 
@@ -319,27 +367,45 @@ const asio::any_io_executor& executor_ref(const mail_station& s) noexcept
 void send_request(mail_station& s, const station_view_ptr& v, std::string_view server_id,
                   std::uint64_t id, frame&& f, const call_options& o, call_handler h)
 {
-    auto& st = station_access::of(s);
-    const auto timeout = o.timeout.count() > 0 ? o.timeout : st.shared->options.request_timeout;
-    const auto now = deadline_clock::now();
-    std::error_code ec;
-    std::shared_ptr<server_slot> made;
-    auto* slot = st.slot_for(*v, server_id, f, made, ec);
-    if (!slot)
-        return st.fail(std::move(h), ec);
-    slot->call(id, std::move(f), now, now + timeout, std::move(h), o.cancel.get());
+    station_access::send_request_on(station_access::of(s), v, server_id, id, std::move(f), o, std::move(h));
 }
 
 void send_notify(mail_station& s, const station_view_ptr& v, std::string_view server_id,
                  frame&& f, status_handler h)
 {
-    auto& st = station_access::of(s);
-    std::error_code ec;
-    std::shared_ptr<server_slot> made;
-    auto* slot = st.slot_for(*v, server_id, f, made, ec);
-    if (!slot)
-        return st.fail(std::move(h), ec);
-    slot->notify(std::move(f), std::move(h));
+    station_access::send_notify_on(station_access::of(s), v, server_id, std::move(f), std::move(h));
+}
+
+void send_request(const station_ref& s, const station_view_ptr& v, std::string_view server_id,
+                  std::uint64_t id, frame&& f, const call_options& o, call_handler h)
+{
+    // Held for the send only: the station may be destroyed on another thread meanwhile, and
+    // then finishes here (its close() already failed everything it held).
+    if (auto st = station_access::lock(s))
+        return station_access::send_request_on(*st, v, server_id, id, std::move(f), o, std::move(h));
+    asio::post(s.executor(), [h = std::move(h)]() mutable { h(error::cancelled, nullptr); });
+}
+
+void send_notify(const station_ref& s, const station_view_ptr& v, std::string_view server_id,
+                 frame&& f, status_handler h)
+{
+    if (auto st = station_access::lock(s))
+        return station_access::send_notify_on(*st, v, server_id, std::move(f), std::move(h));
+    asio::post(s.executor(), [h = std::move(h)]() mutable { h(error::cancelled); });
+}
+
+bool cancel_on_close(const station_ref& s, std::weak_ptr<cancel_target> t, std::uint64_t id)
+{
+    auto st = station_access::lock(s);
+    if (!st)
+        return false;
+    std::lock_guard lock(st->mu);
+    if (st->closed)
+        return false;
+    // Forget calls that are gone, so the list stays as small as the calls waiting now.
+    std::erase_if(st->close_watchers, [](const auto& w) { return w.first.expired(); });
+    st->close_watchers.emplace_back(std::move(t), id);
+    return true;
 }
 
 } // namespace detail

@@ -26,17 +26,17 @@ bool is_permanent_connect_error(std::error_code ec) noexcept
 {
     if (!ec)
         return false;
+    // mailroom's own (version_mismatch, wrong_server) and every transport error whose
+    // category declares it (mailroom::ws::ws_error: 401, 403, 404).
+    if (ec == condition::permanent)
+        return true;
     if (ec.category() == error_category())
-        return ec == error::version_mismatch || ec == error::wrong_server;
+        return false;
     const char* name = ec.category().name();
     // mailroom::tcp::tls_error: every code but handshake_failed (1) names a certificate or
     // key problem that a retry will meet again.
     if (std::strcmp(name, "mailroom.tls") == 0)
         return ec.value() >= 2 && ec.value() <= 7;
-    // mailroom::ws::ws_error: unauthorized (401) and not_found (404). upgrade_refused stands
-    // for every other status, some of which heal (503).
-    if (std::strcmp(name, "mailroom.ws") == 0)
-        return ec.value() == 2 || ec.value() == 3;
     return false;
 }
 

@@ -100,6 +100,9 @@ void client_too_busy::before(filter_call& call, filter_next next)
         if (it->second >= options_.max_in_flight)
             return next(error::server_busy);
         ++it->second;
+        // A later filter may still change call.target: `after` must release the server
+        // counted here, not the one the call ended up on.
+        counted_.emplace(&call, call.target);
     }
     next();
 }
@@ -107,8 +110,12 @@ void client_too_busy::before(filter_call& call, filter_next next)
 void client_too_busy::after(const filter_call& call, std::error_code, std::chrono::nanoseconds)
 {
     std::lock_guard lock(mu_);
-    if (auto it = in_flight_.find(call.target); it != in_flight_.end() && it->second > 0)
+    auto c = counted_.find(&call);
+    if (c == counted_.end())
+        return;
+    if (auto it = in_flight_.find(c->second); it != in_flight_.end() && it->second > 0)
         --it->second;
+    counted_.erase(c);
 }
 
 std::size_t client_too_busy::in_flight(std::string_view server_id) const

@@ -446,6 +446,105 @@ TEST_F(pipeline_fixture, ACancelledCallIsNeverSentAgain)
     EXPECT_EQ(policy->asked.load(), 0);
 }
 
+/// Keeps every call's continuation until the test releases it.
+struct holding_filter : mailroom::client_filter {
+    void before(filter_call&, filter_next next) override { held.push_back(std::move(next)); }
+    std::vector<filter_next> held;
+};
+
+TEST_F(pipeline_fixture, AFilterThatContinuesAfterTheStationIsGoneCompletesTheCallOnceWithCancelled)
+{
+    route_to("math-2");
+    auto hold = std::make_shared<holding_filter>();
+    filters.add(hold);
+    result r;
+    int completions = 0;
+    rpc->async_call<int>(add_path, "k", std::tuple{1, 2}, [&](std::error_code ec, int v) {
+        ++completions;
+        r.emplace(ec, v);
+    });
+    ioc.poll();
+    ASSERT_EQ(hold->held.size(), 1u);
+    typed.reset();
+    rpc.reset();
+    station.reset();
+    hold->held.front()(); // the station is gone: nothing of it may be read
+    ASSERT_TRUE(run_until(ioc, [&] { return r.has_value(); }));
+    EXPECT_EQ(std::get<0>(*r), error::cancelled);
+    ioc.poll();
+    EXPECT_EQ(completions, 1);
+}
+
+TEST_F(pipeline_fixture, ARetryDelayEndsAtOnceWhenTheCallIsCancelledOrTheStationCloses)
+{
+    route_to("math-1"); // dead: every attempt fails with connect_failed
+    struct retry_later : mailroom::failure_policy {
+        mailroom::retry_decision on_failure(const mailroom::call_failure& f) override
+        {
+            ++asked;
+            return mailroom::retry_decision::resend(f.call.target, 30s);
+        }
+        std::atomic<int> asked{0};
+    };
+    auto policy = std::make_shared<retry_later>();
+    rpc->policies().set("math", policy);
+    auto start_waiting = [&](result& r, mailroom::call_options o) {
+        o.timeout = 60s;
+        rpc->async_call<int>(add_path, "k", std::tuple{}, o, into(r));
+        const int before = policy->asked.load();
+        // The first attempt fails after connect_timeout (30 ms); the policy asks for 30 s.
+        ASSERT_TRUE(run_until(ioc, [&] { return policy->asked.load() > before; }));
+        ioc.poll();
+        ASSERT_FALSE(r.has_value());
+    };
+
+    // Cancelled during the delay.
+    auto stop = std::make_shared<mailroom::cancellation>();
+    result cancelled;
+    start_waiting(cancelled, {.cancel = stop});
+    auto t0 = std::chrono::steady_clock::now();
+    stop->cancel();
+    ASSERT_TRUE(run_until(ioc, [&] { return cancelled.has_value(); }));
+    EXPECT_EQ(std::get<0>(*cancelled), error::cancelled);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s) << "the delay was cut short";
+
+    // The station closed during the delay.
+    result closed;
+    start_waiting(closed, {});
+    t0 = std::chrono::steady_clock::now();
+    station->close();
+    ASSERT_TRUE(run_until(ioc, [&] { return closed.has_value(); }));
+    EXPECT_EQ(std::get<0>(*closed), error::cancelled);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+    EXPECT_EQ(policy->asked.load(), 2) << "no attempt after the delay";
+}
+
+TEST_F(pipeline_fixture, ARetryDelayEndsAtOnceWhenTheStationIsDestroyed)
+{
+    route_to("math-1");
+    struct retry_later : mailroom::failure_policy {
+        mailroom::retry_decision on_failure(const mailroom::call_failure& f) override
+        {
+            ++asked;
+            return mailroom::retry_decision::resend(f.call.target, 30s);
+        }
+        std::atomic<int> asked{0};
+    };
+    auto policy = std::make_shared<retry_later>();
+    rpc->policies().set("math", policy);
+    result r;
+    rpc->async_call<int>(add_path, "k", std::tuple{}, {.timeout = 60s}, into(r));
+    ASSERT_TRUE(run_until(ioc, [&] { return policy->asked.load() > 0; }));
+    typed.reset();
+    rpc.reset();
+    station.reset();
+    const auto t0 = std::chrono::steady_clock::now();
+    ASSERT_TRUE(run_until(ioc, [&] { return r.has_value(); }));
+    EXPECT_EQ(std::get<0>(*r), error::cancelled);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+    EXPECT_EQ(policy->asked.load(), 1);
+}
+
 // Without filters or a policy, a call completes exactly once whatever happens to it; with
 // them, too (every call of a mixed flood ends once, with a result or a named error).
 TEST_F(pipeline_fixture, EveryCallCompletesExactlyOnce)

@@ -15,6 +15,7 @@ using mailroom::error;
 
 constexpr int first_error = static_cast<int>(error::no_target_server);
 constexpr int last_error = static_cast<int>(error::wrong_server);
+// The conditions a caller decides on; `permanent` (after them) is the station's.
 constexpr int last_condition = static_cast<int>(condition::timed_out);
 
 std::string fallback_message(int ev)
@@ -183,6 +184,25 @@ TEST(Error, CodesOfOtherCategoriesMatchNoCondition)
         EXPECT_NE(refused, static_cast<condition>(c)) << c;
         EXPECT_NE(same_value, static_cast<condition>(c)) << c;
     }
+}
+
+TEST(Error, PermanentMarksConnectErrorsThatARetryMeetsAgain)
+{
+    const std::error_condition permanent = condition::permanent;
+    EXPECT_EQ(&permanent.category(), &mailroom::condition_category());
+    EXPECT_NE(permanent.message(), "unknown mailroom condition 7");
+    EXPECT_EQ(std::error_code(error::version_mismatch), condition::permanent);
+    EXPECT_EQ(std::error_code(error::wrong_server), condition::permanent);
+    // ... and keep their own condition.
+    EXPECT_EQ(std::error_code(error::version_mismatch), condition::unimplemented);
+    EXPECT_EQ(std::error_code(error::wrong_server), condition::retryable);
+    for (int ev = first_error; ev <= last_error; ++ev) {
+        if (ev != static_cast<int>(error::version_mismatch) &&
+            ev != static_cast<int>(error::wrong_server)) {
+            EXPECT_NE(std::error_code(static_cast<error>(ev)), condition::permanent) << ev;
+        }
+    }
+    EXPECT_NE(std::make_error_code(std::errc::connection_refused), condition::permanent);
 }
 
 TEST(Error, MakeErrorCodeMatchesImplicitConversion)

@@ -427,6 +427,54 @@ TEST(TooBusy, TheClientFailsFastWhenATargetHasTooManyCallsInFlight)
     }
 }
 
+/// Moves the first attempt of every call to `to`; later attempts keep their target.
+struct retarget_first_attempt : mailroom::client_filter {
+    explicit retarget_first_attempt(std::string t) : to(std::move(t)) {}
+    void before(filter_call& c, filter_next next) override
+    {
+        if (c.attempt == 1)
+            c.target = to;
+        next();
+    }
+    std::string to;
+};
+
+/// Sends a failed call again, once, to `to`.
+struct resend_once : mailroom::failure_policy {
+    explicit resend_once(std::string t) : to(std::move(t)) {}
+    mailroom::retry_decision on_failure(const mailroom::call_failure& f) override
+    {
+        if (f.call.attempt > 1)
+            return {};
+        return mailroom::retry_decision::resend(to);
+    }
+    std::string to;
+};
+
+TEST(TooBusy, TheClientReleasesTheServerItCountedWhenALaterFilterRetargets)
+{
+    tcp_cluster c;
+    c.start_server();
+    filtered_client client(c);
+    auto busy = std::make_shared<filters::client_too_busy>(
+        c.ioc.get_executor(), filters::too_busy_options{.max_lag = 10s, .max_in_flight = 1});
+    client.chain.add(busy);
+    client.chain.add(std::make_shared<retarget_first_attempt>("nowhere-1"));
+    auto moved = client.add(1, 1);
+    EXPECT_EQ(std::get<0>(wait(moved)), error::unknown_server);
+    EXPECT_EQ(busy->in_flight("echo-1"), 0u) << "counted for echo-1, released for echo-1";
+    EXPECT_EQ(busy->in_flight("nowhere-1"), 0u);
+
+    // A retried call runs the filters once per attempt: each attempt's count is released.
+    client.rpc.policies().set("echo", std::make_shared<resend_once>("echo-1"));
+    auto retried = client.add(2, 3);
+    EXPECT_EQ(wait(retried), result(std::error_code{}, 5));
+    EXPECT_EQ(busy->in_flight("echo-1"), 0u);
+    EXPECT_EQ(busy->in_flight("nowhere-1"), 0u);
+    auto again = client.add(1, 2);
+    EXPECT_EQ(wait(again), result(std::error_code{}, 3)) << "echo-1 does not look busy";
+}
+
 TEST(Deadlines, TheCalleeDoesNotStartACallWhoseDeadlinePassed)
 {
     tcp_cluster c(2);

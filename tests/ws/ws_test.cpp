@@ -19,6 +19,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/read_until.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_future.hpp>
@@ -329,13 +330,85 @@ struct bare_acceptor {
 
 TEST(Ws, EveryErrorHasAMessageAndACondition)
 {
-    for (int v = 1; v <= static_cast<int>(ws_error::unfinished_message); ++v) {
+    for (int v = 1; v <= static_cast<int>(ws_error::forbidden); ++v) {
         std::error_code ec = static_cast<ws_error>(v);
         EXPECT_STREQ(ec.category().name(), "mailroom.ws");
         EXPECT_FALSE(ec.message().empty());
-        EXPECT_EQ(ec, v >= static_cast<int>(ws_error::text_message) ? mailroom::condition::failed
-                                                                     : mailroom::condition::retryable);
+        const bool message_error = v >= static_cast<int>(ws_error::text_message) &&
+                                   v <= static_cast<int>(ws_error::unfinished_message);
+        EXPECT_EQ(ec, message_error ? mailroom::condition::failed : mailroom::condition::retryable);
+        // The refusals a retry meets again (401, 403, 404) are permanent; other statuses
+        // (upgrade_refused: a 503 heals) are not.
+        const bool permanent = v == static_cast<int>(ws_error::unauthorized) ||
+                               v == static_cast<int>(ws_error::not_found) ||
+                               v == static_cast<int>(ws_error::forbidden);
+        EXPECT_EQ(ec == mailroom::condition::permanent, permanent) << v;
     }
+    EXPECT_EQ(static_cast<int>(ws_error::forbidden), 7) << "values travel: append only";
+}
+
+/// Answers every HTTP request with `answer` (never an upgrade), on 127.0.0.1 and a port of
+/// its own: a proxy or server that refuses the client.
+struct refusing_http_server {
+    explicit refusing_http_server(std::string a) : answer(std::move(a))
+    {
+        accept();
+        thread = std::thread([this] { ioc.run(); });
+    }
+    ~refusing_http_server()
+    {
+        ioc.stop();
+        thread.join();
+    }
+    std::uint16_t port() const { return acc.local_endpoint().port(); }
+
+    void accept()
+    {
+        acc.async_accept([this](boost::system::error_code ec, tcp::socket s) {
+            if (ec)
+                return;
+            auto sock = std::make_shared<tcp::socket>(std::move(s));
+            auto buf = std::make_shared<std::string>();
+            asio::async_read_until(*sock, asio::dynamic_buffer(*buf), "\r\n\r\n",
+                                   [this, sock, buf](boost::system::error_code ec, std::size_t) {
+                                       if (ec)
+                                           return;
+                                       ++requests;
+                                       asio::async_write(*sock, asio::buffer(answer),
+                                                         [sock](boost::system::error_code, std::size_t) {
+                                                             boost::system::error_code ignored;
+                                                             sock->shutdown(tcp::socket::shutdown_both, ignored);
+                                                         });
+                                   });
+            accept();
+        });
+    }
+
+    asio::io_context ioc;
+    tcp::acceptor acc{ioc, {asio::ip::make_address("127.0.0.1"), 0}};
+    std::string answer;
+    std::atomic<int> requests{0};
+    std::thread thread;
+};
+
+TEST(Ws, AForbiddenUpgradeFailsQueuedCallsAtOnceInsteadOfRetryingUntilTheConnectTimeout)
+{
+    refusing_http_server http("HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\n"
+                              "Content-Length: 10\r\nConnection: close\r\n\r\nforbidden\n");
+    auto t = mailroom::test::make_ws_under_test(false);
+    log_capture log;
+    cluster c(*t, 2, {.connect_timeout = 10s, .reconnect_delay = 20ms, .log = log.logger()});
+    c.start_server();
+    auto at = c.address();
+    at.port = http.port();
+    c.add_echo_server(at);
+    const auto start = std::chrono::steady_clock::now();
+    auto f = add(c, 1, 2);
+    EXPECT_EQ(std::get<0>(wait(f)), error::connect_failed);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 5s)
+        << "failed at once, not after the 10 s connect_timeout";
+    EXPECT_EQ(http.requests.load(), 1) << "no retry";
+    EXPECT_TRUE(log.contains("403 Forbidden")) << "the station logs why";
 }
 
 TEST(Ws, AnUnauthorisedUpgradeIsRefusedWith401AndNothingIsDispatched)

@@ -10,6 +10,8 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <unordered_map>
 
 namespace mailroom::filters {
 
@@ -79,6 +81,10 @@ private:
 /** Load shedding on the client: a call fails at once with `server_busy` while this
     process's own event loop lags, or when its target already has `max_in_flight` calls from
     here in flight (so a slow server is not buried under more).
+
+    A call is counted for the server that is its target when this filter's `before` runs,
+    and released for that same server when its `after` runs, even if a later filter changed
+    the target in between; a call sent again by a failure policy is counted once per attempt.
 */
 class client_too_busy final : public client_filter {
 public:
@@ -99,6 +105,10 @@ private:
     lag_monitor monitor_;
     mutable std::mutex mu_;
     detail::string_map<std::size_t> in_flight_;
+    // The server each call in flight was counted for, by the call's filter_call (the
+    // pipeline keeps one per call, alive from `before` to `after`). A multimap: the same
+    // filter may sit twice in a chain.
+    std::unordered_multimap<const filter_call*, std::string> counted_;
 };
 
 } // namespace mailroom::filters

@@ -25,6 +25,8 @@ public:
                    "only)";
         case ws_error::unfinished_message:
             return "a fragmented WebSocket message took too many frames or too long";
+        case ws_error::forbidden:
+            return "the server refused the WebSocket upgrade: 403 Forbidden";
         }
         return "unknown WebSocket transport error";
     }
@@ -36,6 +38,18 @@ public:
             e == ws_error::unfinished_message)
             return condition::failed;
         return condition::retryable;
+    }
+
+    // A refusal that a retry meets again is also `condition::permanent`: the station then
+    // fails queued calls at once (a 503 may heal and is not).
+    bool equivalent(int ev, const std::error_condition& cond) const noexcept override
+    {
+        if (cond == condition::permanent) {
+            const auto e = static_cast<ws_error>(ev);
+            return e == ws_error::unauthorized || e == ws_error::not_found ||
+                   e == ws_error::forbidden;
+        }
+        return default_error_condition(ev) == cond;
     }
 };
 

@@ -33,6 +33,8 @@ std::error_code refusal(unsigned status)
     switch (status) {
     case 401:
         return ws_error::unauthorized;
+    case 403:
+        return ws_error::forbidden;
     case 404:
         return ws_error::not_found;
     default:

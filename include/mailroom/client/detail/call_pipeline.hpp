@@ -47,6 +47,7 @@ struct call_extras {
     snapshot, the failure policy.
 */
 struct call {
+    /// Valid while the call starts (the initiation); the pipeline keeps a station_ref.
     mail_station* station = nullptr;
     station_view_ptr view;   // the snapshot the call was routed on and is sent on
     std::string target;      // empty: no server fits (the call fails with no_target_server)
@@ -62,10 +63,27 @@ struct call {
 void add_extras(call& c, const protocol::method_path& path, const route_param* param,
                 bool routed, const client_filters* filters, const failure_policies& policies);
 
-/// Runs a call that has extras: `done` completes exactly once, never inside this function.
-void run_pipeline(call&& c, call_handler done);
+class call_pipeline;
 
-/// Runs a notify that has extras.
-void run_pipeline(call&& c, status_handler done);
+/** Starts a call that has extras. The call may outlive its station (a client filter that
+    continues later, a retry delay, an attempt in the background), so its completion must
+    not point at the station's executor: it uses `executor()`, which the call holds.
+*/
+class pipeline_start {
+public:
+    explicit pipeline_start(call&& c);
+
+    /// The station's executor, held by the call until its handler ran.
+    const asio::any_io_executor& executor() const noexcept;
+
+    /// Runs the call: `done` completes exactly once, never inside this function.
+    void run(call_handler done) &&;
+
+    /// Runs a notify.
+    void run(status_handler done) &&;
+
+private:
+    std::shared_ptr<call_pipeline> p_;
+};
 
 } // namespace mailroom::detail

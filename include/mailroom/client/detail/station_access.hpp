@@ -58,5 +58,39 @@ void send_request(mail_station& s, const station_view_ptr& v, std::string_view s
 void send_notify(mail_station& s, const station_view_ptr& v, std::string_view server_id,
                  frame&& f, status_handler h);
 
+/** A handle on a station for a call that may outlive it (a client filter that continues
+    later, a failure policy's retry delay, an attempt in the background). It does not keep
+    the station alive; it holds the station's executor by value. Made from a live station;
+    copying it costs an atomic increment, so the fast path (no filters, no policy) never
+    makes one.
+*/
+class station_ref {
+public:
+    explicit station_ref(const mail_station& s);
+
+    /// The station's executor: valid after the station is gone.
+    const asio::any_io_executor& executor() const noexcept { return executor_; }
+
+private:
+    friend struct station_access;
+    std::weak_ptr<void> state_; // the station's pimpl
+    asio::any_io_executor executor_;
+};
+
+/// As `send_request` above; once the station is gone, `h` completes with `error::cancelled`
+/// (posted to `s.executor()`).
+void send_request(const station_ref& s, const station_view_ptr& v, std::string_view server_id,
+                  std::uint64_t id, frame&& f, const call_options& o, call_handler h);
+
+/// As `send_notify` above; once the station is gone, `h` completes with `error::cancelled`.
+void send_notify(const station_ref& s, const station_view_ptr& v, std::string_view server_id,
+                 frame&& f, status_handler h);
+
+/** Calls `t->cancel_call(id)` once, from `close()` (the destructor's included), on the
+    thread that closes the station. Returns false, registering nothing, if the station is
+    closed or gone already. For calls that wait (a retry delay) outside the station.
+*/
+bool cancel_on_close(const station_ref& s, std::weak_ptr<cancel_target> t, std::uint64_t id);
+
 } // namespace detail
 } // namespace mailroom

@@ -20,20 +20,22 @@ struct call_initiation {
     template <class Handler>
     void operator()(Handler handler, call&& c) const
     {
-        typed_completion<R, Handler, asio::any_io_executor> done(std::move(handler),
-                                                                 executor_ref(*c.station));
-        if (c.options.diag) // opt-in: the remote's message goes there before the handler runs
-            return send(std::move(c), with_diagnostics(c.options.diag, std::move(done)));
-        send(std::move(c), std::move(done));
-    }
-
-    template <class Done>
-    static void send(call&& c, Done&& done)
-    {
-        if (!c.extras) // the fast path: the completion is the call's only state
+        using completion = typed_completion<R, Handler, asio::any_io_executor>;
+        diagnostics* diag = c.options.diag; // opt-in: gets the remote's message first
+        if (!c.extras) { // the fast path: the completion is the call's only state
+            completion done(std::move(handler), executor_ref(*c.station));
+            if (diag)
+                return send_request(*c.station, c.view, c.target, c.id, std::move(c.f),
+                                    c.options, with_diagnostics(diag, std::move(done)));
             return send_request(*c.station, c.view, c.target, c.id, std::move(c.f), c.options,
-                                std::forward<Done>(done));
-        run_pipeline(std::move(c), call_handler(std::forward<Done>(done)));
+                                std::move(done));
+        }
+        pipeline_start p(std::move(c));
+        completion done(std::move(handler), p.executor()); // the call's own: it may outlive
+                                                           // the station
+        if (diag)
+            return std::move(p).run(call_handler(with_diagnostics(diag, std::move(done))));
+        std::move(p).run(call_handler(std::move(done)));
     }
 
     /// Copies the message of a failed response into the caller's diagnostics, then completes.
@@ -53,11 +55,13 @@ struct notify_initiation {
     template <class Handler>
     void operator()(Handler handler, call&& c) const
     {
-        status_completion<Handler, asio::any_io_executor> done(std::move(handler),
-                                                               executor_ref(*c.station));
+        using completion = status_completion<Handler, asio::any_io_executor>;
         if (!c.extras)
-            return send_notify(*c.station, c.view, c.target, std::move(c.f), std::move(done));
-        run_pipeline(std::move(c), status_handler(std::move(done)));
+            return send_notify(*c.station, c.view, c.target, std::move(c.f),
+                               completion(std::move(handler), executor_ref(*c.station)));
+        pipeline_start p(std::move(c));
+        const auto& ex = p.executor();
+        std::move(p).run(status_handler(completion(std::move(handler), ex)));
     }
 };
 

@@ -10,12 +10,16 @@ namespace mailroom::ws {
 
     The upgrade refusals map to `mailroom::condition::retryable` (the call never reached a
     handler); `text_message`, `truncated_frame` and `unfinished_message` map to
-    `mailroom::condition::failed`. A mail station reports a
-    refused upgrade to its callers as `mailroom::error::connect_failed` and logs this error's
-    message ("... the server refused the WebSocket upgrade: 401 Unauthorized ...").
+    `mailroom::condition::failed`. `unauthorized`, `not_found` and `forbidden` are also
+    equivalent to `mailroom::condition::permanent`: a mail station fails the calls queued for
+    such a server at once rather than retrying until its `connect_timeout`. A mail station
+    reports a refused upgrade to its callers as `mailroom::error::connect_failed` and logs
+    this error's message ("... the server refused the WebSocket upgrade: 401 Unauthorized
+    ..."). Values are part of the error reference (docs/protocol.md): new ones are appended.
 */
 enum class ws_error {
-    /// The server answered the upgrade request with an HTTP status other than 101, 401 and 404.
+    /// The server answered the upgrade request with an HTTP status other than 101, 401, 403
+    /// and 404 (a 503 may heal: the station retries).
     upgrade_refused = 1,
     /// The server answered 401: the token (`ws_token`) is missing or wrong.
     unauthorized,
@@ -31,6 +35,8 @@ enum class ws_error {
     /// A fragmented message took more data frames than `acceptor_options::max_message_frames`
     /// or longer than `max_message_time` (the link is closed with close code 1008).
     unfinished_message,
+    /// The server answered 403: it refuses this client (a proxy's or the server's policy).
+    forbidden,
 };
 
 /// The category of @ref ws_error, named `"mailroom.ws"`.

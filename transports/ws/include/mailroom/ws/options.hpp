@@ -37,17 +37,20 @@ struct stream_options {
     std::size_t max_write_queue_frames = 65'536;
 };
 
+// Every member has a default member initialiser, so designated initialisers that name only
+// some (`{.port = 0}`) build without -Wmissing-field-initializers warnings in users' code.
+
 /// Settings of the WebSocket mail boxes of one factory. Per-server `ws_path`, `ws_token` and
 /// `tls*` options in servers.json override `path`, `token` and `tls`.
 struct client_options {
     /// Link settings. Default: pings after 10 s of silence, dead after 30 s.
-    stream_options stream;
+    stream_options stream{};
     /// The HTTP path of the upgrade request. Default: "/".
     std::string path = "/";
     /// Sent as `Authorization: Bearer <token>` when not empty. Default: empty.
-    std::string token;
+    std::string token{};
     /// TLS (`wss`). Default: off.
-    tcp::tls_options tls;
+    tcp::tls_options tls{};
 };
 
 /// Settings of a WebSocket acceptor.
@@ -60,7 +63,7 @@ struct acceptor_options {
     std::string path = "/";
     /// When not empty, an upgrade request must carry `Authorization: Bearer <token>`; any
     /// other gets 401 and never reaches the server. Default: empty (no check).
-    std::string token;
+    std::string token{};
     /// Largest frame body accepted, in bytes; a larger one closes the connection with close
     /// code 1009. A batch message may hold up to max(64 KiB, this + 4) bytes; a message with
     /// one body (a client without batches) up to this. Default: 8 MiB.
@@ -81,7 +84,7 @@ struct acceptor_options {
     stream_options stream{.keepalive_interval = std::chrono::milliseconds(0),
                           .keepalive_timeout = std::chrono::milliseconds(60'000)};
     /// TLS (`wss`; needs `cert_file` and `key_file`). Default: off.
-    tcp::tls_options tls;
+    tcp::tls_options tls{};
 };
 
 } // namespace mailroom::ws
