@@ -115,17 +115,25 @@ void server_slot::call(std::uint64_t id, frame&& f, clock::time_point now,
         lock.unlock();
         return post_error(std::move(handler), r.ec);
     }
+    send_admitted(r, f, lock);
+}
+
+bool server_slot::send_admitted(const mailbox_fsm::admission& r, frame& f,
+                                std::unique_lock<std::mutex>& lock)
+{
     mailbox* box = nullptr;
     if (r.what == mailbox_fsm::admit::send) {
         box = box_.get();
         senders_.fetch_add(1, std::memory_order_relaxed); // under the lock
     }
     run(lock);
-    if (box) {
+    if (!box)
+        return false;
+    if (r.timeout_ms) // a request: the callee learns the time that remains
         protocol::patch_request_timeout(f, r.timeout_ms);
-        box->send(std::move(f));
-        senders_.fetch_sub(1, std::memory_order_release);
-    }
+    box->send(std::move(f));
+    senders_.fetch_sub(1, std::memory_order_release);
+    return true;
 }
 
 void server_slot::notify(frame&& f, status_handler handler)
@@ -136,18 +144,9 @@ void server_slot::notify(frame&& f, status_handler handler)
         lock.unlock();
         return post_error(std::move(handler), r.ec);
     }
-    mailbox* box = nullptr;
-    if (r.what == mailbox_fsm::admit::send) {
-        box = box_.get();
-        senders_.fetch_add(1, std::memory_order_relaxed); // under the lock
-    }
-    run(lock);
-    if (box) {
-        box->send(std::move(f));
-        senders_.fetch_sub(1, std::memory_order_release);
+    if (send_admitted(r, f, lock))
         asio::post(shared_->executor,
                    [h = std::move(handler), keep = shared_]() mutable { h({}); });
-    }
 }
 
 void server_slot::cancel_call(std::uint64_t id)

@@ -78,6 +78,11 @@ public:
 private:
     /// Does what the last event asked for in `scratch_` and releases the lock.
     void run(std::unique_lock<std::mutex>& lock);
+    /** After an admission `r` (the lock held): runs the other actions, releases the lock, and
+        sends `f` if the machine said so. Returns whether it sent.
+    */
+    bool send_admitted(const mailbox_fsm::admission& r, frame& f,
+                       std::unique_lock<std::mutex>& lock);
     /// Does what `a` asks: timers now (the lock is held), the rest after unlocking.
     void apply(fsm_actions& a, std::unique_lock<std::mutex>& lock);
     void make_mailbox(std::uint64_t gen);
