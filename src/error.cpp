@@ -33,6 +33,8 @@ public:
         case error::shutting_down: return "the server is shutting down";
         case error::not_sent: return "the call was not sent (safe to retry)";
         case error::wrong_server: return "the server at that address has another id";
+        case error::not_encodable:
+            return "a value has no form in the format of the server's protocol";
         }
         return "unknown mailroom error " + std::to_string(ev);
     }
@@ -67,6 +69,7 @@ public:
         case error::cancelled:
         case error::bad_result:
         case error::deadline_exceeded:
+        case error::not_encodable:
             return condition::failed;
         }
         return condition::failed;

@@ -108,7 +108,7 @@ public:
         // later must keep at least.
         server_.get_dispatcher().add_raw(
             "user", "echoRemote", "hold",
-            [held = held_](const call_context&, const msgpack::object&, responder r) {
+            [held = held_](const call_context&, const mailroom::value_view&, responder r) {
                 std::lock_guard lock(held->mu);
                 held->calls.push_back(std::move(r));
             });

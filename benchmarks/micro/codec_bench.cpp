@@ -63,7 +63,7 @@ void decode_request(benchmark::State& state)
         protocol::message msg;
         auto ec = protocol::decode(f.body(), zone, msg);
         benchmark::DoNotOptimize(ec);
-        benchmark::DoNotOptimize(msg.request.args.via.array.ptr);
+        benchmark::DoNotOptimize(msg.request.args.msgpack().via.array.ptr);
         zone.clear();
     }
     state.SetItemsProcessed(state.iterations());
@@ -79,7 +79,7 @@ void convert_request_args(benchmark::State& state)
     protocol::decode(f.body(), zone, msg);
     for (auto _ : state) {
         std::string s;
-        msg.request.args.via.array.ptr[0].convert(s);
+        msg.request.args.msgpack().via.array.ptr[0].convert(s);
         benchmark::DoNotOptimize(s.data());
     }
     state.SetItemsProcessed(state.iterations());
@@ -109,7 +109,7 @@ void decode_response(benchmark::State& state)
     for (auto _ : state) {
         protocol::message msg;
         auto ec = protocol::decode(f.body(), zone, msg);
-        auto s = msg.response.result.as<std::string>();
+        auto s = msg.response.result.msgpack().as<std::string>();
         benchmark::DoNotOptimize(ec);
         benchmark::DoNotOptimize(s.data());
         zone.clear();

@@ -15,7 +15,7 @@ namespace {
 class uds_connection final : public mailroom::connection, public link {
 public:
     uds_connection(stream_protocol::socket socket, const acceptor_options& o, std::string name)
-        : link(std::move(socket), o.link, o.max_frame_size), name_(std::move(name))
+        : link(std::move(socket), o.link, o.max_frame_size, o.protocol), name_(std::move(name))
     {
     }
 
@@ -157,13 +157,17 @@ std::shared_ptr<mailroom::acceptor> make_acceptor(asio::any_io_executor ex, acce
 
 mailroom::transport make_transport(link_options client, acceptor_options server)
 {
+    if (!server.protocol)
+        server.protocol = mailroom::native_protocol();
+    auto protocol = server.protocol;
     return {make_mailbox_factory(client),
             [server](asio::any_io_executor ex, const mailroom::server_info& self)
                 -> std::shared_ptr<mailroom::acceptor> {
                 auto o = server;
                 o.path = socket_path(self);
                 return make_acceptor(std::move(ex), std::move(o));
-            }};
+            },
+            std::move(protocol)};
 }
 
 } // namespace uds

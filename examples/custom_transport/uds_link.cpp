@@ -1,7 +1,6 @@
 #include "uds_link.hpp"
 
 #include <mailroom/error.hpp>
-#include <mailroom/protocol/codec.hpp>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
@@ -12,8 +11,10 @@ using namespace std::chrono;
 using mailroom::keepalive_clock;
 using mailroom::write_queue;
 
-link::link(stream_protocol::socket socket, link_options options, std::size_t max_frame_size)
+link::link(stream_protocol::socket socket, link_options options, std::size_t max_frame_size,
+           std::shared_ptr<const mailroom::wire_protocol> protocol)
     : socket_(std::move(socket)), timer_(socket_.get_executor()), parser_(max_frame_size),
+      protocol_(protocol ? std::move(protocol) : mailroom::native_protocol()),
       queue_({.max_bytes = options.max_write_queue_bytes,
               .max_frames = options.max_write_queue_frames}),
       keepalive_({.interval = options.keepalive_interval, .timeout = options.keepalive_timeout})
@@ -27,13 +28,6 @@ void link::start()
     keepalive_.received(steady_clock::now()); // silence counts from now
     do_read();
     arm_timer();
-}
-
-mailroom::frame link::ping_frame()
-{
-    mailroom::frame ping;
-    mailroom::protocol::encode_ping(ping, ++ping_nonce_);
-    return ping;
 }
 
 void link::send_frame(mailroom::frame f)
@@ -124,17 +118,19 @@ void link::on_read(const boost::system::error_code& ec, std::size_t n)
 
 void link::handle(std::span<const char> body)
 {
-    // Keepalive stays in the transport; everything else goes up.
-    const auto kind = mailroom::protocol::peek_kind(body);
+    // The protocol's keepalive stays in the link; everything else goes up.
+    using keepalive = mailroom::wire_protocol::keepalive;
     std::uint64_t nonce = 0;
-    if (kind == static_cast<std::uint8_t>(mailroom::protocol::message_kind::ping) &&
-        mailroom::protocol::decode_keepalive(body, nonce)) {
+    switch (protocol_->keepalive_of(body, nonce)) {
+    case keepalive::ping: {
         mailroom::frame pong;
-        mailroom::protocol::encode_pong(pong, nonce);
-        send_frame(std::move(pong));
-    } else if (kind != static_cast<std::uint8_t>(mailroom::protocol::message_kind::pong) ||
-               !mailroom::protocol::decode_keepalive(body, nonce)) {
-        deliver(body);
+        protocol_->encode_pong(pong, nonce);
+        return send_frame(std::move(pong));
+    }
+    case keepalive::pong:
+        return;
+    case keepalive::none:
+        return deliver(body);
     }
 }
 
@@ -180,12 +176,16 @@ void link::on_tick()
     switch (keepalive_.tick(steady_clock::now())) {
     case keepalive_clock::action::close:
         return fail(mailroom::error::keepalive_timeout, false);
-    case keepalive_clock::action::send_ping:
+    case keepalive_clock::action::send_ping: {
+        mailroom::frame ping;
+        if (!protocol_->encode_ping(ping, ++ping_nonce_))
+            break; // the protocol has no pings: silence alone decides
         batch_.begin(); // the ping leaves when the tick ends, without a post
-        send_frame(ping_frame());
+        send_frame(std::move(ping));
         if (batch_.end())
             do_write();
         break;
+    }
     case keepalive_clock::action::none:
         break;
     }

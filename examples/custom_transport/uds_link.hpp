@@ -13,6 +13,7 @@
 #include <mailroom/link/write_queue.hpp>
 #include <mailroom/protocol/frame.hpp>
 #include <mailroom/protocol/frame_parser.hpp>
+#include <mailroom/protocol/wire_protocol.hpp>
 
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -30,11 +31,12 @@ namespace uds {
 namespace asio = boost::asio;
 using stream_protocol = asio::local::stream_protocol;
 
-/// One connected Unix socket carrying length-prefixed frames. Everything but `send_frame`
-/// and `close_link` runs on the socket's strand.
+/// One connected Unix socket carrying length-prefixed frames of `protocol`'s messages.
+/// Everything but `send_frame` and `close_link` runs on the socket's strand.
 class link : public std::enable_shared_from_this<link> {
 public:
-    link(stream_protocol::socket socket, link_options options, std::size_t max_frame_size);
+    link(stream_protocol::socket socket, link_options options, std::size_t max_frame_size,
+         std::shared_ptr<const mailroom::wire_protocol> protocol);
     virtual ~link() = default;
 
     /// Any thread. Frames leave in call order; discarded once the link is closing.
@@ -56,14 +58,11 @@ protected:
     /// On the strand: `closed` was called.
     bool finished() const noexcept { return close_.finished(); }
 
-    /// A received message other than ping/pong, on the strand.
+    /// A received message other than the protocol's ping/pong, on the strand.
     virtual void deliver(std::span<const char> body) = 0;
 
     /// The link closed (exactly once), on the strand.
     virtual void closed(std::error_code ec, bool local) = 0;
-
-    /// The frame sent when the keepalive clock asks for a ping (a mailroom ping).
-    virtual mailroom::frame ping_frame();
 
 private:
     void fail(std::error_code ec, bool local);
@@ -78,6 +77,7 @@ private:
     stream_protocol::socket socket_;
     asio::steady_timer timer_;
     mailroom::protocol::frame_parser parser_;
+    const std::shared_ptr<const mailroom::wire_protocol> protocol_; // what a ping is
     // The socket's strand, when it has one: sends on it during a read are batched.
     std::optional<asio::strand<asio::any_io_executor>> strand_;
 

@@ -12,7 +12,7 @@ class uds_mailbox final : public mailroom::mailbox, public link {
 public:
     uds_mailbox(const mailroom::mailbox_context& ctx, const link_options& options)
         : link(stream_protocol::socket(asio::make_strand(ctx.executor)), options,
-               ctx.max_frame_size),
+               ctx.max_frame_size, ctx.protocol),
           handler_(ctx.handler), path_(socket_path(ctx.server))
     {
     }

@@ -13,13 +13,14 @@
 //      "path": "/run/game/area-1.sock"}
 //
 // Framing: the native length prefix (a 4-byte big-endian body length, then the body), as
-// mailroom::protocol::frame_parser reads it. Keepalive: protocol pings (docs/protocol.md,
-// section 9) after `keepalive_interval` of silence; a peer silent for `keepalive_timeout`
-// is dead.
+// mailroom::protocol::frame_parser reads it. The bodies are whatever the transport's protocol
+// encodes (mailroom::wire_protocol; the native one by default). Keepalive: that protocol's
+// pings after `keepalive_interval` of silence; a peer silent for `keepalive_timeout` is dead.
 
 #include <mailroom/client/mailbox.hpp>
 #include <mailroom/server/acceptor.hpp>
 #include <mailroom/server_info.hpp>
+#include <mailroom/protocol/wire_protocol.hpp>
 #include <mailroom/transport.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -53,6 +54,9 @@ struct acceptor_options {
     /// Per-connection settings. Default: no pings of its own; a client silent for 60 s is dead.
     link_options link{.keepalive_interval = std::chrono::milliseconds(0),
                       .keepalive_timeout = std::chrono::milliseconds(60'000)};
+    /// The protocol its connections speak (pass the same one to `server::listen`). Default
+    /// (null): the native one.
+    std::shared_ptr<const mailroom::wire_protocol> protocol{};
 };
 
 /// The socket path of `server`: its "path" option, else its host.
@@ -65,7 +69,8 @@ mailroom::mailbox_factory make_mailbox_factory(link_options options = {});
 std::shared_ptr<mailroom::acceptor> make_acceptor(boost::asio::any_io_executor ex,
                                                   acceptor_options options);
 
-/// Both halves for an App; the acceptor listens on `socket_path` of the App's own entry.
+/// Both halves for an App, speaking `server.protocol`; the acceptor listens on `socket_path`
+/// of the App's own entry.
 mailroom::transport make_transport(link_options client = {}, acceptor_options server = {});
 
 } // namespace uds

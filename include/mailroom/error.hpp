@@ -65,6 +65,10 @@ enum class error {
     /// The handshake reached a server with another id than the one called (an address that
     /// now belongs to another server); no call is sent on that link.
     wrong_server,
+    /// A value of the call (an argument, or the result) has no form in the format of the
+    /// protocol the server speaks: a type without JSON conversions called on a JSON protocol,
+    /// say. A call that fails with it was never sent.
+    not_encodable,
 };
 
 /** Broad classes of @ref error, for failure policies (failover, failfast, retry).

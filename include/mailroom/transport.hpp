@@ -2,6 +2,7 @@
 
 #include <mailroom/client/mailbox.hpp>
 #include <mailroom/detail/config.hpp>
+#include <mailroom/protocol/wire_protocol.hpp>
 #include <mailroom/server/acceptor.hpp>
 #include <mailroom/server_info.hpp>
 
@@ -14,8 +15,8 @@ namespace mailroom {
 using acceptor_factory =
     std::function<std::shared_ptr<acceptor>(asio::any_io_executor ex, const server_info& self)>;
 
-/** Both halves of a transport, registered in an App under the name servers.json uses in a
-    server's `transport` field.
+/** Both halves of a transport and the protocol they speak, registered in an App under the
+    name servers.json uses in a server's `transport` field.
 
     @par Example
     @code
@@ -27,6 +28,8 @@ struct transport {
     mailbox_factory mailbox{};
     /// Builds the server half for this process's own entry.
     acceptor_factory acceptor{};
+    /// The protocol both halves speak (codec, handshake, keepalive); null: the native one.
+    std::shared_ptr<const wire_protocol> protocol{};
 };
 
 } // namespace mailroom

@@ -163,7 +163,7 @@ void basic_app::start()
     started_ = std::chrono::steady_clock::now();
     const transport* own = nullptr;
     for (const auto& [name, t] : transports_) {
-        station_->add_transport(name, t.mailbox);
+        station_->add_transport(name, t.mailbox, t.protocol);
         if (name == self_.transport)
             own = &t;
     }
@@ -183,7 +183,7 @@ void basic_app::start()
                            (registered.empty() ? "none" : registered) + ")");
     }
     station_->replace_servers(cluster_);
-    if (auto ec = server_->listen(own->acceptor(ioc_.get_executor(), self_)))
+    if (auto ec = server_->listen(own->acceptor(ioc_.get_executor(), self_), own->protocol))
         throw std::system_error(ec, self_.id + ": cannot listen on " + self_.host + ":" +
                                         std::to_string(self_.port));
     options_.log.log(log_level::info, "{} ({}) listening on {}:{} over {}", self_.id,

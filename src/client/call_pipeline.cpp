@@ -29,6 +29,7 @@ bool never_sent(std::error_code ec) noexcept
     case error::version_mismatch:
     case error::not_sent:
     case error::wrong_server:
+    case error::not_encodable:
         return true;
     default:
         return false;
@@ -94,8 +95,10 @@ class call_pipeline final : public chain_walk<call_pipeline, client_filter>,
 public:
     explicit call_pipeline(call&& c)
         : station_(*c.station), view_(std::move(c.view)), id_(c.id), frame_(std::move(c.f)),
-          options_(std::move(c.options)), table_(std::move(c.extras->filters)),
-          policy_(std::move(c.extras->policy)), routed_(c.extras->routed)
+          encoded_by_(c.protocol), encode_error_(c.encode_error),
+          args_(std::move(c.extras->args)), options_(std::move(c.options)),
+          table_(std::move(c.extras->filters)), policy_(std::move(c.extras->policy)),
+          routed_(c.extras->routed)
     {
         call_ = std::move(c.extras->info);
         call_.target = std::move(c.target);
@@ -121,8 +124,31 @@ public:
 private:
     friend class chain_walk<call_pipeline, client_filter>;
 
+    /** The frame for the attempt's target: encoded again when the target speaks another
+        protocol than the one that encoded it (a filter or the policy moved the call), from
+        the copy of the arguments the call kept for that case.
+    */
+    void encode_for_target()
+    {
+        const wire_protocol& p = protocol_of(*view_, call_.target);
+        if (&p == encoded_by_ || !args_)
+            return;
+        frame f;
+        const protocol::method_path path{call_.ns, call_.server_type, call_.service, call_.method};
+        encode_error_ =
+            id_ ? p.encode_request(f, id_, path, *args_,
+                                   static_cast<std::uint32_t>(std::min<std::int64_t>(
+                                       options_.timeout.count(), UINT32_MAX)))
+                : p.encode_notify(f, path, *args_);
+        frame_ = std::move(f);
+        encoded_by_ = &p;
+    }
+
     void passed()
     {
+        encode_for_target();
+        if (encode_error_)
+            return rejected(encode_error_);
         // A policy may need the frame again: each attempt sends a copy.
         frame f = policy_ ? frame(frame_) : std::move(frame_);
         auto self = shared_from_this();
@@ -281,6 +307,9 @@ private:
     station_view_ptr view_;
     std::uint64_t id_;
     frame frame_;
+    const wire_protocol* encoded_by_;  // what frame_ is encoded for
+    std::error_code encode_error_;     // frame_ could not be encoded
+    std::shared_ptr<const value_source> args_; // null: one protocol, frame_ never re-encoded
     call_options options_;
     std::shared_ptr<const client_filters::table> table_;
     std::shared_ptr<failure_policy> policy_;

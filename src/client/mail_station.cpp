@@ -29,8 +29,30 @@ struct slot_ref {
 struct station_view {
     station_view(std::vector<server_info> servers, bool closed_)
         : table(std::move(servers)), slots(std::make_unique<slot_ref[]>(table.all().size())),
+          protocols(std::make_unique<const wire_protocol*[]>(table.all().size())),
           closed(closed_)
     {
+    }
+
+    /// Sets the protocol of every server from the registered transports (before publishing).
+    template <class Transports>
+    void assign_protocols(const Transports& transports)
+    {
+        const auto& all = table.all();
+        one_protocol = true;
+        for (std::size_t i = 0; i < all.size(); ++i) {
+            auto t = transports.find(all[i].transport);
+            protocols[i] = t != transports.end() ? t->second.protocol.get()
+                                                 : native_protocol().get();
+            one_protocol = one_protocol && protocols[i] == protocols[0];
+        }
+    }
+
+    const wire_protocol& protocol_of(std::string_view id) const noexcept
+    {
+        const server_info* s = table.find(id);
+        return s ? *protocols[static_cast<std::size_t>(s - table.all().data())]
+                 : *native_protocol();
     }
 
     slot_ref* ref(std::string_view id) const noexcept
@@ -41,7 +63,17 @@ struct station_view {
 
     server_table table;
     std::unique_ptr<slot_ref[]> slots;
+    /// The protocol of each server (by its transport), parallel to `table.all()`.
+    std::unique_ptr<const wire_protocol*[]> protocols;
+    /// Every server speaks the same protocol: a call never needs encoding twice.
+    bool one_protocol = true;
     bool closed;
+};
+
+/// A registered transport's client half.
+struct station_transport {
+    mailbox_factory factory;
+    std::shared_ptr<const wire_protocol> protocol;
 };
 
 } // namespace detail
@@ -87,7 +119,7 @@ public:
     mutable std::mutex mu;
     bool closed = false;
     std::shared_ptr<detail::station_view> view; // replaced, never changed, but for its slots
-    detail::string_map<mailbox_factory> transports;
+    detail::string_map<detail::station_transport> transports;
     /// Slots of servers that left the table, while their calls drain (they keep themselves
     /// alive); close() ends them.
     std::vector<std::weak_ptr<detail::server_slot>> draining;
@@ -112,10 +144,16 @@ const mail_station_options& mail_station::options() const noexcept
     return impl_->shared->options;
 }
 
-void mail_station::add_transport(std::string name, mailbox_factory factory)
+void mail_station::add_transport(std::string name, mailbox_factory factory,
+                                 std::shared_ptr<const wire_protocol> protocol)
 {
-    std::lock_guard lock(impl_->mu);
-    impl_->transports[std::move(name)] = std::move(factory);
+    {
+        std::lock_guard lock(impl_->mu);
+        impl_->transports[std::move(name)] = {std::move(factory),
+                                              protocol ? std::move(protocol) : native_protocol()};
+    }
+    // A new snapshot, with every slot carried over, that knows the protocol.
+    impl_->replace(servers()->all());
 }
 
 std::shared_ptr<const server_table> mail_station::servers() const
@@ -156,6 +194,7 @@ void mail_station::impl::replace(std::vector<server_info> servers)
         std::lock_guard lock(mu);
         // throws on duplicates
         auto next = std::make_shared<detail::station_view>(std::move(servers), closed);
+        next->assign_protocols(transports);
         const auto& old = view->table.all();
         for (std::size_t i = 0; i < old.size(); ++i) {
             auto& slot = view->slots[i].owner;
@@ -201,7 +240,8 @@ std::shared_ptr<detail::server_slot> mail_station::impl::make_slot(std::string_v
         ec = error::unknown_transport;
         return nullptr;
     }
-    ref.owner = std::make_shared<detail::server_slot>(shared, *info, t->second);
+    ref.owner = std::make_shared<detail::server_slot>(shared, *info, t->second.factory,
+                                                      t->second.protocol);
     ref.raw.store(ref.owner.get(), std::memory_order_release);
     return ref.owner;
 }
@@ -266,6 +306,7 @@ void mail_station::impl::close()
                 retired.push_back(std::move(s));
         draining.clear();
         view = std::make_shared<detail::station_view>(view->table.all(), true);
+        view->assign_protocols(transports);
     }
     for (const auto& s : retired)
         s->shutdown(error::cancelled);
@@ -353,6 +394,23 @@ station_ref::station_ref(const mail_station& s)
 station_view_ptr view_of(const mail_station& s) { return station_access::of(s).snapshot(); }
 
 const server_table& table_of(const station_view& v) noexcept { return v.table; }
+
+const wire_protocol& protocol_of(const station_view& v, std::string_view server_id) noexcept
+{
+    return v.protocol_of(server_id);
+}
+
+bool one_protocol(const station_view& v) noexcept { return v.one_protocol; }
+
+void fail_request(mail_station& s, call_handler h, std::error_code ec)
+{
+    station_access::of(s).fail(std::move(h), ec);
+}
+
+void fail_notify(mail_station& s, status_handler h, std::error_code ec)
+{
+    station_access::of(s).fail(std::move(h), ec);
+}
 
 std::uint64_t next_request_id(mail_station& s) noexcept
 {

@@ -1,7 +1,6 @@
 #include "mailbox_fsm.hpp"
 
 #include <mailroom/error.hpp>
-#include <mailroom/protocol/codec.hpp>
 
 #include <fmt/format.h>
 
@@ -152,10 +151,19 @@ void mailbox_fsm::on_connected(fsm_actions& out, time_point now, std::uint64_t g
         return;
     if (ec)
         return retry_or_fail(out, now, ec);
+    if (!config_.protocol->has_handshake())
+        return opened(out, now);
     state_ = state::handshaking;
     frame hello;
-    protocol::encode_hello(hello, config_.client_id);
+    config_.protocol->encode_hello(hello, config_.client_id);
     out.sends.push_back(std::move(hello));
+}
+
+void mailbox_fsm::opened(fsm_actions& out, time_point now)
+{
+    state_ = state::open;
+    cancel_connect_timer(out);
+    flush(out, now);
 }
 
 void mailbox_fsm::on_factory_failed(fsm_actions& out, std::uint64_t gen, std::string what)
@@ -232,7 +240,7 @@ void mailbox_fsm::flush(fsm_actions& out, time_point now)
             out.sends.push_back(std::move(q.f));
             out.statuses.emplace_back(std::move(q.notify_handler), std::error_code{});
         } else if (pending_.contains(q.id)) {
-            protocol::patch_request_timeout(q.f, millis_left(q.deadline, now));
+            config_.protocol->patch_request_timeout(q.f, millis_left(q.deadline, now));
             out.sends.push_back(std::move(q.f));
         }
     }
@@ -286,9 +294,7 @@ void mailbox_fsm::on_message(fsm_actions& out, time_point now, std::uint64_t gen
                 config_.address, msg.hello.peer_id);
             fail_cycle(out, error::wrong_server);
         } else {
-            state_ = state::open;
-            cancel_connect_timer(out);
-            flush(out, now);
+            opened(out, now);
         }
         return;
     }
@@ -308,8 +314,8 @@ void mailbox_fsm::on_message(fsm_actions& out, time_point now, std::uint64_t gen
     }
     out.more = true;
     if (!dec && msg.kind == protocol::message_kind::ping) {
-        frame pong; // transports usually answer pings themselves; this one did not
-        protocol::encode_pong(pong, msg.nonce);
+        frame pong; // links usually answer pings themselves; this one did not
+        config_.protocol->encode_pong(pong, msg.nonce);
         out.sends.push_back(std::move(pong));
     } else if (!dec && msg.kind == protocol::message_kind::pong) {
         // liveness only

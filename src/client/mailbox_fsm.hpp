@@ -4,6 +4,7 @@
 #include <mailroom/logger.hpp>
 #include <mailroom/protocol/frame.hpp>
 #include <mailroom/protocol/message.hpp>
+#include <mailroom/protocol/wire_protocol.hpp>
 
 #include <fmt/format.h>
 
@@ -90,13 +91,17 @@ struct mailbox_fsm_config {
     std::size_t max_queued_bytes = 32u << 20;
     /// Log lines below this level are not even formatted.
     log_level min_log_level = log_level::warning;
+    /// The protocol the server speaks: whether there is a handshake, what a hello and a pong
+    /// are, how a queued request's timeout is rewritten. Pure functions: no I/O.
+    const wire_protocol* protocol = native_protocol().get();
 };
 
 /** The station's state for one remote server, as a pure state machine (sans-I/O): no Asio,
     no locks, no threads, no clock. Events come in as member calls (the time, when it
     matters, is an argument); what to do comes out in @ref fsm_actions.
 
-    Lifecycle: idle -> connecting (-> retry_wait -> connecting ...) -> handshaking -> open
+    Lifecycle: idle -> connecting (-> retry_wait -> connecting ...) -> handshaking (a protocol
+    with a handshake only) -> open
     -> (link lost) idle -> ...; removing the server with calls in flight goes to draining
     (they may still finish), then closed; closed is final. Every mail box gets a new
     generation number: events of a generation the machine gave up on are ignored.
@@ -191,6 +196,8 @@ private:
     void fail_cycle(fsm_actions& out, std::error_code ec);
     void fail_queued(fsm_actions& out, std::error_code ec);
     void fail_all(fsm_actions& out, std::error_code queued_ec, std::error_code sent_ec);
+    /// The link is ready for calls (handshake done, or none): queued calls leave.
+    void opened(fsm_actions& out, time_point now);
     void flush(fsm_actions& out, time_point now);
     void lost_link(fsm_actions& out, std::error_code sent_ec);
     void rearm_call_timer(fsm_actions& out);

@@ -5,7 +5,6 @@
 
 #include <mailroom/detail/deadline_clock.hpp>
 #include <mailroom/error.hpp>
-#include <mailroom/protocol/codec.hpp>
 
 #include <boost/asio/post.hpp>
 
@@ -43,9 +42,11 @@ private:
     std::uint64_t gen_;
 };
 
-mailbox_fsm_config fsm_config(const mail_station_options& o, const server_info& info)
+mailbox_fsm_config fsm_config(const mail_station_options& o, const server_info& info,
+                              const wire_protocol& protocol)
 {
     mailbox_fsm_config c;
+    c.protocol = &protocol;
     c.server_id = info.id;
     c.client_id = o.client_id;
     c.address = info.host + ":" + std::to_string(info.port) + " (" + info.transport + ")";
@@ -81,9 +82,10 @@ void station_counters::count(std::error_code ec) noexcept
 }
 
 server_slot::server_slot(std::shared_ptr<station_shared> shared, server_info info,
-                         mailbox_factory factory)
+                         mailbox_factory factory, std::shared_ptr<const wire_protocol> protocol)
     : shared_(std::move(shared)), info_(std::move(info)), factory_(std::move(factory)),
-      fsm_(fsm_config(shared_->options, info_)), call_timer_(shared_->executor),
+      protocol_(std::move(protocol)), fsm_(fsm_config(shared_->options, info_, *protocol_)),
+      call_timer_(shared_->executor),
       connect_timer_(shared_->executor)
 {
 }
@@ -130,7 +132,7 @@ bool server_slot::send_admitted(const mailbox_fsm::admission& r, frame& f,
     if (!box)
         return false;
     if (r.timeout_ms) // a request: the callee learns the time that remains
-        protocol::patch_request_timeout(f, r.timeout_ms);
+        protocol_->patch_request_timeout(f, r.timeout_ms);
     box->send(std::move(f));
     senders_.fetch_sub(1, std::memory_order_release);
     return true;
@@ -268,7 +270,7 @@ void server_slot::make_mailbox(std::uint64_t gen)
 {
     mailbox_context ctx{shared_->executor, info_,
                         std::make_shared<slot_sink>(weak_from_this(), gen),
-                        shared_->options.max_frame_size};
+                        shared_->options.max_frame_size, protocol_};
     std::shared_ptr<mailbox> box;
     std::string what = "the factory made no mail box";
     try {
@@ -305,7 +307,7 @@ void server_slot::on_message(std::uint64_t gen, std::span<const char> body)
 {
     protocol::detail::scratch_zone zone;
     protocol::message msg;
-    const auto dec = protocol::decode(body, zone.get(), msg);
+    const auto dec = protocol_->decode(body, zone.get(), msg);
     // The time matters only when the handshake ends (queued calls learn the time they have
     // left): the clock is not read per response.
     const auto now = !dec && msg.kind == protocol::message_kind::hello_ack

@@ -53,7 +53,8 @@ class server_slot final : public std::enable_shared_from_this<server_slot>,
 public:
     using clock = std::chrono::steady_clock;
 
-    server_slot(std::shared_ptr<station_shared> shared, server_info info, mailbox_factory factory);
+    server_slot(std::shared_ptr<station_shared> shared, server_info info, mailbox_factory factory,
+                std::shared_ptr<const wire_protocol> protocol);
 
     /// A call `id` that waits until `deadline`; `now` is when it was made (same clock).
     void call(std::uint64_t id, frame&& f, clock::time_point now, clock::time_point deadline,
@@ -96,6 +97,7 @@ private:
     std::shared_ptr<station_shared> shared_;
     const server_info info_;
     const mailbox_factory factory_;
+    const std::shared_ptr<const wire_protocol> protocol_;
 
     mutable std::mutex mu_;
     /// Callers sending on a mail box they found under the lock, by plain pointer: a mail box

@@ -7,7 +7,44 @@
 
 namespace mailroom::protocol {
 
-void encode_void_response(frame& out, std::uint64_t id)
+namespace detail {
+
+void begin_request(frame& out, std::uint64_t id, const method_path& path, bool with_timeout)
+{
+    packer pk(out);
+    pk.pack_array(with_timeout ? 8 : 7);
+    pk.pack_uint8(static_cast<std::uint8_t>(message_kind::request));
+    pk.pack_uint64(id);
+    pk.pack(path.ns);
+    pk.pack(path.server_type);
+    pk.pack(path.service);
+    pk.pack(path.method);
+}
+
+void end_request(frame& out, std::uint32_t timeout_ms) noexcept
+{
+    if (!timeout_ms)
+        return;
+    // {0: timeout} with the timeout always as a 4-byte uint32 (0xce), so the station can
+    // rewrite it in place with the time that remains when the frame is sent.
+    const char meta[] = {'\x81', '\x00', '\xce', static_cast<char>(timeout_ms >> 24),
+                         static_cast<char>(timeout_ms >> 16), static_cast<char>(timeout_ms >> 8),
+                         static_cast<char>(timeout_ms)};
+    out.write(meta, sizeof meta);
+}
+
+void begin_notify(frame& out, const method_path& path)
+{
+    packer pk(out);
+    pk.pack_array(6);
+    pk.pack_uint8(static_cast<std::uint8_t>(message_kind::notify));
+    pk.pack(path.ns);
+    pk.pack(path.server_type);
+    pk.pack(path.service);
+    pk.pack(path.method);
+}
+
+void begin_response(frame& out, std::uint64_t id)
 {
     packer pk(out);
     pk.pack_array(5);
@@ -15,7 +52,14 @@ void encode_void_response(frame& out, std::uint64_t id)
     pk.pack_uint64(id);
     pk.pack_uint8(0);
     pk.pack(std::string_view{});
-    pk.pack_nil();
+}
+
+} // namespace detail
+
+void encode_void_response(frame& out, std::uint64_t id)
+{
+    detail::begin_response(out, id);
+    packer(out).pack_nil();
 }
 
 void encode_error_response(frame& out, std::uint64_t id, std::error_code code,
@@ -384,26 +428,34 @@ bool decode_fields(reader& in, message& out)
         out.kind = message_kind::request;
         auto& r = out.request;
         r = {};
+        msgpack::object args;
         if ((n != 7 && n != 8) || !in.uint(r.id) || r.id == 0 || !decode_path(in, r.path) ||
-            !in.value(r.args, field_depth) || r.args.type != mt::ARRAY)
+            !in.value(args, field_depth) || args.type != mt::ARRAY)
             return false;
+        r.args = value_view(args);
         return n == 7 || in.meta(r);
     }
     case message_kind::notify: {
         out.kind = message_kind::notify;
         auto& r = out.request;
         r = {};
-        if ((n != 6 && n != 7) || !decode_path(in, r.path) || !in.value(r.args, field_depth) ||
-            r.args.type != mt::ARRAY)
+        msgpack::object args;
+        if ((n != 6 && n != 7) || !decode_path(in, r.path) || !in.value(args, field_depth) ||
+            args.type != mt::ARRAY)
             return false;
+        r.args = value_view(args);
         return n == 6 || in.meta(r);
     }
     case message_kind::response: {
         out.kind = message_kind::response;
         auto& r = out.response;
         r = {};
-        return n == 5 && in.uint(r.id) && in.int32(r.code) && in.str(r.message) &&
-               in.value(r.result, field_depth);
+        msgpack::object result;
+        if (n != 5 || !in.uint(r.id) || !in.int32(r.code) || !in.str(r.message) ||
+            !in.value(result, field_depth))
+            return false;
+        r.result = value_view(result);
+        return true;
     }
     case message_kind::ping:
     case message_kind::pong:

@@ -87,7 +87,7 @@ std::shared_ptr<const raw_handler> dispatcher::lookup(const protocol::method_pat
     return m->second;
 }
 
-void dispatcher::dispatch(const call_context& ctx, const msgpack::object& args, responder r,
+void dispatcher::dispatch(const call_context& ctx, const value_view& args, responder r,
                           std::chrono::steady_clock::time_point now, lookup_cache* cache) const
 {
     // The caller has given up already: do not start work nobody waits for, and say the

@@ -28,6 +28,7 @@ bool describes_a_downstream_call(error e) noexcept
     case error::keepalive_timeout:
     case error::not_sent:
     case error::wrong_server:
+    case error::not_encodable:
         return true;
     case error::server_busy:
     case error::unknown_service:
@@ -48,7 +49,19 @@ void responder::send()
     if (!owed())
         return;
     frame f;
-    protocol::encode_void_response(f, id_);
+    if (protocol_->encode_response(f, id_, nullptr))
+        return fail(error::remote_error, "the protocol cannot encode an empty result");
+    finish(std::move(f), {});
+}
+
+void responder::send_value(const value_source& result)
+{
+    frame f;
+    // The handler ran: the caller learns that its result could not travel (not_encodable
+    // would tell it the call was never sent).
+    if (protocol_->encode_response(f, id_, &result))
+        return fail(error::remote_error, "the result has no form in the format of the " +
+                                             std::string(protocol_->name()) + " protocol");
     finish(std::move(f), {});
 }
 
@@ -70,7 +83,7 @@ void responder::fail(std::error_code ec, std::string_view message)
         ec = error::remote_error;
     }
     frame f;
-    protocol::encode_error_response(f, id_, ec, text);
+    protocol_->encode_error_response(f, id_, ec, text);
     finish(std::move(f), ec);
 }
 
@@ -80,8 +93,8 @@ void responder::finish(frame f, std::error_code ec)
         // The caller would close the link on it; it gets a named error instead.
         f.clear();
         ec = error::frame_too_large;
-        protocol::encode_error_response(f, id_, ec,
-                                        "the result is larger than the maximum frame size");
+        protocol_->encode_error_response(f, id_, ec,
+                                         "the result is larger than the maximum frame size");
     }
     conn_->send(std::move(f));
     conn_.reset();

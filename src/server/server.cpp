@@ -18,20 +18,23 @@ server::executor_type server::get_executor() const noexcept { return state_->exe
 
 dispatcher& server::get_dispatcher() noexcept { return state_->disp; }
 
-std::error_code server::listen(std::shared_ptr<acceptor> a)
+std::error_code server::listen(std::shared_ptr<acceptor> a,
+                               std::shared_ptr<const wire_protocol> protocol)
 {
+    if (!protocol)
+        protocol = native_protocol();
     {
         std::lock_guard lock(state_->mu);
         if (state_->stopped)
             return error::cancelled;
     }
     std::weak_ptr<detail::server_state> weak = state_;
-    auto ec = a->start([weak](std::shared_ptr<connection> conn)
+    auto ec = a->start([weak, protocol](std::shared_ptr<connection> conn)
                            -> std::shared_ptr<connection_handler> {
         auto st = weak.lock();
         if (!st)
             return nullptr;
-        auto s = std::make_shared<detail::session>(st, conn);
+        auto s = std::make_shared<detail::session>(st, conn, protocol);
         std::lock_guard lock(st->mu);
         if (st->stopped)
             return nullptr; // the acceptor closes a connection nobody handles

@@ -2,7 +2,6 @@
 #include "../filters/chain_walk.hpp"
 
 #include <mailroom/error.hpp>
-#include <mailroom/protocol/codec.hpp>
 
 namespace mailroom::detail {
 namespace {
@@ -21,7 +20,7 @@ public:
     }
 
     /// Decodes the owned copy; false if it does not decode (it did once already).
-    bool decode() { return !protocol::decode(body_, zone_, msg_); }
+    bool decode() { return !session_->protocol().decode(body_, zone_, msg_); }
 
     void start()
     {

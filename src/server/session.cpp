@@ -5,7 +5,6 @@
 #include <mailroom/detail/deadline_clock.hpp>
 #include <mailroom/detail/to_std_error.hpp>
 #include <mailroom/error.hpp>
-#include <mailroom/protocol/codec.hpp>
 
 #include <boost/asio/error.hpp>
 
@@ -39,8 +38,10 @@ void server_state::count(std::error_code ec) noexcept
         ++counters.remote_errors;
 }
 
-session::session(std::shared_ptr<server_state> state, std::shared_ptr<connection> conn)
-    : state_(std::move(state)), conn_(std::move(conn))
+session::session(std::shared_ptr<server_state> state, std::shared_ptr<connection> conn,
+                 std::shared_ptr<const wire_protocol> protocol)
+    : state_(std::move(state)), conn_(std::move(conn)), protocol_(std::move(protocol)),
+      ready_(!protocol_->has_handshake())
 {
 }
 
@@ -80,7 +81,7 @@ void session::on_message(std::span<const char> body)
     try {
         protocol::detail::scratch_zone zone;
         protocol::message msg;
-        if (auto ec = protocol::decode(body, zone.get(), msg))
+        if (auto ec = protocol_->decode(body, zone.get(), msg))
             return reject(ec.message());
         if (!ready_)
             return msg.kind == protocol::message_kind::hello ? handle_hello(msg)
@@ -89,9 +90,9 @@ void session::on_message(std::span<const char> body)
         case protocol::message_kind::request:
         case protocol::message_kind::notify:
             return handle_call(body, msg.request);
-        case protocol::message_kind::ping: {
+        case protocol::message_kind::ping: { // links usually answer pings themselves
             frame pong;
-            protocol::encode_pong(pong, msg.nonce);
+            protocol_->encode_pong(pong, msg.nonce);
             conn_->send(std::move(pong));
             return;
         }
@@ -109,16 +110,16 @@ void session::on_message(std::span<const char> body)
 void session::handle_hello(const protocol::message& msg)
 {
     frame ack;
-    if (msg.hello.version != protocol::version) {
-        protocol::encode_hello_ack(ack, state_->options.server_id, error::version_mismatch,
-                                   "server speaks protocol version " +
-                                       std::to_string(protocol::version));
+    if (msg.hello.version != protocol_->version()) {
+        protocol_->encode_hello_ack(ack, state_->options.server_id, error::version_mismatch,
+                                    "server speaks protocol version " +
+                                        std::to_string(protocol_->version()));
         conn_->send(std::move(ack));
         return reject("unsupported protocol version " + std::to_string(msg.hello.version));
     }
     peer_id_ = std::string(msg.hello.peer_id);
     ready_ = true;
-    protocol::encode_hello_ack(ack, state_->options.server_id);
+    protocol_->encode_hello_ack(ack, state_->options.server_id, {}, {});
     conn_->send(std::move(ack));
 }
 
@@ -138,7 +139,9 @@ responder session::make_responder(std::uint64_t id, std::shared_ptr<response_obs
     // Counted from here until answered (answered() undoes it).
     in_flight_.fetch_add(1, std::memory_order_relaxed);
     state_->in_flight.fetch_add(1, std::memory_order_relaxed);
-    return responder(conn_, id, state_->options.max_frame_size, std::move(observer));
+    // The observer (this session, or a filtered call holding it) keeps the protocol alive.
+    return responder(conn_, id, state_->options.max_frame_size, std::move(observer),
+                     protocol_.get());
 }
 
 void session::handle_call(std::span<const char> body, const protocol::request_view& req)

@@ -14,15 +14,17 @@ namespace mailroom::detail {
 /** The core's side of one accepted connection: handshake, then requests to the dispatcher
     (through the server filters, if any).
 
-    States: awaiting hello -> ready. Anything but a hello first, an unsupported version, or a
-    malformed frame closes this connection only. Calls beyond `max_in_flight_per_connection`
+    States: awaiting hello -> ready (ready at once for a protocol without a handshake).
+    Anything but a hello first, an unsupported version, or a malformed frame closes this
+    connection only. Messages are decoded and answers encoded by the listener's protocol. Calls beyond `max_in_flight_per_connection`
     are answered `server_busy` at once; during a drain every call is answered `shutting_down`.
 */
 class session final : public connection_handler,
                       public response_observer,
                       public std::enable_shared_from_this<session> {
 public:
-    session(std::shared_ptr<server_state> state, std::shared_ptr<connection> conn);
+    session(std::shared_ptr<server_state> state, std::shared_ptr<connection> conn,
+            std::shared_ptr<const wire_protocol> protocol);
 
     void on_message(std::span<const char> body) override;
     void on_close(std::error_code ec) override;
@@ -40,6 +42,7 @@ public:
     responder make_responder(std::uint64_t id, std::shared_ptr<response_observer> observer);
     const std::shared_ptr<connection>& conn() const noexcept { return conn_; }
     const std::string& peer_id() const noexcept { return peer_id_; }
+    const wire_protocol& protocol() const noexcept { return *protocol_; }
 
 private:
     void reject(std::string_view why);
@@ -48,6 +51,7 @@ private:
 
     std::shared_ptr<server_state> state_;
     std::shared_ptr<connection> conn_;
+    const std::shared_ptr<const wire_protocol> protocol_;
     std::string peer_id_;
     dispatcher::lookup_cache lookups_; // used on the connection's executor only
     std::atomic<std::size_t> in_flight_{0};

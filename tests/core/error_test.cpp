@@ -14,7 +14,7 @@ using mailroom::condition;
 using mailroom::error;
 
 constexpr int first_error = static_cast<int>(error::no_target_server);
-constexpr int last_error = static_cast<int>(error::wrong_server);
+constexpr int last_error = static_cast<int>(error::not_encodable);
 // The conditions a caller decides on; `permanent` (after them) is the station's.
 constexpr int last_condition = static_cast<int>(condition::timed_out);
 
@@ -50,6 +50,7 @@ const std::vector<std::pair<error, condition>>& expected_conditions()
         {error::shutting_down, condition::retryable},
         {error::not_sent, condition::retryable},
         {error::wrong_server, condition::retryable},
+        {error::not_encodable, condition::failed},
     };
     return table;
 }
@@ -151,6 +152,7 @@ TEST(Error, ValuesThatTravelOnTheWireAreStable)
     EXPECT_EQ(static_cast<int>(error::shutting_down), 20);
     EXPECT_EQ(static_cast<int>(error::not_sent), 21);
     EXPECT_EQ(static_cast<int>(error::wrong_server), 22);
+    EXPECT_EQ(static_cast<int>(error::not_encodable), 23);
 }
 
 TEST(Error, UnknownValuesGetAFallbackMessageAndFailedCondition)

@@ -308,7 +308,7 @@ struct held_calls {
     void bind(mailroom::dispatcher& d)
     {
         d.add_raw("user", "echoRemote", "hold",
-                  [this](const mailroom::call_context&, const msgpack::object&, mailroom::responder r) {
+                  [this](const mailroom::call_context&, const mailroom::value_view&, mailroom::responder r) {
                       std::lock_guard lock(mu);
                       held.push_back(std::move(r));
                       cv.notify_all();

@@ -61,7 +61,7 @@ reply decode_reply(const std::vector<char>& body)
     EXPECT_FALSE(ec) << "the responder sent a malformed frame: " << ec.message();
     EXPECT_EQ(m.kind, protocol::message_kind::response);
     return {m.response.id, m.response.code, std::string(m.response.message),
-            msgpack::clone(m.response.result)};
+            msgpack::clone(m.response.result.msgpack())};
 }
 
 /// The arguments of a call, as the session hands them to the dispatcher.
@@ -110,12 +110,12 @@ protected:
     void call(std::string_view service, std::string_view method, const msgpack::object& args,
               std::uint64_t id = 1, std::string_view ns = "user")
     {
-        d.dispatch(context(service, method, id, ns), args, responder(conn, id));
+        d.dispatch(context(service, method, id, ns), mailroom::value_view(args), responder(conn, id));
     }
 
     void notify(std::string_view service, std::string_view method, const msgpack::object& args)
     {
-        d.dispatch(context(service, method, 0), args, responder());
+        d.dispatch(context(service, method, 0), mailroom::value_view(args), responder());
     }
 
     /// The one reply sent so far.
@@ -187,7 +187,7 @@ TEST_F(Dispatcher, GivesAHandlerTheCallContext)
     });
     call_context ctx = context("calc", "who", 11);
     ctx.deadline = deadline;
-    d.dispatch(ctx, args_of(1).get(), responder(conn, 11));
+    d.dispatch(ctx, mailroom::value_view(args_of(1).get()), responder(conn, 11));
     EXPECT_EQ(caller, "gate-1");
     EXPECT_EQ(seen.request_id, 11u);
     EXPECT_FALSE(seen.is_notify());
@@ -406,7 +406,7 @@ TEST_F(Dispatcher, TurnsANonStandardExceptionIntoRemoteError)
 TEST_F(Dispatcher, AnswersRemoteErrorWhenARawHandlerDropsItsResponder)
 {
     d.add_raw("user", "calc", "forget",
-              [](const call_context&, const msgpack::object&, responder) {});
+              [](const call_context&, const mailroom::value_view&, responder) {});
     call("calc", "forget", args_of().get(), 6);
     const reply r = only_reply();
     EXPECT_EQ(r.id, 6u);
@@ -424,7 +424,7 @@ TEST_F(Dispatcher, AnswersADownstreamCallFailureAsRemoteErrorWithItsMessage)
                     error::wrong_server, error::queue_full, error::cancelled}) {
         const std::string method = "relay" + std::to_string(++id);
         d.add_raw("user", "calc", method,
-                  [e](const call_context&, const msgpack::object&, responder r) { r.fail(e); });
+                  [e](const call_context&, const mailroom::value_view&, responder r) { r.fail(e); });
         conn->sent.clear();
         call("calc", method, args_of().get(), id);
         const reply r = only_reply();
@@ -445,7 +445,7 @@ TEST_F(Dispatcher, AnswersADownstreamCallFailureAsRemoteErrorWithItsMessage)
                     error::deadline_exceeded, error::shutting_down}) {
         const std::string method = "own" + std::to_string(++id);
         d.add_raw("user", "calc", method,
-                  [e](const call_context&, const msgpack::object&, responder r) { r.fail(e); });
+                  [e](const call_context&, const mailroom::value_view&, responder r) { r.fail(e); });
         conn->sent.clear();
         call("calc", method, args_of().get(), id);
         EXPECT_EQ(only_reply().code, static_cast<int>(e));
@@ -461,7 +461,7 @@ TEST_F(Dispatcher, AnswersADownstreamCallFailureAsRemoteErrorWithItsMessage)
 TEST_F(Dispatcher, TurnsAThrowingRawHandlerIntoRemoteErrorWithItsMessage)
 {
     d.add_raw("user", "calc", "raw_fail",
-              [](const call_context&, const msgpack::object&, responder) {
+              [](const call_context&, const mailroom::value_view&, responder) {
                   throw std::runtime_error("boom");
               });
     EXPECT_NO_THROW(call("calc", "raw_fail", args_of().get(), 12));
@@ -477,8 +477,8 @@ TEST_F(Dispatcher, LetsARawHandlerAnswerLater)
 {
     std::optional<responder> saved;
     d.add_raw("user", "clock", "later",
-              [&saved](const call_context&, const msgpack::object& args, responder r) {
-                  EXPECT_EQ(args.type, msgpack::type::ARRAY);
+              [&saved](const call_context&, const mailroom::value_view& args, responder r) {
+                  EXPECT_EQ(args.msgpack().type, msgpack::type::ARRAY);
                   saved.emplace(std::move(r));
               });
     call("clock", "later", args_of(1).get(), 21);
@@ -527,7 +527,7 @@ TEST_F(Dispatcher, ListsBoundMethodsSorted)
     d.add("alpha", "a", [] {});
     const auto stop = [] {};
     d.add("admin", "stop", stop, "sys");
-    d.add_raw("user", "beta", "raw", [](const call_context&, const msgpack::object&, responder) {});
+    d.add_raw("user", "beta", "raw", [](const call_context&, const mailroom::value_view&, responder) {});
     EXPECT_EQ(d.methods(),
               (std::vector<std::string>{"sys.admin.stop", "user.alpha.a", "user.alpha.x",
                                         "user.beta.raw", "user.zeta.b"}));
@@ -732,7 +732,7 @@ TEST_F(Dispatcher, ALookupCacheServesRepeatedCallsAndSeesRebinding)
     const auto now = std::chrono::steady_clock::now();
     auto call_cached = [&](std::string_view service, std::string_view method, std::uint64_t id) {
         auto a = args_of(10);
-        d.dispatch(context(service, method, id), a.get(), responder(conn, id), now, &cache);
+        d.dispatch(context(service, method, id), mailroom::value_view(a.get()), responder(conn, id), now, &cache);
         return decode_reply(conn->sent.back());
     };
     // More distinct methods than the cache holds, round and round: each answer is its own.

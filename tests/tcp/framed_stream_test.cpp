@@ -57,7 +57,7 @@ class basic_probe_stream final : public framed_stream<Socket> {
 
 public:
     basic_probe_stream(Socket s, stream_options o, std::size_t max_frame)
-        : base(std::move(s), o, max_frame)
+        : base(std::move(s), o, max_frame, mailroom::native_protocol())
     {
     }
 

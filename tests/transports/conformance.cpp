@@ -155,7 +155,7 @@ TEST_P(transport_conformance, StoppingTheServerFailsEveryInFlightCallOnceWithDis
     constexpr int n = 100;
     c.bind_more = [&](mailroom::dispatcher& d) {
         d.add_raw("user", "echoRemote", "hang",
-                  [&](const mailroom::call_context&, const msgpack::object&, mailroom::responder r) {
+                  [&](const mailroom::call_context&, const mailroom::value_view&, mailroom::responder r) {
                       std::lock_guard lock(mu);
                       held.push_back(std::move(r));
                       if (held.size() == n)
@@ -285,7 +285,7 @@ TEST_P(transport_conformance, ATimeoutFiresAndTheLateReplyIsIgnored)
     std::promise<mailroom::responder> later;
     c.bind_more = [&](mailroom::dispatcher& d) {
         d.add_raw("user", "echoRemote", "later",
-                  [&](const mailroom::call_context&, const msgpack::object&, mailroom::responder r) {
+                  [&](const mailroom::call_context&, const mailroom::value_view&, mailroom::responder r) {
                       later.set_value(std::move(r));
                   });
     };

@@ -247,7 +247,7 @@ decoded decode(const std::string& body, msgpack::zone& zone)
 {
     mailroom::protocol::message m;
     EXPECT_FALSE(mailroom::protocol::decode({body.data(), body.size()}, zone, m));
-    return {m.kind, m.response.id, m.response.code, m.response.result};
+    return {m.kind, m.response.id, m.response.code, m.response.result.msgpack()};
 }
 
 /// A masked client frame built by hand (a WebSocket client must mask what it sends).

@@ -98,8 +98,11 @@ public:
 
     const mail_station_options& options() const noexcept;
 
-    /// Registers the factory used for servers whose `transport` is `name`.
-    void add_transport(std::string name, mailbox_factory factory);
+    /** Registers the factory used for servers whose `transport` is `name`, and the protocol
+        those servers speak (null: the native one). Calls to them are encoded by it.
+    */
+    void add_transport(std::string name, mailbox_factory factory,
+                       std::shared_ptr<const wire_protocol> protocol = nullptr);
 
     /// Adds a server, or replaces the one with the same id (see @ref replace_servers).
     void add_server(server_info server);

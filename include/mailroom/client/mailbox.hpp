@@ -3,6 +3,7 @@
 #include <mailroom/detail/config.hpp>
 #include <mailroom/detail/unique_function.hpp>
 #include <mailroom/protocol/frame.hpp>
+#include <mailroom/protocol/wire_protocol.hpp>
 #include <mailroom/server_info.hpp>
 
 #include <cstddef>
@@ -24,8 +25,8 @@ public:
 
     /** One received message body (for stream transports: without the length prefix).
 
-        The bytes are valid only during the call. Transports consume their own keepalive
-        traffic; everything else is passed up.
+        The bytes are valid only during the call. A link may consume the keepalive messages
+        of its protocol (`wire_protocol::keepalive_of`); everything else is passed up.
     */
     virtual void on_message(std::span<const char> body) = 0;
 
@@ -39,9 +40,9 @@ public:
 
     A transport implements this (and @ref acceptor on the server side). The mail station
     creates one mail box per remote server through the transport's @ref mailbox_factory,
-    connects it, performs the mailroom handshake over it and then sends frames. The station
-    owns request ids, timeouts and the queue of calls made while connecting; the mail box
-    only moves bytes.
+    connects it, performs the handshake of the transport's protocol over it (if that
+    protocol has one) and then sends frames the protocol encoded. The station owns request
+    ids, timeouts and the queue of calls made while connecting; the mail box only moves bytes.
 
     Rules every transport follows (the conformance suite checks them):
     - No member function invokes a handler inline: completions are posted to the mail box's
@@ -90,6 +91,9 @@ struct mailbox_context {
     std::shared_ptr<mailbox_handler> handler;
     /// Largest message body to accept, in bytes.
     std::size_t max_frame_size;
+    /// The protocol the transport was registered with: what a keepalive ping and pong are on
+    /// this link (`encode_ping`, `keepalive_of`). Never null.
+    std::shared_ptr<const wire_protocol> protocol = native_protocol();
 };
 
 /// Creates a mail box for one server; registered under a transport name.

@@ -130,12 +130,19 @@ private:
                              const protocol::method_path& path, const route_param* param,
                              const Args& args);
 
-    /// Fills the call's extras when filters or a failure policy apply to it.
+    /** Fills the call's extras when filters or a failure policy apply to it, with a copy of
+        `args` if the call might have to be encoded again for another protocol.
+    */
+    template <class Args>
     void add_extras(detail::call& c, const protocol::method_path& path, const route_param* param,
-                    bool routed) const
+                    bool routed, const Args& args) const
     {
-        if ((filters_ && !filters_->empty()) || !policies_.empty())
-            detail::add_extras(c, path, param, routed, filters_, policies_);
+        if ((!filters_ || filters_->empty()) && policies_.empty())
+            return;
+        detail::add_extras(c, path, param, routed, filters_, policies_);
+        if (c.extras && !detail::one_protocol(*c.view))
+            c.extras->args =
+                std::make_shared<value_copy<typename detail::owned_args<Args>::type>>(args);
     }
 
     mail_station& station_;

@@ -23,28 +23,25 @@ using packer = msgpack::packer<frame>;
 /// Largest depth of nested arrays/maps accepted in a message (guards the decoder).
 inline constexpr std::size_t max_nesting = 32;
 
+namespace detail {
+
+// The parts of a native request, notify and response around the arguments or result, which
+// the caller packs in between (the templates below, and the native wire_protocol).
+void begin_request(frame& out, std::uint64_t id, const method_path& path, bool with_timeout);
+void end_request(frame& out, std::uint32_t timeout_ms) noexcept;
+void begin_notify(frame& out, const method_path& path);
+void begin_response(frame& out, std::uint64_t id);
+
+} // namespace detail
+
 /// Appends a request. `args` is packed as one msgpack array (a std::tuple, a vector, ...).
 template <class Args>
 void encode_request(frame& out, std::uint64_t id, const method_path& path, const Args& args,
                     std::uint32_t timeout_ms = 0)
 {
-    packer pk(out);
-    pk.pack_array(timeout_ms ? 8 : 7);
-    pk.pack_uint8(static_cast<std::uint8_t>(message_kind::request));
-    pk.pack_uint64(id);
-    pk.pack(path.ns);
-    pk.pack(path.server_type);
-    pk.pack(path.service);
-    pk.pack(path.method);
-    pk.pack(args);
-    if (timeout_ms) {
-        // {0: timeout} with the timeout always as a 4-byte uint32 (0xce), so the station can
-        // rewrite it in place with the time that remains when the frame is sent.
-        const char meta[] = {'\x81', '\x00', '\xce', static_cast<char>(timeout_ms >> 24),
-                             static_cast<char>(timeout_ms >> 16), static_cast<char>(timeout_ms >> 8),
-                             static_cast<char>(timeout_ms)};
-        out.write(meta, sizeof meta);
-    }
+    detail::begin_request(out, id, path, timeout_ms != 0);
+    packer(out).pack(args);
+    detail::end_request(out, timeout_ms);
 }
 
 /** Rewrites the timeout of a request encoded by @ref encode_request with a timeout, so the
@@ -57,27 +54,16 @@ bool patch_request_timeout(frame& f, std::uint32_t timeout_ms) noexcept;
 template <class Args>
 void encode_notify(frame& out, const method_path& path, const Args& args)
 {
-    packer pk(out);
-    pk.pack_array(6);
-    pk.pack_uint8(static_cast<std::uint8_t>(message_kind::notify));
-    pk.pack(path.ns);
-    pk.pack(path.server_type);
-    pk.pack(path.service);
-    pk.pack(path.method);
-    pk.pack(args);
+    detail::begin_notify(out, path);
+    packer(out).pack(args);
 }
 
 /// Appends a successful response carrying `result`.
 template <class T>
 void encode_response(frame& out, std::uint64_t id, const T& result)
 {
-    packer pk(out);
-    pk.pack_array(5);
-    pk.pack_uint8(static_cast<std::uint8_t>(message_kind::response));
-    pk.pack_uint64(id);
-    pk.pack_uint8(0);
-    pk.pack(std::string_view{});
-    pk.pack(result);
+    detail::begin_response(out, id);
+    packer(out).pack(result);
 }
 
 /// Appends a successful response with a nil result (a `void` method).
@@ -102,8 +88,8 @@ void encode_hello_ack(frame& out, std::string_view peer_id, std::error_code code
 */
 std::error_code decode(std::span<const char> body, msgpack::zone& zone, message& out) noexcept;
 
-/** Reads only the kind of a message, without decoding it (for transports that handle
-    ping/pong themselves). Returns 0 if the body does not start like a message.
+/** Reads only the kind of a message, without decoding it (the native protocol's
+    `keepalive_of`). Returns 0 if the body does not start like a message.
 */
 std::uint8_t peek_kind(std::span<const char> body) noexcept;
 

@@ -1,6 +1,9 @@
 #pragma once
 
+#include <mailroom/protocol/values.hpp>
+
 #include <msgpack.hpp>
+#include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <string_view>
@@ -33,8 +36,8 @@ struct method_path {
 struct request_view {
     std::uint64_t id = 0;
     method_path path;
-    /// The arguments, always a msgpack array.
-    msgpack::object args;
+    /// The arguments, always an array (msgpack or JSON, as the protocol writes values).
+    value_view args;
     /// The caller's timeout for this call, in milliseconds, as set when it was made; 0 = not
     /// given. The callee's deadline is its receive time plus this (an upper bound).
     std::uint32_t timeout_ms = 0;
@@ -46,7 +49,7 @@ struct response_view {
     /// A value of `mailroom::error`, or 0.
     int code = 0;
     std::string_view message;
-    msgpack::object result;
+    value_view result;
 };
 
 /// A decoded hello (client to server) or hello_ack (server to client).
@@ -66,6 +69,8 @@ struct message {
     response_view response; ///< response
     hello_view hello;       ///< hello, hello_ack
     std::uint64_t nonce = 0; ///< ping, pong
+    /// Storage for a protocol that decodes JSON: its values point into it.
+    nlohmann::json document;
 };
 
 } // namespace mailroom::protocol

@@ -2,6 +2,7 @@
 
 #include <mailroom/detail/string_map.hpp>
 #include <mailroom/server/call_context.hpp>
+#include <mailroom/protocol/values.hpp>
 #include <mailroom/server/responder.hpp>
 
 #include <msgpack.hpp>
@@ -20,11 +21,13 @@
 
 namespace mailroom {
 
-/** A bound remote method: gets the call, its arguments (a msgpack array) and the responder.
-    Runs on the I/O thread that received the call; it may answer later from any thread.
+/** A bound remote method: gets the call, its arguments (an array, in the format of the
+    protocol that received the call: `args.msgpack()` for the native protocol) and the
+    responder. Runs on the I/O thread that received the call; it may answer later from any
+    thread.
 */
 using raw_handler =
-    std::function<void(const call_context& ctx, const msgpack::object& args, responder r)>;
+    std::function<void(const call_context& ctx, const value_view& args, responder r)>;
 
 /** Maps (namespace, service, method) to handlers and runs them.
 
@@ -67,7 +70,7 @@ public:
 
     /// Runs the handler for `ctx.path`, or answers the lookup error through `r`; a call past
     /// `ctx.deadline` is answered `deadline_exceeded` without running.
-    void dispatch(const call_context& ctx, const msgpack::object& args, responder r) const
+    void dispatch(const call_context& ctx, const value_view& args, responder r) const
     {
         dispatch(ctx, args, std::move(r), std::chrono::steady_clock::now());
     }
@@ -95,7 +98,7 @@ public:
 
     /// Same, with the current time already read by the caller, and (optionally) a cache of
     /// this caller's recent lookups.
-    void dispatch(const call_context& ctx, const msgpack::object& args, responder r,
+    void dispatch(const call_context& ctx, const value_view& args, responder r,
                   std::chrono::steady_clock::time_point now,
                   lookup_cache* cache = nullptr) const;
 

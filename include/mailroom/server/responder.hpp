@@ -1,6 +1,6 @@
 #pragma once
 
-#include <mailroom/protocol/codec.hpp>
+#include <mailroom/protocol/wire_protocol.hpp>
 #include <mailroom/server/acceptor.hpp>
 
 #include <atomic>
@@ -34,7 +34,7 @@ public:
 
     @par Example
     @code
-    dispatcher.add_raw("user", "clock", "now", [](const call_context&, const msgpack::object&,
+    dispatcher.add_raw("user", "clock", "now", [](const call_context&, const value_view&,
                                                   responder r) { r.send(std::time(nullptr)); });
     @endcode
 */
@@ -43,20 +43,25 @@ public:
     /// A responder that owes nothing (a notify).
     responder() noexcept = default;
 
-    /** Owes an answer to request `id` on `conn`; answers above `max_frame_size` bytes are
-        replaced by `frame_too_large`. `observer`, if given, learns when it is answered.
+    /** Owes an answer to request `id` on `conn`, encoded by `protocol` (null: the native
+        one; it must outlive the responder, which the observer usually ensures). Answers above
+        `max_frame_size` bytes are replaced by `frame_too_large`. `observer`, if given, learns
+        when it is answered.
     */
     responder(std::shared_ptr<connection> conn, std::uint64_t id,
               std::size_t max_frame_size = 8u << 20,
-              std::shared_ptr<response_observer> observer = nullptr) noexcept
+              std::shared_ptr<response_observer> observer = nullptr,
+              const wire_protocol* protocol = nullptr) noexcept
         : conn_(std::move(conn)), id_(id), max_frame_size_(max_frame_size),
-          observer_(std::move(observer))
+          observer_(std::move(observer)),
+          protocol_(protocol ? protocol : native_protocol().get())
     {
     }
 
     responder(responder&& other) noexcept
         : conn_(std::move(other.conn_)), id_(std::exchange(other.id_, 0)),
-          max_frame_size_(other.max_frame_size_), observer_(std::move(other.observer_))
+          max_frame_size_(other.max_frame_size_), observer_(std::move(other.observer_)),
+          protocol_(other.protocol_)
     {
     }
 
@@ -68,6 +73,7 @@ public:
             id_ = std::exchange(other.id_, 0);
             max_frame_size_ = other.max_frame_size_;
             observer_ = std::move(other.observer_);
+            protocol_ = other.protocol_;
         }
         return *this;
     }
@@ -77,15 +83,14 @@ public:
     /// True until an answer was sent (always false for a notify).
     bool owed() const noexcept { return conn_ && id_ != 0; }
 
-    /// Answers with a result.
+    /** Answers with a result, encoded by the protocol that received the call. A result with
+        no form in that protocol's format answers `not_encodable` instead.
+    */
     template <class T>
     void send(const T& result)
     {
-        if (!owed())
-            return;
-        frame f;
-        protocol::encode_response(f, id_, result);
-        finish(std::move(f), {});
+        if (owed())
+            send_value(value_ref<T>(result));
     }
 
     /// Answers a `void` method.
@@ -97,6 +102,7 @@ public:
     void fail(std::error_code ec, std::string_view message = {});
 
 private:
+    void send_value(const value_source& result);
     void finish(frame f, std::error_code ec);
     void drop() noexcept;
 
@@ -104,6 +110,7 @@ private:
     std::uint64_t id_ = 0;
     std::size_t max_frame_size_ = 8u << 20;
     std::shared_ptr<response_observer> observer_;
+    const wire_protocol* protocol_ = native_protocol().get();
 };
 
 } // namespace mailroom

@@ -3,6 +3,7 @@
 #include <mailroom/detail/config.hpp>
 #include <mailroom/filters/filter_chain.hpp>
 #include <mailroom/logger.hpp>
+#include <mailroom/protocol/wire_protocol.hpp>
 #include <mailroom/server/acceptor.hpp>
 #include <mailroom/server/dispatcher.hpp>
 
@@ -63,8 +64,12 @@ public:
 
     dispatcher& get_dispatcher() noexcept;
 
-    /// Starts `a` and keeps it until @ref stop. Returns the error if it cannot listen.
-    [[nodiscard]] std::error_code listen(std::shared_ptr<acceptor> a);
+    /** Starts `a` and keeps it until @ref stop; its connections speak `protocol` (null: the
+        native one: the protocol of the transport the acceptor belongs to). Returns the error
+        if it cannot listen.
+    */
+    [[nodiscard]] std::error_code listen(std::shared_ptr<acceptor> a,
+                                         std::shared_ptr<const wire_protocol> protocol = nullptr);
 
     /** Starts a graceful stop: stops accepting, and answers every call that arrives from now
         on with `shutting_down` (its handler does not run). Calls already running go on.

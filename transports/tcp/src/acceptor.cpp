@@ -24,7 +24,7 @@ public:
 
     tcp_connection(tcp_socket_type socket, const acceptor_options& options)
         requires(!tls)
-        : base(std::move(socket), options.stream, options.max_frame_size)
+        : base(std::move(socket), options.stream, options.max_frame_size, options.protocol)
     {
         init(options);
     }
@@ -32,7 +32,8 @@ public:
     tcp_connection(tcp_socket_type socket, const acceptor_options& options,
                    std::shared_ptr<tls_context> tls_ctx)
         requires(tls)
-        : base(std::move(socket), *tls_ctx, options.stream, options.max_frame_size),
+        : base(std::move(socket), *tls_ctx, options.stream, options.max_frame_size,
+               options.protocol),
           tls_(std::move(tls_ctx))
     {
         init(options);

@@ -2,7 +2,6 @@
 
 #include <mailroom/detail/to_std_error.hpp>
 #include <mailroom/error.hpp>
-#include <mailroom/protocol/codec.hpp>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
@@ -18,7 +17,7 @@ write_queue_limits limits_of(const stream_options& o)
     return {.max_bytes = o.max_write_queue_bytes, .max_frames = o.max_write_queue_frames};
 }
 
-keepalive_settings keepalive_of(const stream_options& o)
+keepalive_settings keepalive_settings_of(const stream_options& o)
 {
     return {.interval = o.keepalive_interval, .timeout = o.keepalive_timeout};
 }
@@ -27,22 +26,23 @@ keepalive_settings keepalive_of(const stream_options& o)
 
 template <class Socket>
 framed_stream<Socket>::framed_stream(socket_type socket, stream_options options,
-                                     std::size_t max_frame_size)
+                                     std::size_t max_frame_size,
+                                     std::shared_ptr<const wire_protocol> protocol)
     requires(!tls)
     : socket_(std::move(socket)), strand_(socket_.get_executor()), timer_(strand_),
       parser_(max_frame_size, options.read_size, options.initial_read_size), options_(options),
-      queue_(limits_of(options)), keepalive_(keepalive_of(options))
+      protocol_(protocol ? std::move(protocol) : native_protocol()), queue_(limits_of(options)), keepalive_(keepalive_settings_of(options))
 {
 }
 
 template <class Socket>
-framed_stream<Socket>::framed_stream(tcp_socket_type socket,
-                                     asio::ssl::context& ctx, stream_options options,
-                                     std::size_t max_frame_size)
+framed_stream<Socket>::framed_stream(tcp_socket_type socket, asio::ssl::context& ctx,
+                                     stream_options options, std::size_t max_frame_size,
+                                     std::shared_ptr<const wire_protocol> protocol)
     requires(tls)
     : socket_(std::move(socket), ctx), strand_(socket_.get_executor()), timer_(strand_),
       parser_(max_frame_size, options.read_size, options.initial_read_size), options_(options),
-      queue_(limits_of(options)), keepalive_(keepalive_of(options))
+      protocol_(protocol ? std::move(protocol) : native_protocol()), queue_(limits_of(options)), keepalive_(keepalive_settings_of(options))
 {
 }
 
@@ -58,14 +58,6 @@ void framed_stream<Socket>::start()
     keepalive_.received(clock::now()); // silence counts from now
     do_read();
     arm_timer();
-}
-
-template <class Socket>
-frame framed_stream<Socket>::ping_frame()
-{
-    frame ping;
-    protocol::encode_ping(ping, ++ping_nonce_);
-    return ping;
 }
 
 template <class Socket>
@@ -167,18 +159,20 @@ void framed_stream<Socket>::on_read(const boost::system::error_code& ec, std::si
 template <class Socket>
 void framed_stream<Socket>::handle(std::span<const char> body)
 {
-    // Keepalive traffic stays in the transport; anything that merely looks like it (a
-    // malformed ping) goes up, where the core treats it as the protocol error it is.
-    const auto kind = protocol::peek_kind(body);
+    // Keepalive traffic stays in the link; anything that merely looks like it (a malformed
+    // ping) goes up, where the core treats it as the protocol error it is.
     std::uint64_t nonce = 0;
-    if (kind == static_cast<std::uint8_t>(protocol::message_kind::ping) &&
-        protocol::decode_keepalive(body, nonce)) {
+    switch (protocol_->keepalive_of(body, nonce)) {
+    case wire_protocol::keepalive::ping: {
         frame pong;
-        protocol::encode_pong(pong, nonce);
+        protocol_->encode_pong(pong, nonce);
         send_frame(std::move(pong));
-    } else if (kind != static_cast<std::uint8_t>(protocol::message_kind::pong) ||
-               !protocol::decode_keepalive(body, nonce)) {
-        deliver(body);
+        return;
+    }
+    case wire_protocol::keepalive::pong:
+        return;
+    case wire_protocol::keepalive::none:
+        return deliver(body);
     }
 }
 
@@ -252,9 +246,10 @@ void framed_stream<Socket>::on_tick()
     if (act == keepalive_clock::action::close)
         return shutdown(error::keepalive_timeout, false);
     release_idle_buffers();
-    if (act == keepalive_clock::action::send_ping) {
+    frame ping;
+    if (act == keepalive_clock::action::send_ping && protocol_->encode_ping(ping, ++ping_nonce_)) {
         batch_.begin(); // the ping leaves when the tick ends, without a post
-        send_frame(ping_frame());
+        send_frame(std::move(ping));
         if (batch_.end())
             do_write();
     }

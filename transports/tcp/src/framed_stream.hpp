@@ -7,6 +7,7 @@
 #include <mailroom/link/write_queue.hpp>
 #include <mailroom/protocol/frame.hpp>
 #include <mailroom/protocol/frame_parser.hpp>
+#include <mailroom/protocol/wire_protocol.hpp>
 #include <mailroom/tcp/options.hpp>
 #include <mailroom/tcp/socket.hpp>
 
@@ -51,7 +52,8 @@ namespace mailroom::tcp::detail {
     keepalive tick a link whose reads all fit in the initial size since the previous tick
     frees its write buffers and (plain TCP) restarts its read with the initial buffer.
 
-    Pings and pongs are answered and consumed here; everything else goes to `deliver`.
+    The protocol's pings and pongs (`wire_protocol::keepalive_of`) are answered and consumed
+    here; everything else goes to `deliver`. A protocol without pings gets none sent.
 */
 template <class Socket>
 class framed_stream : public std::enable_shared_from_this<framed_stream<Socket>> {
@@ -63,11 +65,12 @@ public:
     /// The TCP socket (the whole of `Socket`, or the layer under TLS).
     using tcp_socket_type = asio::basic_stream_socket<asio::ip::tcp, executor_type>;
 
-    framed_stream(socket_type socket, stream_options options, std::size_t max_frame_size)
+    framed_stream(socket_type socket, stream_options options, std::size_t max_frame_size,
+                  std::shared_ptr<const wire_protocol> protocol)
         requires(!tls);
     /// Wraps `socket` in TLS with `ctx` (a TLS stream only).
-    framed_stream(tcp_socket_type socket, asio::ssl::context& ctx,
-                  stream_options options, std::size_t max_frame_size)
+    framed_stream(tcp_socket_type socket, asio::ssl::context& ctx, stream_options options,
+                  std::size_t max_frame_size, std::shared_ptr<const wire_protocol> protocol)
         requires(tls);
     virtual ~framed_stream() = default;
 
@@ -115,15 +118,11 @@ protected:
     /// Closes on the strand with `ec`; `local` tells whether this end asked for it.
     void shutdown(std::error_code ec, bool local);
 
-    /// A received message other than ping/pong, on the strand.
+    /// A received message other than the protocol's ping/pong, on the strand.
     virtual void deliver(std::span<const char> body) = 0;
 
     /// The stream closed (once), on the strand.
     virtual void closed(std::error_code ec, bool local) = 0;
-
-    /// On the strand: the frame sent when the keepalive clock asks for a ping (a mailroom
-    /// ping; the protocol's own once protocols own keepalive).
-    virtual frame ping_frame();
 
 private:
     using timer_type =
@@ -142,6 +141,7 @@ private:
     timer_type timer_;
     protocol::frame_parser parser_;
     const stream_options options_;
+    const std::shared_ptr<const wire_protocol> protocol_;
 
     std::mutex mu_; // guards queue_ (appended from any thread; `written` is strand-only)
     write_queue queue_;

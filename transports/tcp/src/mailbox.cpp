@@ -25,7 +25,8 @@ class tcp_mailbox final : public mailroom::mailbox, public detail::framed_stream
 public:
     tcp_mailbox(const mailbox_context& ctx, strand_type strand, const stream_options& options)
         requires(!tls)
-        : base(tcp_socket_type(strand), options, ctx.max_frame_size), handler_(ctx.handler),
+        : base(tcp_socket_type(strand), options, ctx.max_frame_size, ctx.protocol),
+          handler_(ctx.handler),
           host_(ctx.server.host), port_(std::to_string(ctx.server.port)), resolver_(strand),
           no_delay_(options.no_delay)
     {
@@ -34,7 +35,7 @@ public:
     tcp_mailbox(const mailbox_context& ctx, strand_type strand, const stream_options& options,
                 std::shared_ptr<tls_context> tls_ctx, const tls_options& tls_opts)
         requires(tls)
-        : base(tcp_socket_type(strand), *tls_ctx, options, ctx.max_frame_size),
+        : base(tcp_socket_type(strand), *tls_ctx, options, ctx.max_frame_size, ctx.protocol),
           handler_(ctx.handler), host_(ctx.server.host), port_(std::to_string(ctx.server.port)),
           resolver_(strand), no_delay_(options.no_delay), tls_(std::move(tls_ctx))
     {

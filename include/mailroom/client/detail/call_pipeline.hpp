@@ -8,12 +8,15 @@
 #include <mailroom/filters/filter_chain.hpp>
 #include <mailroom/protocol/frame.hpp>
 #include <mailroom/protocol/message.hpp>
+#include <mailroom/protocol/wire_protocol.hpp>
 
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <system_error>
+#include <tuple>
+#include <type_traits>
 
 namespace mailroom {
 class mail_station;
@@ -34,11 +37,25 @@ struct call_extras {
     std::shared_ptr<failure_policy> policy;                // null: failfast
     filter_call info;                                      // all but the target
     bool routed = true;
+    /// A copy of the arguments, kept when the snapshot has servers of several protocols: a
+    /// filter or the policy may send the call to one whose protocol must encode it again.
+    std::shared_ptr<const value_source> args;
+};
+
+/// The arguments as a call keeps them: the stubs pass a tuple of references.
+template <class Args>
+struct owned_args {
+    using type = Args;
+};
+template <class... A>
+struct owned_args<std::tuple<A...>> {
+    using type = std::tuple<std::remove_cvref_t<A>...>;
 };
 
 /** One outgoing call, from the stub or proxy to its completion. Everything in it is owned:
     it is made in the calling thread (routed there, on `view`, while the route parameter is
-    alive; arguments encoded there) and may be started later, when the caller's frame is
+    alive; arguments encoded there, by the protocol of the server it is routed to) and may be
+    started later, when the caller's frame is
     gone (`asio::use_awaitable` starts it when awaited).
 
     Without extras the call goes straight to the station: its completion handler is the only
@@ -52,7 +69,9 @@ struct call {
     station_view_ptr view;   // the snapshot the call was routed on and is sent on
     std::string target;      // empty: no server fits (the call fails with no_target_server)
     std::uint64_t id = 0;    // 0: a notify
-    frame f;                 // encoded for the first attempt
+    frame f;                 // encoded for the first attempt, by `protocol`
+    const wire_protocol* protocol = nullptr;
+    std::error_code encode_error; // the values had no form in `protocol`'s format
     call_options options;    // with the timeout resolved
     std::optional<call_extras> extras;
 };

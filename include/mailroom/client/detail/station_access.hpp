@@ -5,6 +5,7 @@
 #include <mailroom/client/server_table.hpp>
 #include <mailroom/detail/config.hpp>
 #include <mailroom/protocol/frame.hpp>
+#include <mailroom/protocol/wire_protocol.hpp>
 
 #include <cstdint>
 #include <memory>
@@ -31,6 +32,18 @@ station_view_ptr view_of(const mail_station& s);
 /// The server table of a snapshot.
 const server_table& table_of(const station_view& v) noexcept;
 
+/** The protocol server `server_id` of the snapshot speaks (its transport's), which encodes
+    calls to it; the native one for an id not in the snapshot (such a call fails anyway).
+*/
+const wire_protocol& protocol_of(const station_view& v, std::string_view server_id) noexcept;
+
+/// Every server of the snapshot speaks the same protocol.
+bool one_protocol(const station_view& v) noexcept;
+
+/// Completes `h` with `ec` (a call that could not be encoded), posted to the station's executor.
+void fail_request(mail_station& s, call_handler h, std::error_code ec);
+void fail_notify(mail_station& s, status_handler h, std::error_code ec);
+
 /// A fresh request id: ids are never reused by a station (never 0).
 std::uint64_t next_request_id(mail_station& s) noexcept;
 
@@ -39,7 +52,7 @@ std::uint64_t next_request_id(mail_station& s) noexcept;
 */
 const asio::any_io_executor& executor_ref(const mail_station& s) noexcept;
 
-/** Sends a request frame made by `protocol::encode_request` to server `server_id` of the
+/** Sends a request frame encoded by `protocol_of(*v, server_id)` to server `server_id` of the
     snapshot `v`, and waits for the response with id `id`. When the frame leaves, its timeout
     field is rewritten with the time that remains.
 

@@ -46,14 +46,14 @@ R decode_result(std::error_code& ec, const protocol::response_view* rv)
             return R{};
     }
     if constexpr (std::is_same_v<R, reply>) {
-        return reply(msgpack::clone(rv->result), {});
+        return reply(rv->result);
     } else {
-        try {
-            return rv->result.as<R>();
-        } catch (...) {
+        R value{};
+        if (!rv->result.convert(value)) {
             ec = error::bad_result;
             return R{};
         }
+        return value;
     }
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 
-#include <mailroom/protocol/codec.hpp>
+#include <mailroom/protocol/values.hpp>
 
 #include <algorithm>
 #include <cstdint>
@@ -24,6 +24,8 @@ struct call_initiation {
         diagnostics* diag = c.options.diag; // opt-in: gets the remote's message first
         if (!c.extras) { // the fast path: the completion is the call's only state
             completion done(std::move(handler), executor_ref(*c.station));
+            if (c.encode_error) [[unlikely]]
+                return fail_request(*c.station, call_handler(std::move(done)), c.encode_error);
             if (diag)
                 return send_request(*c.station, c.view, c.target, c.id, std::move(c.f),
                                     c.options, with_diagnostics(diag, std::move(done)));
@@ -56,9 +58,12 @@ struct notify_initiation {
     void operator()(Handler handler, call&& c) const
     {
         using completion = status_completion<Handler, asio::any_io_executor>;
-        if (!c.extras)
-            return send_notify(*c.station, c.view, c.target, std::move(c.f),
-                               completion(std::move(handler), executor_ref(*c.station)));
+        if (!c.extras) {
+            completion done(std::move(handler), executor_ref(*c.station));
+            if (c.encode_error) [[unlikely]]
+                return fail_notify(*c.station, status_handler(std::move(done)), c.encode_error);
+            return send_notify(*c.station, c.view, c.target, std::move(c.f), std::move(done));
+        }
         pipeline_start p(std::move(c));
         const auto& ex = p.executor();
         std::move(p).run(status_handler(completion(std::move(handler), ex)));
@@ -124,12 +129,14 @@ detail::call proxy::make_call(detail::station_view_ptr&& view, std::string&& tar
     c.options = std::move(options);
     if (c.options.diag)
         c.options.diag->clear();
-    // Encoded here: the initiation may run later (use_awaitable), when `args` is gone. The
-    // callee learns how long the caller waits (docs/protocol.md, request metadata).
-    protocol::encode_request(
-        c.f, c.id, path, args,
+    // Encoded here, by the protocol of the server the call is routed to: the initiation may
+    // run later (use_awaitable), when `args` is gone. The callee learns how long the caller
+    // waits (docs/protocol.md, request metadata).
+    c.protocol = &detail::protocol_of(*c.view, c.target);
+    c.encode_error = c.protocol->encode_request(
+        c.f, c.id, path, value_ref<Args>(args),
         static_cast<std::uint32_t>(std::min<std::int64_t>(c.options.timeout.count(), UINT32_MAX)));
-    add_extras(c, path, param, routed);
+    add_extras(c, path, param, routed, args);
     return c;
 }
 
@@ -142,8 +149,9 @@ detail::call proxy::make_notify(detail::station_view_ptr&& view, std::string&& t
     c.station = &station_;
     c.view = std::move(view);
     c.target = std::move(target);
-    protocol::encode_notify(c.f, path, args);
-    add_extras(c, path, param, routed);
+    c.protocol = &detail::protocol_of(*c.view, c.target);
+    c.encode_error = c.protocol->encode_notify(c.f, path, value_ref<Args>(args));
+    add_extras(c, path, param, routed, args);
     return c;
 }
 

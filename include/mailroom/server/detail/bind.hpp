@@ -2,6 +2,7 @@
 
 #include <mailroom/detail/config.hpp>
 #include <mailroom/error.hpp>
+#include <mailroom/protocol/values.hpp>
 #include <mailroom/server/call_context.hpp>
 #include <mailroom/server/detail/handler_traits.hpp>
 #include <mailroom/server/reply_callback.hpp>
@@ -42,57 +43,37 @@ std::string_view type_name() noexcept
     }
 }
 
-/// What a received value is, in words.
-inline std::string_view kind_of(const msgpack::object& o) noexcept
-{
-    switch (o.type) {
-    case msgpack::type::NIL: return "nil";
-    case msgpack::type::BOOLEAN: return "a boolean";
-    case msgpack::type::POSITIVE_INTEGER: return "a non-negative integer";
-    case msgpack::type::NEGATIVE_INTEGER: return "a negative integer";
-    case msgpack::type::FLOAT32:
-    case msgpack::type::FLOAT64: return "a floating-point number";
-    case msgpack::type::STR: return "a string";
-    case msgpack::type::BIN: return "binary data";
-    case msgpack::type::ARRAY: return "an array";
-    case msgpack::type::MAP: return "a map";
-    default: return "an extension value";
-    }
-}
-
 template <class T>
-bool convert_arg(const msgpack::object& o, T& out, std::size_t index, std::size_t count,
+bool convert_arg(const value_view& v, T& out, std::size_t index, std::size_t count,
                  std::string& why)
 {
-    try {
-        o.convert(out);
+    if (v.convert(out))
         return true;
-    } catch (...) {
-        why = "argument " + std::to_string(index + 1) + " of " + std::to_string(count) +
-              ": expected " + std::string(type_name<T>()) + ", got " + std::string(kind_of(o));
-        return false;
-    }
+    why = "argument " + std::to_string(index + 1) + " of " + std::to_string(count) +
+          ": expected " + std::string(type_name<T>()) + ", got " + std::string(v.kind());
+    return false;
 }
 
-/** Converts a msgpack array into the parameter tuple; false if the count or a type differs,
-    with `why` naming the argument ("argument 2 of 2: expected int, got a string").
+/** Converts an array of arguments (msgpack or JSON) into the parameter tuple; false if the
+    count or a type differs, with `why` naming the argument ("argument 2 of 2: expected int,
+    got a string").
 */
 template <class Tuple, std::size_t... I>
-bool convert_args(const msgpack::object& args, Tuple& out, std::index_sequence<I...>,
+bool convert_args(const value_view& args, Tuple& out, std::index_sequence<I...>,
                   std::string& why)
 {
     constexpr std::size_t n = sizeof...(I);
-    if (args.type != msgpack::type::ARRAY) {
+    if (!args.is_array()) {
         why = "expected an array of " + std::to_string(n) + " arguments, got " +
-              std::string(kind_of(args));
+              std::string(args.kind());
         return false;
     }
-    if (args.via.array.size != n) {
+    if (args.size() != n) {
         why = "expected " + std::to_string(n) + " argument" + (n == 1 ? "" : "s") + ", got " +
-              std::to_string(args.via.array.size);
+              std::to_string(args.size());
         return false;
     }
-    return (convert_arg(args.via.array.ptr[I], std::get<I>(out), I, n, why) && ...);
+    return (convert_arg(args[I], std::get<I>(out), I, n, why) && ...);
 }
 
 /** A call_context that owns its strings, for handlers that run after the received bytes are
@@ -216,7 +197,7 @@ struct coroutine_completion {
 */
 template <class F>
 void invoke_handler(const std::shared_ptr<F>& f, const std::optional<asio::any_io_executor>& ex,
-                    const call_context& ctx, const msgpack::object& args, responder r)
+                    const call_context& ctx, const value_view& args, responder r)
 {
     using traits = handler_traits<F>;
     using values_type = typename traits::wire_args;

@@ -28,7 +28,7 @@ void dispatcher::bind(std::string_view service, std::string_view method, F f,
     // std::function needs a copyable target; a shared_ptr keeps move-only callables usable.
     auto fn = std::make_shared<F>(std::move(f));
     add_raw(ns, service, method,
-            [fn, ex = std::move(ex)](const call_context& ctx, const msgpack::object& args,
+            [fn, ex = std::move(ex)](const call_context& ctx, const value_view& args,
                                      responder r) {
                 detail::invoke_handler(fn, ex, ctx, args, std::move(r));
             });

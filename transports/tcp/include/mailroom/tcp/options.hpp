@@ -7,6 +7,10 @@
 #include <cstdint>
 #include <string>
 
+#include <mailroom/protocol/wire_protocol.hpp>
+
+#include <memory>
+
 namespace mailroom::tcp {
 
 /// Settings of one TCP link, on either end.
@@ -54,6 +58,9 @@ struct acceptor_options {
     /// Time a connection has to complete its TLS handshake before it is dropped; only with
     /// TLS. Default: 10 s.
     std::chrono::milliseconds handshake_timeout{10'000};
+    /// The protocol its connections speak, for their keepalive pings and pongs (pass the
+    /// same one to `server::listen`). Default (null): the native one.
+    std::shared_ptr<const wire_protocol> protocol{};
 };
 
 } // namespace mailroom::tcp

@@ -12,6 +12,9 @@ namespace mailroom::tcp {
     `tls_cert` and `tls_key` speaks TLS, and mail boxes to that entry verify it against its
     `tls_ca`. `server.tls` and `client_tls` are the defaults those keys override.
 
+    Both halves speak `server.protocol` (null: the native protocol), which the returned
+    transport names: length-prefixed frames carry whatever that protocol encodes.
+
     @par Example
     @code
     app.add_transport("tcp", mailroom::tcp::make_transport());
