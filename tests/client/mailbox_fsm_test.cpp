@@ -249,6 +249,73 @@ TEST_F(fsm_fixture, TheHandshakeOpensTheLinkAndQueuedCallsLeaveInOrderWithTheTim
     EXPECT_FALSE(now.more) << "the usual call asks the driver for nothing else";
 }
 
+/// A protocol without a handshake (a queue, pomelo-rpc): the native one minus its hello.
+class no_hello_protocol final : public mailroom::wire_protocol {
+public:
+    std::string_view name() const noexcept override { return "no-hello"; }
+    mailroom::value_format format() const noexcept override
+    {
+        return mailroom::value_format::msgpack;
+    }
+    std::error_code encode_request(frame& out, std::uint64_t id,
+                                   const mailroom::protocol::method_path& path,
+                                   const mailroom::value_source& args,
+                                   std::uint32_t timeout_ms) const override
+    {
+        return native().encode_request(out, id, path, args, timeout_ms);
+    }
+    bool patch_request_timeout(frame& f, std::uint32_t timeout_ms) const noexcept override
+    {
+        return native().patch_request_timeout(f, timeout_ms);
+    }
+    std::error_code encode_notify(frame& out, const mailroom::protocol::method_path& path,
+                                  const mailroom::value_source& args) const override
+    {
+        return native().encode_notify(out, path, args);
+    }
+    std::error_code encode_response(frame& out, std::uint64_t id,
+                                    const mailroom::value_source* result) const override
+    {
+        return native().encode_response(out, id, result);
+    }
+    void encode_error_response(frame& out, std::uint64_t id, std::error_code code,
+                               std::string_view message) const override
+    {
+        native().encode_error_response(out, id, code, message);
+    }
+    std::error_code decode(std::span<const char> body, msgpack::zone& zone,
+                           message& out) const noexcept override
+    {
+        return native().decode(body, zone, out);
+    }
+
+private:
+    static const mailroom::wire_protocol& native() { return *mailroom::native_protocol(); }
+};
+
+TEST(MailboxFsmProtocol, WithoutAHandshakeTheLinkOpensWhenConnectedAndQueuedCallsLeave)
+{
+    no_hello_protocol p;
+    auto c = config();
+    c.protocol = &p;
+    mailbox_fsm fsm{c};
+    fsm_actions a;
+    frame f = request_frame(1);
+    mailroom::detail::call_handler h = [](std::error_code, const mailroom::protocol::response_view*) {};
+    ASSERT_EQ(fsm.call(a, t0, 1, f, t0 + 1000ms, h, 0).what, admit::queued);
+    fsm_actions conn;
+    fsm.on_connected(conn, t0 + 100ms, a.connect_gen, {});
+    EXPECT_TRUE(conn.cancel_connect_timer) << "no hello, no hello_ack to wait for";
+    EXPECT_TRUE(conn.flushed);
+    sent_frames out(conn);
+    ASSERT_EQ(out.msgs.size(), 1u) << "the queued call, and no hello before it";
+    EXPECT_EQ(out.msgs[0].kind, message_kind::request);
+    EXPECT_EQ(out.msgs[0].request.timeout_ms, 900u);
+    fsm_actions flushed;
+    fsm.on_flushed(flushed, t0 + 100ms);
+    EXPECT_TRUE(fsm.open());
+}
+
 TEST_F(fsm_fixture, AResponseCompletesItsCallOnceAndALateOneIsCounted)
 {
     const auto gen = open_with_one_call();
