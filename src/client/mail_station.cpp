@@ -50,6 +50,8 @@ struct station_view {
 
     const wire_protocol& protocol_of(std::string_view id) const noexcept
     {
+        if (one_protocol && !table.all().empty()) // the usual cluster: no lookup per call
+            return *protocols[0];
         const server_info* s = table.find(id);
         return s ? *protocols[static_cast<std::size_t>(s - table.all().data())]
                  : *native_protocol();
