@@ -138,7 +138,7 @@ asio::awaitable<void> coroutine_calls(mailroom::app<cluster_rpc>& app, session s
 
 void dynamic_calls(mailroom::app<cluster_rpc>& app)
 {
-    // a remote with no C++ declaration: by names, the result as raw msgpack
+    // a remote with no C++ declaration: by names, the result as its protocol wrote it
     app.dynamic().async_call({.server_type = "chat", .service = "chatRemote", .method = "get"},
                              "room-1", std::tuple{std::string("room-1")},
                              [](std::error_code ec, mailroom::reply r) {

@@ -31,7 +31,7 @@ struct call_failure {
         (a response with an error code, `disconnected`, `timeout`). False if it never left
         this process (`not_sent`, a client filter rejected it, no server, unknown server or
         transport, `connect_failed`, `wrong_server`, `queue_full`, `frame_too_large`,
-        `version_mismatch`): sending it elsewhere is safe.
+        `version_mismatch`, `not_encodable`): sending it elsewhere is safe.
     */
     bool sent;
     /// False if the caller chose the server (`async_call_to`, a stub's `to_server`): a policy

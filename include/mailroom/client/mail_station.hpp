@@ -66,9 +66,9 @@ struct mail_station_options {
     completes exactly once: with its response (which may carry the remote's error), or with
     one of `timeout`, `disconnected` (sent, outcome unknown), `not_sent` (never left: safe to
     retry), `connect_failed`, `version_mismatch`, `wrong_server`, `queue_full`,
-    `frame_too_large` (above `max_frame_size`), `no_target_server`, `unknown_server`,
-    `unknown_transport` or `cancelled` (docs/protocol.md lists what the caller may do after
-    each).
+    `frame_too_large` (above `max_frame_size`), `not_encodable` (an argument with no form in
+    the server's protocol), `no_target_server`, `unknown_server`, `unknown_transport` or
+    `cancelled` (docs/protocol.md lists what the caller may do after each).
 
     Calls are made through a @ref proxy.
 

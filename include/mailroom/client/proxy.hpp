@@ -26,8 +26,10 @@ namespace mailroom {
 
     Every call takes an Asio completion token and completes with `void(std::error_code, R)`
     (`void(std::error_code)` for `R = void` and for notifies): a callback, `asio::use_awaitable`
-    or `asio::use_future`. `R` defaults to @ref reply, the raw msgpack result plus the remote's
-    error message. The arguments are packed as one msgpack array (pass a `std::tuple`).
+    or `asio::use_future`. `R` defaults to @ref reply, the raw result (msgpack or JSON, as the
+    server's protocol wrote it) plus the remote's error message. The arguments are encoded as
+    one array (pass a `std::tuple`) by the protocol of the server the call is routed to; an
+    argument with no form in its format fails the call with `not_encodable`, never sent.
 
     A call is one object from here to its completion: it takes one snapshot of the station's
     servers, routes on it and is sent on it (every attempt); the route function runs, and the

@@ -84,7 +84,8 @@ public:
     bool owed() const noexcept { return conn_ && id_ != 0; }
 
     /** Answers with a result, encoded by the protocol that received the call. A result with
-        no form in that protocol's format answers `not_encodable` instead.
+        no form in that protocol's format answers `remote_error` instead (not `not_encodable`,
+        which would tell the caller the call was never sent: the handler ran).
     */
     template <class T>
     void send(const T& result)

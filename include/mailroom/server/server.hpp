@@ -65,8 +65,8 @@ public:
     dispatcher& get_dispatcher() noexcept;
 
     /** Starts `a` and keeps it until @ref stop; its connections speak `protocol` (null: the
-        native one: the protocol of the transport the acceptor belongs to). Returns the error
-        if it cannot listen.
+        native one). Pass the protocol of the transport the acceptor belongs to, the one its
+        links answer pings with. Returns the error if it cannot listen.
     */
     [[nodiscard]] std::error_code listen(std::shared_ptr<acceptor> a,
                                          std::shared_ptr<const wire_protocol> protocol = nullptr);
