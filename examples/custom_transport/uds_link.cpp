@@ -11,13 +11,26 @@ using namespace std::chrono;
 using mailroom::keepalive_clock;
 using mailroom::write_queue;
 
+namespace {
+
+/// Without pings an idle link is silent on both ends: the end that would have pinged keeps
+/// it; one that never pings (the server) still drops a peer silent for its timeout.
+mailroom::keepalive_settings keepalive_of(const link_options& o, const mailroom::wire_protocol& p)
+{
+    if (!p.has_pings() && o.keepalive_interval.count() > 0)
+        return {.interval = milliseconds(0), .timeout = milliseconds(0)};
+    return {.interval = o.keepalive_interval, .timeout = o.keepalive_timeout};
+}
+
+} // namespace
+
 link::link(stream_protocol::socket socket, link_options options, std::size_t max_frame_size,
            std::shared_ptr<const mailroom::wire_protocol> protocol)
     : socket_(std::move(socket)), timer_(socket_.get_executor()), parser_(max_frame_size),
       protocol_(protocol ? std::move(protocol) : mailroom::native_protocol()),
       queue_({.max_bytes = options.max_write_queue_bytes,
               .max_frames = options.max_write_queue_frames}),
-      keepalive_({.interval = options.keepalive_interval, .timeout = options.keepalive_timeout})
+      keepalive_(keepalive_of(options, *protocol_))
 {
     if (const auto* s = socket_.get_executor().target<asio::strand<asio::any_io_executor>>())
         strand_ = *s; // a copy shares the strand: running_in_this_thread holds for both

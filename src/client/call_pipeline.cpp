@@ -135,11 +135,12 @@ private:
             return;
         frame f;
         const protocol::method_path path{call_.ns, call_.server_type, call_.service, call_.method};
-        encode_error_ =
-            id_ ? p.encode_request(f, id_, path, *args_,
-                                   static_cast<std::uint32_t>(std::min<std::int64_t>(
-                                       options_.timeout.count(), UINT32_MAX)))
-                : p.encode_notify(f, path, *args_);
+        const auto timeout_ms = static_cast<std::uint32_t>(
+            std::min<std::int64_t>(options_.timeout.count(), UINT32_MAX));
+        encode_error_ = encode_noexcept([&] {
+            return id_ ? p.encode_request(f, id_, path, *args_, timeout_ms)
+                       : p.encode_notify(f, path, *args_);
+        });
         frame_ = std::move(f);
         encoded_by_ = &p;
     }

@@ -72,6 +72,8 @@ public:
 
     std::uint32_t version() const noexcept override { return protocol::version; }
 
+    bool has_pings() const noexcept override { return true; }
+
     bool encode_ping(frame& out, std::uint64_t nonce) const override
     {
         protocol::encode_ping(out, nonce);

@@ -49,7 +49,7 @@ void responder::send()
     if (!owed())
         return;
     frame f;
-    if (protocol_->encode_response(f, id_, nullptr))
+    if (detail::encode_noexcept([&] { return protocol_->encode_response(f, id_, nullptr); }))
         return fail(error::remote_error, "the protocol cannot encode an empty result");
     finish(std::move(f), {});
 }
@@ -59,7 +59,7 @@ void responder::send_value(const value_source& result)
     frame f;
     // The handler ran: the caller learns that its result could not travel (not_encodable
     // would tell it the call was never sent).
-    if (protocol_->encode_response(f, id_, &result))
+    if (detail::encode_noexcept([&] { return protocol_->encode_response(f, id_, &result); }))
         return fail(error::remote_error, "the result has no form in the format of the " +
                                              std::string(protocol_->name()) + " protocol");
     finish(std::move(f), {});

@@ -79,8 +79,8 @@ std::error_code json_protocol::decode(std::span<const char> body, msgpack::zone&
             std::lock_guard lock(mu_);
             decoded_.emplace_back(body.data(), body.size());
         }
-        out.document = nlohmann::json::parse(body.begin(), body.end(), nullptr, false);
-        const auto& d = out.document;
+        const auto& d =
+            out.document.emplace(nlohmann::json::parse(body.begin(), body.end(), nullptr, false));
         if (!d.is_object())
             return error::protocol_error;
         std::uint64_t id = 0;

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 namespace mailroom::protocol {
@@ -69,8 +70,9 @@ struct message {
     response_view response; ///< response
     hello_view hello;       ///< hello, hello_ack
     std::uint64_t nonce = 0; ///< ping, pong
-    /// Storage for a protocol that decodes JSON: its values point into it.
-    nlohmann::json document;
+    /// Storage for a protocol that decodes JSON (`document.emplace(...)`): its values point
+    /// into it. Empty otherwise, so a msgpack message pays nothing for it.
+    std::optional<nlohmann::json> document;
 };
 
 } // namespace mailroom::protocol

@@ -70,6 +70,20 @@ bool write_json(nlohmann::json& out, const T& v)
     }
 }
 
+/** Runs an encoder, turning a throw (a JSON library's error on a string that is not UTF-8,
+    out of memory) into `error::not_encodable`: encoding a call or a result never throws at
+    the caller.
+*/
+template <class Encode>
+std::error_code encode_noexcept(Encode&& encode) noexcept
+{
+    try {
+        return std::forward<Encode>(encode)();
+    } catch (...) {
+        return error::not_encodable;
+    }
+}
+
 } // namespace detail
 
 /** Typed values (the arguments of a call, or a result) seen through one interface, so that

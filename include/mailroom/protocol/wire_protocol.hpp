@@ -119,6 +119,13 @@ public:
     /// The protocol version a hello must carry (0: no handshake).
     virtual std::uint32_t version() const noexcept { return 0; }
 
+    /** Whether the protocol has keepalive pings. A link whose protocol has none sends none,
+        and does not close an idle link for silence on the end that would have pinged (the
+        peer has no reason to speak); an end that never pings (a server) still closes a peer
+        silent for its timeout.
+    */
+    virtual bool has_pings() const noexcept { return false; }
+
     /** Appends a keepalive ping; false if the protocol has none (the transport keeps its
         link alive its own way, or not at all).
     */

@@ -1,8 +1,8 @@
 #pragma once
 
 #include <mailroom/detail/string_map.hpp>
-#include <mailroom/server/call_context.hpp>
 #include <mailroom/protocol/values.hpp>
+#include <mailroom/server/call_context.hpp>
 #include <mailroom/server/responder.hpp>
 
 #include <msgpack.hpp>

@@ -17,8 +17,12 @@ write_queue_limits limits_of(const stream_options& o)
     return {.max_bytes = o.max_write_queue_bytes, .max_frames = o.max_write_queue_frames};
 }
 
-keepalive_settings keepalive_settings_of(const stream_options& o)
+keepalive_settings keepalive_settings_of(const stream_options& o, const wire_protocol& p)
 {
+    // Without pings an idle link is silent on both ends: the end that would have pinged
+    // keeps it; one that never pings (a server) still drops a peer silent for its timeout.
+    if (!p.has_pings() && o.keepalive_interval.count() > 0)
+        return {.interval = std::chrono::milliseconds(0), .timeout = std::chrono::milliseconds(0)};
     return {.interval = o.keepalive_interval, .timeout = o.keepalive_timeout};
 }
 
@@ -31,7 +35,7 @@ framed_stream<Socket>::framed_stream(socket_type socket, stream_options options,
     requires(!tls)
     : socket_(std::move(socket)), strand_(socket_.get_executor()), timer_(strand_),
       parser_(max_frame_size, options.read_size, options.initial_read_size), options_(options),
-      protocol_(protocol ? std::move(protocol) : native_protocol()), queue_(limits_of(options)), keepalive_(keepalive_settings_of(options))
+      protocol_(protocol ? std::move(protocol) : native_protocol()), queue_(limits_of(options)), keepalive_(keepalive_settings_of(options, *protocol_))
 {
 }
 
@@ -42,7 +46,7 @@ framed_stream<Socket>::framed_stream(tcp_socket_type socket, asio::ssl::context&
     requires(tls)
     : socket_(std::move(socket), ctx), strand_(socket_.get_executor()), timer_(strand_),
       parser_(max_frame_size, options.read_size, options.initial_read_size), options_(options),
-      protocol_(protocol ? std::move(protocol) : native_protocol()), queue_(limits_of(options)), keepalive_(keepalive_settings_of(options))
+      protocol_(protocol ? std::move(protocol) : native_protocol()), queue_(limits_of(options)), keepalive_(keepalive_settings_of(options, *protocol_))
 {
 }
 

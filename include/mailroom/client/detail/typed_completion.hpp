@@ -48,6 +48,14 @@ R decode_result(std::error_code& ec, const protocol::response_view* rv)
     if constexpr (std::is_same_v<R, reply>) {
         return reply(rv->result);
     } else {
+        if (rv->result.format() == value_format::msgpack) {
+            try {
+                return rv->result.msgpack().as<R>(); // built in place: no default + assign
+            } catch (...) {
+                ec = error::bad_result;
+                return R{};
+            }
+        }
         R value{};
         if (!rv->result.convert(value)) {
             ec = error::bad_result;

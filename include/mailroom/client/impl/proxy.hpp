@@ -133,9 +133,11 @@ detail::call proxy::make_call(detail::station_view_ptr&& view, std::string&& tar
     // run later (use_awaitable), when `args` is gone. The callee learns how long the caller
     // waits (docs/protocol.md, request metadata).
     c.protocol = &detail::protocol_of(*c.view, c.target);
-    c.encode_error = c.protocol->encode_request(
-        c.f, c.id, path, value_ref<Args>(args),
-        static_cast<std::uint32_t>(std::min<std::int64_t>(c.options.timeout.count(), UINT32_MAX)));
+    const auto timeout_ms =
+        static_cast<std::uint32_t>(std::min<std::int64_t>(c.options.timeout.count(), UINT32_MAX));
+    c.encode_error = detail::encode_noexcept([&] {
+        return c.protocol->encode_request(c.f, c.id, path, value_ref<Args>(args), timeout_ms);
+    });
     add_extras(c, path, param, routed, args);
     return c;
 }
@@ -150,7 +152,8 @@ detail::call proxy::make_notify(detail::station_view_ptr&& view, std::string&& t
     c.view = std::move(view);
     c.target = std::move(target);
     c.protocol = &detail::protocol_of(*c.view, c.target);
-    c.encode_error = c.protocol->encode_notify(c.f, path, value_ref<Args>(args));
+    c.encode_error = detail::encode_noexcept(
+        [&] { return c.protocol->encode_notify(c.f, path, value_ref<Args>(args)); });
     add_extras(c, path, param, routed, args);
     return c;
 }

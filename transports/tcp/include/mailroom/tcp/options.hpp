@@ -1,15 +1,13 @@
 #pragma once
 
+#include <mailroom/protocol/wire_protocol.hpp>
 #include <mailroom/tcp/tls.hpp>
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <string>
-
-#include <mailroom/protocol/wire_protocol.hpp>
-
 #include <memory>
+#include <string>
 
 namespace mailroom::tcp {
 
