@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <climits>
-#include <cstring>
 
 namespace mailroom::detail {
 namespace {
@@ -23,20 +22,10 @@ std::uint32_t millis_left(std::chrono::steady_clock::time_point deadline,
 
 bool is_permanent_connect_error(std::error_code ec) noexcept
 {
-    if (!ec)
-        return false;
     // mailroom's own (version_mismatch, wrong_server) and every transport error whose
-    // category declares it (mailroom::ws::ws_error: 401, 403, 404).
-    if (ec == condition::permanent)
-        return true;
-    if (ec.category() == error_category())
-        return false;
-    const char* name = ec.category().name();
-    // mailroom::tcp::tls_error: every code but handshake_failed (1) names a certificate or
-    // key problem that a retry will meet again.
-    if (std::strcmp(name, "mailroom.tls") == 0)
-        return ec.value() >= 2 && ec.value() <= 7;
-    return false;
+    // category declares it (ws: 401, 403, 404; tcp's TLS: certificate and key errors). The
+    // core needs no transport's header, and no category is recognised by its name.
+    return ec && ec == condition::permanent;
 }
 
 mailbox_fsm::mailbox_fsm(mailbox_fsm_config config) : config_(std::move(config)) {}

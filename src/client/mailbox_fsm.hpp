@@ -23,11 +23,11 @@
 namespace mailroom::detail {
 
 /** Whether a failed connect (or handshake) will fail the same way on every retry, so the calls
-    queued for it fail at once instead of waiting for the connect timeout: the server refused
-    our protocol version, answered as another server, presented a certificate we do not
-    trust (or could not load ours), or refused the WebSocket upgrade as unauthorized or for an
-    unknown path. Transport codes are recognised by their category's name, since the core
-    includes no transport header.
+    queued for it fail at once instead of waiting for the connect timeout: the error is
+    equivalent to `condition::permanent` (the server refused our protocol version, answered
+    as another server, presented a certificate we do not trust, refused the WebSocket upgrade
+    as unauthorized or for an unknown path). Transports declare their codes through their
+    category's `equivalent()`.
 */
 bool is_permanent_connect_error(std::error_code ec) noexcept;
 

@@ -45,6 +45,16 @@ TEST(Tls, EveryErrorHasATlsMessageAndIsRetryable)
     }
 }
 
+TEST(Tls, CertificateAndKeyErrorsArePermanentAndAFailedHandshakeIsNot)
+{
+    // The station fails queued calls at once on a permanent connect error; a handshake that
+    // failed may be a server still starting, so it is retried.
+    EXPECT_NE(std::error_code(tls_error::handshake_failed), mailroom::condition::permanent);
+    for (int v = static_cast<int>(tls_error::untrusted_certificate);
+         v <= static_cast<int>(tls_error::bad_ca_file); ++v)
+        EXPECT_EQ(std::error_code(static_cast<tls_error>(v)), mailroom::condition::permanent) << v;
+}
+
 TEST(Tls, OptionsComeFromTheServersEntry)
 {
     mailroom::server_info plain{.id = "a"};

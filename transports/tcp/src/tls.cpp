@@ -44,6 +44,17 @@ public:
     {
         return condition::retryable;
     }
+
+    // Every code but handshake_failed (a server still starting, say) names a certificate or
+    // key problem that a retry will meet again: the station fails queued calls at once.
+    bool equivalent(int ev, const std::error_condition& cond) const noexcept override
+    {
+        if (cond == condition::permanent)
+            return static_cast<tls_error>(ev) != tls_error::handshake_failed &&
+                   ev >= static_cast<int>(tls_error::untrusted_certificate) &&
+                   ev <= static_cast<int>(tls_error::bad_ca_file);
+        return default_error_condition(ev) == cond;
+    }
 };
 
 bool parse_bool(const std::string& key, const std::string& text)
