@@ -45,12 +45,12 @@ session::session(std::shared_ptr<server_state> state, std::shared_ptr<connection
 {
 }
 
-void session::reject(std::string_view why)
+void session::reject(std::error_code ec, std::string_view why)
 {
     ++state_->counters.protocol_errors;
     state_->options.log.log(log_level::warning, "closing connection from {}: {}",
                             conn_->remote_address(), why);
-    conn_->close();
+    conn_->close(ec);
 }
 
 call_context make_context(session& s, const protocol::request_view& req,
@@ -82,10 +82,11 @@ void session::on_message(std::span<const char> body)
         protocol::detail::scratch_zone zone;
         protocol::message msg;
         if (auto ec = protocol_->decode(body, zone.get(), msg))
-            return reject(ec.message());
+            return reject(ec, ec.message());
         if (!ready_)
             return msg.kind == protocol::message_kind::hello ? handle_hello(msg)
-                                                             : reject("expected a hello first");
+                                                             : reject(error::protocol_error,
+                                                                      "expected a hello first");
         switch (msg.kind) {
         case protocol::message_kind::request:
         case protocol::message_kind::notify:
@@ -99,11 +100,11 @@ void session::on_message(std::span<const char> body)
         case protocol::message_kind::pong:
             return;
         default:
-            return reject("unexpected message kind");
+            return reject(error::protocol_error, "unexpected message kind");
         }
     } catch (const std::exception& e) {
         // Out of memory and the like: this connection goes, the I/O loop stays.
-        reject(e.what());
+        reject(error::protocol_error, e.what());
     }
 }
 
@@ -115,7 +116,8 @@ void session::handle_hello(const protocol::message& msg)
                                     "server speaks protocol version " +
                                         std::to_string(protocol_->version()));
         conn_->send(std::move(ack));
-        return reject("unsupported protocol version " + std::to_string(msg.hello.version));
+        return reject(error::version_mismatch,
+                      "unsupported protocol version " + std::to_string(msg.hello.version));
     }
     peer_id_ = std::string(msg.hello.peer_id);
     ready_ = true;

@@ -45,7 +45,8 @@ public:
     const wire_protocol& protocol() const noexcept { return *protocol_; }
 
 private:
-    void reject(std::string_view why);
+    /// Closes this connection: the peer broke the protocol (`ec` says how; `why` is logged).
+    void reject(std::error_code ec, std::string_view why);
     void handle_hello(const protocol::message& msg);
     void handle_call(std::span<const char> body, const protocol::request_view& req);
 

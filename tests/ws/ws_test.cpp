@@ -551,6 +551,64 @@ TEST(Ws, ATextMessageClosesTheConnectionWithCode1003)
         << "the close frame says why";
 }
 
+/// The reason of the close frame the server sent.
+std::string close_reason_of(raw_client& raw)
+{
+    const auto& r = raw.ws.reason().reason;
+    return std::string(r.data(), r.size());
+}
+
+TEST(Ws, AMalformedFrameOrARequestBeforeTheHelloClosesWith1002AndSaysWhy)
+{
+    auto t = mailroom::test::make_ws_under_test(false);
+    cluster c(*t);
+    c.start_server();
+    {
+        raw_client raw(c);
+        ASSERT_EQ(raw.upgrade("/mailroom", "conformance-token"), 101);
+        raw.send_hello();
+        raw.send_message(std::string("\xc1 not msgpack"));
+        EXPECT_EQ(raw.close_code(), websocket::close_code::protocol_error) << "not 1000";
+        EXPECT_EQ(close_reason_of(raw), std::error_code(mailroom::error::protocol_error).message());
+    }
+    {
+        raw_client raw(c);
+        ASSERT_EQ(raw.upgrade("/mailroom", "conformance-token"), 101);
+        mailroom::frame call;
+        mailroom::protocol::encode_request(
+            call, 1, {.server_type = "echo", .service = "echoRemote", .method = "add"},
+            std::tuple{1, 2});
+        raw.send_message(std::string(call.body().data(), call.body().size()));
+        EXPECT_EQ(raw.close_code(), websocket::close_code::protocol_error);
+    }
+}
+
+TEST(Ws, AHelloOfAnotherVersionClosesWith1008AfterTheRefusal)
+{
+    auto t = mailroom::test::make_ws_under_test(false);
+    cluster c(*t);
+    c.start_server();
+    raw_client raw(c);
+    ASSERT_EQ(raw.upgrade("/mailroom", "conformance-token"), 101);
+    mailroom::frame hello;
+    mailroom::protocol::packer pk(hello);
+    pk.pack_array(3);
+    pk.pack_uint8(static_cast<std::uint8_t>(mailroom::protocol::message_kind::hello));
+    pk.pack_uint32(mailroom::protocol::version + 1);
+    pk.pack(std::string_view("raw"));
+    raw.send_message(std::string(hello.body().data(), hello.body().size()));
+    // The hello_ack with version_mismatch arrives first, then the close.
+    const auto bytes = raw.receive();
+    ASSERT_TRUE(bytes);
+    msgpack::zone zone;
+    mailroom::protocol::message ack;
+    ASSERT_FALSE(mailroom::protocol::decode(*bytes, zone, ack));
+    EXPECT_EQ(ack.kind, mailroom::protocol::message_kind::hello_ack);
+    EXPECT_EQ(ack.hello.code, static_cast<int>(mailroom::error::version_mismatch));
+    EXPECT_EQ(raw.close_code(), websocket::close_code::policy_error);
+    EXPECT_EQ(close_reason_of(raw), std::error_code(mailroom::error::version_mismatch).message());
+}
+
 TEST(Ws, AMessageAboveTheLimitClosesTheConnectionWithCode1009)
 {
     auto t = mailroom::test::make_ws_under_test(false);

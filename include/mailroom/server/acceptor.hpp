@@ -31,6 +31,17 @@ public:
     */
     virtual void close() = 0;
 
+    /** Closes the link because the peer broke the protocol: `reason` is what the core found
+        (`protocol_error`, `version_mismatch`, `frame_too_large`, ...). A transport that can
+        tell the peer why does (WebSocket: a close frame with 1002, 1008 or 1009 and the
+        reason's message); the default is `close()`.
+    */
+    virtual void close(std::error_code reason)
+    {
+        (void)reason;
+        close();
+    }
+
     /// The peer's address, for logs (e.g. "127.0.0.1:50312").
     virtual std::string remote_address() const = 0;
 

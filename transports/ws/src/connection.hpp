@@ -62,6 +62,7 @@ public:
 
     void send(frame f) override { this->send_frame(std::move(f)); }
     void close() override { this->close_link(true); }
+    void close(std::error_code reason) override { this->close_link(true, reason); }
     std::string remote_address() const override { return remote_; }
     std::size_t queued_bytes() const noexcept override { return this->queued(); }
 

@@ -53,15 +53,33 @@ void ws_link<Next>::send_frame(frame f)
     }
 }
 
+namespace {
+
+/// The close frame for a close the core asked for: why, in RFC 6455's codes and words.
+websocket::close_reason close_reason_for(std::error_code reason)
+{
+    if (!reason)
+        return websocket::close_code::normal;
+    websocket::close_reason r(reason == error::frame_too_large  ? websocket::close_code::too_big
+                              : reason == error::protocol_error ? websocket::close_code::protocol_error
+                                                                : websocket::close_code::policy_error);
+    auto why = reason.message();
+    why.resize(std::min<std::size_t>(why.size(), 123)); // a close frame's payload is <= 125
+    r.reason = why;
+    return r;
+}
+
+} // namespace
+
 template <class Next>
-void ws_link<Next>::close_link(bool flush)
+void ws_link<Next>::close_link(bool flush, std::error_code reason)
 {
     close_.mark_closing();
-    asio::post(strand_, [self = this->shared_from_this(), flush] {
+    asio::post(strand_, [self = this->shared_from_this(), flush, reason] {
         if (self->close_.finished())
             return;
         self->finish(std::make_error_code(std::errc::operation_canceled), true);
-        self->begin_close(websocket::close_code::normal, flush);
+        self->begin_close(close_reason_for(reason), flush);
     });
 }
 

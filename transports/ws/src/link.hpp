@@ -102,9 +102,11 @@ public:
     void send_frame(frame f);
 
     /** Thread-safe, idempotent: `closed(ec, true)` follows on the strand. With `flush`, frames
-        already queued are written before the close frame.
+        already queued are written before the close frame. A `reason` (the peer broke the
+        protocol) goes in the close frame: 1009 for frame_too_large, 1002 for protocol_error,
+        1008 for anything else, with the reason's message; none: 1000.
     */
-    void close_link(bool flush);
+    void close_link(bool flush, std::error_code reason = {});
 
     std::size_t queued() const noexcept { return queue_.queued_bytes(); }
 
