@@ -28,13 +28,23 @@ server_table make_table()
     return server_table(std::move(servers));
 }
 
+/// Loads that a station would report: a few calls in flight per server.
+struct bench_loads final : load_source {
+    std::size_t in_flight(const server_info& s) const noexcept override
+    {
+        return s.port % 3;
+    }
+};
+
 void route_with(benchmark::State& state, route_function f, const route_param& p)
 {
     const auto table = make_table();
+    const bench_loads loads;
+    const route_context ctx(table, loads);
     router r(std::move(f));
     const auto path = bench::echo_path();
     for (auto _ : state) {
-        auto id = r.route(p, path, table);
+        auto id = r.route(p, path, ctx);
         benchmark::DoNotOptimize(id.data());
     }
     state.SetItemsProcessed(state.iterations());
@@ -55,6 +65,27 @@ BENCHMARK(round_robin);
 
 void random_route(benchmark::State& state) { route_with(state, routes::random(), route_param()); }
 BENCHMARK(random_route);
+
+// Follows a schedule cached per table version: an atomic shared_ptr load and an increment.
+void weighted_round_robin(benchmark::State& state)
+{
+    route_with(state, routes::weighted_round_robin(), route_param());
+}
+BENCHMARK(weighted_round_robin);
+
+// Reads the load of each of the 10 candidates.
+void least_active(benchmark::State& state)
+{
+    route_with(state, routes::least_active(), route_param());
+}
+BENCHMARK(least_active);
+
+// A 64-bit hash of the key and a binary search over 1,600 ring points.
+void consistent_hash_key(benchmark::State& state)
+{
+    route_with(state, routes::consistent_hash(), route_param("user-1234567"));
+}
+BENCHMARK(consistent_hash_key);
 
 // A per-type override: the router's lookup by server type before the function.
 void per_type_override(benchmark::State& state)

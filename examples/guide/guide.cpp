@@ -71,9 +71,9 @@ private:
 
 std::string route_by_channel(const mailroom::route_param& param,
                              const mailroom::protocol::method_path& call,
-                             const mailroom::server_table& servers)
+                             const mailroom::route_context& ctx)
 {
-    auto list = servers.of_type(call.server_type);   // ordered by id
+    auto list = ctx.of_type(call.server_type);       // ordered by id
     const session* s = param.get<session>();
     if (list.empty() || !s)
         return {};                                   // -> error::no_target_server

@@ -7,6 +7,7 @@
 #include <mailroom/client/mailbox.hpp>
 #include <mailroom/client/proxy.hpp>
 #include <mailroom/client/reply.hpp>
+#include <mailroom/client/route_context.hpp>
 #include <mailroom/client/route_param.hpp>
 #include <mailroom/client/router.hpp>
 #include <mailroom/client/server_table.hpp>

@@ -9,6 +9,7 @@
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
+#include <functional>
 #include <atomic>
 #include <mutex>
 #include <type_traits>
@@ -26,7 +27,7 @@ struct slot_ref {
     table never changes; a slot is added once (under the station's lock, to the current
     snapshot only) and carried over to the next snapshot while its server stays the same.
 */
-struct station_view {
+struct station_view final : load_source {
     station_view(std::vector<server_info> servers, bool closed_)
         : table(std::move(servers)), slots(std::make_unique<slot_ref[]>(table.all().size())),
           protocols(std::make_unique<const wire_protocol*[]>(table.all().size())),
@@ -55,6 +56,19 @@ struct station_view {
         const server_info* s = table.find(id);
         return s ? *protocols[static_cast<std::size_t>(s - table.all().data())]
                  : *native_protocol();
+    }
+
+    /// The load of a server of this table: its slot's counter, read without a lock (a
+    /// server never called has no slot, and no load).
+    std::size_t in_flight(const server_info& s) const noexcept override
+    {
+        const auto& all = table.all();
+        // An entry of this table is found by its address: no lookup by id per candidate.
+        if (all.empty() || std::less<>{}(&s, all.data()) || !std::less<>{}(&s, all.data() + all.size()))
+            return 0;
+        const auto* slot = slots[static_cast<std::size_t>(&s - all.data())].raw.load(
+            std::memory_order_acquire);
+        return slot ? slot->in_flight() : 0;
     }
 
     slot_ref* ref(std::string_view id) const noexcept
@@ -396,6 +410,8 @@ station_ref::station_ref(const mail_station& s)
 station_view_ptr view_of(const mail_station& s) { return station_access::of(s).snapshot(); }
 
 const server_table& table_of(const station_view& v) noexcept { return v.table; }
+
+route_context context_of(const station_view& v) noexcept { return {v.table, v}; }
 
 const wire_protocol& protocol_of(const station_view& v, std::string_view server_id) noexcept
 {

@@ -175,6 +175,8 @@ public:
     std::uint64_t generation() const noexcept { return box_ ? gen_ : 0; }
     /// Calls waiting for a response or the link, plus queued notifies.
     std::size_t pending() const noexcept { return pending_.size() + queued_notifies_; }
+    /// Requests sent or queued and not completed: the load routers see.
+    std::size_t calls_in_flight() const noexcept { return pending_.size(); }
     bool closed() const noexcept { return state_ == state::closed; }
     bool open() const noexcept { return state_ == state::open && !flushing_; }
 

@@ -182,6 +182,9 @@ std::size_t server_slot::pending() const
 
 void server_slot::run(std::unique_lock<std::mutex>& lock)
 {
+    // Every event that admits or completes a call ends here, the lock held: the count routers
+    // read stays exact without them ever taking the lock.
+    in_flight_.store(fsm_.calls_in_flight(), std::memory_order_relaxed);
     // The usual call or response asks for nothing more (a response's handler was taken out
     // already): the buffer stays as it is, fresh for the next event.
     if (!scratch_.more)

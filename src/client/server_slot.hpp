@@ -69,6 +69,10 @@ public:
     void shutdown(std::error_code reason);
 
     std::size_t pending() const;
+    /** Requests sent or queued and not completed, without the lock: a copy of the machine's
+        count, stored after every event (routers read it on every call).
+    */
+    std::size_t in_flight() const noexcept { return in_flight_.load(std::memory_order_relaxed); }
     const server_info& info() const noexcept { return info_; }
 
     // Events from the mail box of generation `gen`.
@@ -104,6 +108,7 @@ private:
     /// the fsm closed is kept (in `retired_`) until none is left, so the hot path copies no
     /// shared_ptr (whose count the transport's I/O thread keeps touching).
     std::atomic<std::uint32_t> senders_{0};
+    std::atomic<std::size_t> in_flight_{0}; // see in_flight()
     mailbox_fsm fsm_;
     /// Where the fsm writes its actions, reused: the usual event leaves it untouched (no
     /// construction or destruction per call); anything more is moved out under the lock.

@@ -1,11 +1,25 @@
 #include <mailroom/client/server_table.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <stdexcept>
 
 namespace mailroom {
 
-server_table::server_table(std::vector<server_info> servers) : servers_(std::move(servers))
+namespace {
+
+std::uint64_t next_version() noexcept
+{
+    static std::atomic<std::uint64_t> last{0};
+    return last.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
+} // namespace
+
+server_table::server_table() : version_(next_version()) {}
+
+server_table::server_table(std::vector<server_info> servers)
+    : version_(next_version()), servers_(std::move(servers))
 {
     for (const auto& s : servers_) {
         if (!by_id_.emplace(s.id, &s).second)

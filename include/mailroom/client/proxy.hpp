@@ -112,7 +112,8 @@ public:
     /// The server the router picks for a call (empty if none).
     std::string route(const protocol::method_path& path, const route_param& param) const
     {
-        return router_.route(param, path, *station_.servers());
+        auto view = detail::view_of(station_);
+        return router_.route(param, path, detail::context_of(*view));
     }
 
     /** The failure policies of this proxy's calls (none by default: failfast). A call takes

@@ -2,6 +2,7 @@
 
 #include <mailroom/client/call_options.hpp>
 #include <mailroom/client/detail/call_handler.hpp>
+#include <mailroom/client/route_context.hpp>
 #include <mailroom/client/server_table.hpp>
 #include <mailroom/detail/config.hpp>
 #include <mailroom/protocol/frame.hpp>
@@ -31,6 +32,9 @@ station_view_ptr view_of(const mail_station& s);
 
 /// The server table of a snapshot.
 const server_table& table_of(const station_view& v) noexcept;
+
+/// What a call routes on: the snapshot's table and the live load of its servers.
+route_context context_of(const station_view& v) noexcept;
 
 /** The protocol server `server_id` of the snapshot speaks (its transport's), which encodes
     calls to it; the native one for an id not in the snapshot (such a call fails anyway).

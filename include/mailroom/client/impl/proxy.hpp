@@ -77,7 +77,7 @@ auto proxy::async_call(const protocol::method_path& path, const route_param& par
                        const Args& args, call_options options, CompletionToken&& token)
 {
     auto view = detail::view_of(station_);
-    auto target = router_.route(param, path, detail::table_of(*view));
+    auto target = router_.route(param, path, detail::context_of(*view));
     return asio::async_initiate<CompletionToken, detail::call_signature_t<R>>(
         detail::call_initiation<R>{}, token,
         make_call(std::move(view), std::move(target), true, path, &param, args, options));
@@ -98,7 +98,7 @@ auto proxy::async_notify(const protocol::method_path& path, const route_param& p
                          const Args& args, CompletionToken&& token)
 {
     auto view = detail::view_of(station_);
-    auto target = router_.route(param, path, detail::table_of(*view));
+    auto target = router_.route(param, path, detail::context_of(*view));
     return asio::async_initiate<CompletionToken, void(std::error_code)>(
         detail::notify_initiation{}, token,
         make_notify(std::move(view), std::move(target), true, path, &param, args));
