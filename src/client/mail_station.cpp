@@ -12,6 +12,7 @@
 #include <functional>
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <type_traits>
 
 namespace mailroom {
@@ -30,7 +31,7 @@ struct slot_ref {
 struct station_view final : load_source {
     station_view(std::vector<server_info> servers, bool closed_)
         : table(std::move(servers)), slots(std::make_unique<slot_ref[]>(table.all().size())),
-          protocols(std::make_unique<const wire_protocol*[]>(table.all().size())),
+          protocols(std::make_unique<std::shared_ptr<const wire_protocol>[]>(table.all().size())),
           closed(closed_)
     {
     }
@@ -43,8 +44,7 @@ struct station_view final : load_source {
         one_protocol = true;
         for (std::size_t i = 0; i < all.size(); ++i) {
             auto t = transports.find(all[i].transport);
-            protocols[i] = t != transports.end() ? t->second.protocol.get()
-                                                 : native_protocol().get();
+            protocols[i] = t != transports.end() ? t->second.protocol : native_protocol();
             one_protocol = one_protocol && protocols[i] == protocols[0];
         }
     }
@@ -79,8 +79,9 @@ struct station_view final : load_source {
 
     server_table table;
     std::unique_ptr<slot_ref[]> slots;
-    /// The protocol of each server (by its transport), parallel to `table.all()`.
-    std::unique_ptr<const wire_protocol*[]> protocols;
+    /// The protocol of each server (by its transport), parallel to `table.all()`; owned, so
+    /// a call encoding on this snapshot never outlives it (add_transport may replace one).
+    std::unique_ptr<std::shared_ptr<const wire_protocol>[]> protocols;
     /// Every server speaks the same protocol: a call never needs encoding twice.
     bool one_protocol = true;
     bool closed;
@@ -127,7 +128,10 @@ public:
     std::shared_ptr<detail::server_slot> make_slot(std::string_view server_id, std::error_code& ec);
     template <class Handler>
     void fail(Handler&& handler, std::error_code ec);
-    void replace(std::vector<server_info> servers);
+    /// Publishes a snapshot of `servers` (nullopt: the current ones), after running `under`
+    /// under the same lock.
+    template <class Under = void (*)()>
+    void replace(std::optional<std::vector<server_info>> servers, Under&& under = [] {});
     void close();
 
     std::shared_ptr<detail::station_shared> shared;
@@ -163,13 +167,13 @@ const mail_station_options& mail_station::options() const noexcept
 void mail_station::add_transport(std::string name, mailbox_factory factory,
                                  std::shared_ptr<const wire_protocol> protocol)
 {
-    {
-        std::lock_guard lock(impl_->mu);
+    // A new snapshot of the same servers that knows the protocol, published under the same
+    // lock (a concurrent replace_servers is not undone); a slot whose protocol changed is
+    // retired rather than decoding with one protocol what another encoded.
+    impl_->replace(std::nullopt, [&] {
         impl_->transports[std::move(name)] = {std::move(factory),
                                               protocol ? std::move(protocol) : native_protocol()};
-    }
-    // A new snapshot, with every slot carried over, that knows the protocol.
-    impl_->replace(servers()->all());
+    });
 }
 
 std::shared_ptr<const server_table> mail_station::servers() const
@@ -203,13 +207,16 @@ void mail_station::replace_servers(std::vector<server_info> servers)
     impl_->replace(std::move(servers));
 }
 
-void mail_station::impl::replace(std::vector<server_info> servers)
+template <class Under>
+void mail_station::impl::replace(std::optional<std::vector<server_info>> servers, Under&& under)
 {
     std::vector<std::shared_ptr<detail::server_slot>> retired;
     {
         std::lock_guard lock(mu);
+        under();
         // throws on duplicates
-        auto next = std::make_shared<detail::station_view>(std::move(servers), closed);
+        auto next = std::make_shared<detail::station_view>(
+            servers ? std::move(*servers) : view->table.all(), closed);
         next->assign_protocols(transports);
         const auto& old = view->table.all();
         for (std::size_t i = 0; i < old.size(); ++i) {
@@ -217,8 +224,9 @@ void mail_station::impl::replace(std::vector<server_info> servers)
             if (!slot)
                 continue;
             const server_info* now = next->table.find(old[i].id);
-            if (now && same_link(*now, old[i])) {
-                auto& kept = next->slots[static_cast<std::size_t>(now - next->table.all().data())];
+            const auto at = now ? static_cast<std::size_t>(now - next->table.all().data()) : 0;
+            if (now && same_link(*now, old[i]) && next->protocols[at] == slot->protocol()) {
+                auto& kept = next->slots[at];
                 kept.owner = slot;
                 kept.raw.store(slot.get(), std::memory_order_relaxed); // published with view
             } else {

@@ -74,6 +74,7 @@ public:
     */
     std::size_t in_flight() const noexcept { return in_flight_.load(std::memory_order_relaxed); }
     const server_info& info() const noexcept { return info_; }
+    const std::shared_ptr<const wire_protocol>& protocol() const noexcept { return protocol_; }
 
     // Events from the mail box of generation `gen`.
     void on_connected(std::uint64_t gen, std::error_code ec);

@@ -83,18 +83,42 @@ void responder::fail(std::error_code ec, std::string_view message)
         ec = error::remote_error;
     }
     frame f;
-    protocol_->encode_error_response(f, id_, ec, text);
+    if (!encode_error(f, ec, text))
+        return abandon(ec);
     finish(std::move(f), ec);
+}
+
+bool responder::encode_error(frame& f, std::error_code ec, std::string_view text) noexcept
+{
+    // The message may have no form in the protocol's format (a strict JSON writer and a
+    // message that is not UTF-8): the code still goes, with a message that has one.
+    for (std::string_view m : {text, std::string_view("the error message could not be encoded")}) {
+        try {
+            f.clear();
+            protocol_->encode_error_response(f, id_, ec, m);
+            return true;
+        } catch (...) {
+        }
+    }
+    return false;
+}
+
+void responder::abandon(std::error_code ec) noexcept
+{
+    // Nothing could be encoded (out of memory): the caller will see its timeout.
+    conn_.reset();
+    const auto id = std::exchange(id_, 0);
+    if (auto o = std::move(observer_))
+        o->answered(id, ec);
 }
 
 void responder::finish(frame f, std::error_code ec)
 {
     if (f.body_size() > max_frame_size_) {
         // The caller would close the link on it; it gets a named error instead.
-        f.clear();
         ec = error::frame_too_large;
-        protocol_->encode_error_response(f, id_, ec,
-                                         "the result is larger than the maximum frame size");
+        if (!encode_error(f, ec, "the result is larger than the maximum frame size"))
+            return abandon(ec);
     }
     conn_->send(std::move(f));
     conn_.reset();
@@ -112,9 +136,7 @@ void responder::drop() noexcept
                                       ? "the handler threw before answering"
                                       : "the handler dropped the call without answering");
     } catch (...) {
-        // Out of memory while encoding: the caller will see its timeout instead.
-        if (auto o = std::move(observer_))
-            o->answered(std::exchange(id_, 0), error::remote_error);
+        abandon(error::remote_error); // out of memory: the caller will see its timeout
     }
 }
 

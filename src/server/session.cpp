@@ -104,7 +104,7 @@ void session::on_message(std::span<const char> body)
         }
     } catch (const std::exception& e) {
         // Out of memory and the like: this connection goes, the I/O loop stays.
-        reject(error::protocol_error, e.what());
+        reject(std::make_error_code(std::errc::not_enough_memory), e.what()); // not the peer's fault
     }
 }
 

@@ -1,9 +1,11 @@
+#include <mailroom/protocol/wire_protocol.hpp>
+// Test that header file is self-contained.
+
 // The native protocol through the wire_protocol interface, and typed values as a protocol
 // sees them (value_ref writing msgpack or JSON, value_view reading either).
 
 #include <mailroom/error.hpp>
 #include <mailroom/protocol/codec.hpp>
-#include <mailroom/protocol/wire_protocol.hpp>
 
 #include <gtest/gtest.h>
 #include <msgpack.hpp>
@@ -34,6 +36,19 @@ struct msgpack_only {
     int x = 0;
     MSGPACK_DEFINE_MAP(x)
 };
+
+struct json_only {
+    int y = 0;
+    NLOHMANN_DEFINE_TYPE_INTRUSIVE(json_only, y)
+};
+
+// A JSON form is checked all the way down: nlohmann's own check says yes to a map of values
+// it cannot convert.
+static_assert(!mailroom::detail::json_type_v<std::map<std::string, msgpack_only>>);
+static_assert(!mailroom::detail::json_type_v<std::vector<std::pair<int, msgpack_only>>>);
+static_assert(mailroom::detail::json_type_v<std::map<std::string, std::vector<json_only>>>);
+static_assert(mailroom::detail::json_only_v<json_only>);
+static_assert(!mailroom::detail::json_only_v<std::tuple<int, std::string>>);
 
 TEST(NativeProtocol, EncodesRequestsAsTheCodecDoes)
 {
@@ -79,11 +94,10 @@ TEST(NativeProtocol, RecognisesItsOwnKeepaliveOnly)
 TEST(NativeProtocol, AResultWithoutMsgpackFormIsNotEncodable)
 {
     const auto& p = *mailroom::native_protocol();
-    struct opaque {};
     frame f;
-    const opaque o;
-    EXPECT_EQ(p.encode_response(f, 1, &static_cast<const mailroom::value_source&>(value_ref(o))),
-              error::not_encodable);
+    const json_only o{1};
+    const value_ref ref(o);
+    EXPECT_EQ(p.encode_response(f, 1, &ref), error::not_encodable);
 }
 
 TEST(Values, TuplesBecomeJsonArraysElementByElement)
@@ -117,6 +131,27 @@ TEST(Values, JsonValuesAreWrittenAsMsgpackForANativeServer)
     EXPECT_EQ(std::get<0>(v), 1);
     EXPECT_EQ(std::get<1>(v), "two");
     EXPECT_TRUE(std::get<2>(v).at("k"));
+}
+
+TEST(Values, JsonNumbersConvertAsStrictlyAsMsgpackOnes)
+{
+    const auto j = nlohmann::json::parse(R"([1.5, -1, true, 300, 7])");
+    const value_view v(j);
+    int i = 0;
+    unsigned u = 0;
+    std::uint8_t small = 0;
+    double d = 0;
+    bool b = false;
+    EXPECT_FALSE(v[0].convert(i)) << "1.5 is not an int";
+    EXPECT_TRUE(v[0].convert(d));
+    EXPECT_FALSE(v[1].convert(u)) << "-1 is not an unsigned";
+    EXPECT_TRUE(v[1].convert(i));
+    EXPECT_EQ(i, -1);
+    EXPECT_FALSE(v[2].convert(i)) << "true is not a number";
+    EXPECT_TRUE(v[2].convert(b));
+    EXPECT_FALSE(v[3].convert(small)) << "300 does not fit 8 bits";
+    EXPECT_FALSE(v[4].convert(b)) << "7 is not a boolean";
+    EXPECT_TRUE(v[4].convert(d));
 }
 
 TEST(Values, ViewsConvertEitherFormatAndDescribeWhatTheyHold)

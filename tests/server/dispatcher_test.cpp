@@ -10,6 +10,7 @@
 #include <mailroom/server/responder.hpp>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <msgpack.hpp>
 
 #include <chrono>
@@ -412,6 +413,25 @@ TEST_F(Dispatcher, AnswersRemoteErrorWhenARawHandlerDropsItsResponder)
     EXPECT_EQ(r.id, 6u);
     EXPECT_EQ(r.code, static_cast<int>(error::remote_error));
     EXPECT_EQ(r.message, "the handler dropped the call without answering");
+}
+
+TEST_F(Dispatcher, ARawHandlerWrittenForMsgpackArgumentsStillBindsAndRefusesJson)
+{
+    d.add_raw("user", "calc", "sum", [](const call_context&, const msgpack::object& args,
+                                        responder r) {
+        r.send(args.via.array.ptr[0].as<int>() + args.via.array.ptr[1].as<int>());
+    });
+    call("calc", "sum", args_of(2, 3).get(), 8);
+    const reply r = only_reply();
+    EXPECT_EQ(r.code, 0);
+    EXPECT_EQ(r.result.get().as<int>(), 5);
+
+    conn->sent.clear();
+    const auto json_args = nlohmann::json::array({2, 3});
+    d.dispatch(context("calc", "sum", 9), mailroom::value_view(json_args), responder(conn, 9));
+    const reply j = only_reply();
+    EXPECT_EQ(j.code, static_cast<int>(error::bad_arguments));
+    EXPECT_EQ(j.message, "this method takes msgpack arguments");
 }
 
 // A handler that fails with the code of its own downstream call (its link to a third server)

@@ -18,6 +18,8 @@
 #include <nlohmann/json.hpp>
 
 #include <future>
+#include <map>
+#include <string_view>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -45,6 +47,12 @@ struct msgpack_only {
     MSGPACK_DEFINE_MAP(x)
 };
 
+/// Travels in JSON only: no msgpack adaptor.
+struct json_only {
+    int y = 0;
+    NLOHMANN_DEFINE_TYPE_INTRUSIVE(json_only, y)
+};
+
 const mailroom::protocol::method_path add_path{.server_type = "calc", .service = "calc",
                                                .method = "add"};
 
@@ -64,6 +72,12 @@ public:
         d.add("calc", "whoami", [this] { return id_; });
         d.add("calc", "fail", []() -> int { throw std::runtime_error("boom"); });
         d.add("calc", "note", [this](std::string s) { notes_.set_value(std::move(s)); });
+        d.add("calc", "concat", [](std::string a, std::string b) { return a + b; });
+        d.add("calc", "twice", [](json_only j) { return json_only{j.y * 2}; });
+        // Compiles with values whose elements have no JSON form (they travel in msgpack).
+        d.add("calc", "count", [](const std::map<std::string, msgpack_only>& m) {
+            return static_cast<int>(m.size());
+        });
         auto acc = mailroom::tcp::make_acceptor(ioc.get_executor(), {.protocol = protocol});
         EXPECT_FALSE(server_.listen(acc, protocol));
         port_ = acc->port();
@@ -231,6 +245,49 @@ TEST_F(ProtocolSeam, NotifiesTravelAsJson)
     EXPECT_FALSE(nlohmann::json::parse(server_json_->decoded()[0]).contains("id"));
 }
 
+TEST_F(ProtocolSeam, JsonArgumentsAreReadAsStrictlyAsMsgpack)
+{
+    add_server("calc-1", "json");
+    mailroom::diagnostics diag;
+    auto [ec, v] = call_to<int>("calc-1", "add", std::make_tuple(1.7, 1), &diag);
+    EXPECT_EQ(ec, error::bad_arguments) << "1.7 is not an int";
+    EXPECT_EQ(diag.remote_message(), "argument 1 of 2: expected int, got a floating-point number");
+    auto [ec2, v2] = call_to<int>("calc-1", "add", std::make_tuple(true, 1));
+    EXPECT_EQ(ec2, error::bad_arguments) << "true is not an int";
+}
+
+TEST_F(ProtocolSeam, AJsonOnlyTypeTravelsToJsonServersAndIsNotEncodableForNativeOnes)
+{
+    add_server("calc-1", "json");
+    add_server("calc-2", "tcp");
+    auto [ec, j] = call_to<json_only>("calc-1", "twice", std::make_tuple(json_only{21}));
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(j.y, 42);
+    auto [ec2, j2] = call_to<json_only>("calc-2", "twice", std::make_tuple(json_only{21}));
+    EXPECT_EQ(ec2, error::not_encodable);
+}
+
+TEST_F(ProtocolSeam, StringLiteralsAndViewsTravelToBothProtocols)
+{
+    add_server("calc-1", "json");
+    add_server("calc-2", "tcp");
+    const std::string_view b = "-b";
+    for (const char* id : {"calc-1", "calc-2"}) {
+        auto [ec, s] = call_to<std::string>(id, "concat", std::make_tuple("a", b));
+        ASSERT_FALSE(ec) << id << ": " << ec.message();
+        EXPECT_EQ(s, "a-b") << id;
+    }
+}
+
+TEST_F(ProtocolSeam, ValuesWithoutAJsonFormInsideContainersStillTravelInMsgpack)
+{
+    add_server("calc-2", "tcp");
+    std::map<std::string, msgpack_only> m{{"a", {1}}, {"b", {2}}};
+    auto [ec, n] = call_to<int>("calc-2", "count", std::make_tuple(m));
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(n, 2);
+}
+
 /// Moves every call from `from` to `to`.
 class redirect final : public mailroom::client_filter {
 public:
@@ -245,6 +302,29 @@ public:
 private:
     std::string from_, to_;
 };
+
+TEST_F(ProtocolSeam, ACallMovedToAJsonServerKeepsItsOwnCopyOfStringViews)
+{
+    add_server("calc-json", "json");
+    add_server("calc-native", "tcp");
+    filters_.add(std::make_shared<redirect>("calc-native", "calc-json"));
+    std::promise<std::pair<std::error_code, std::string>> done;
+    {
+        // The call keeps its own copy of the views (owned_args): whenever the filter moves it
+        // and it is encoded again as JSON, the caller's strings may have changed or be gone.
+        std::string a = "left-", b = "right";
+        auto path = add_path;
+        path.method = "concat";
+        proxy_->async_call_to<std::string>(
+            "calc-native", path, std::make_tuple(std::string_view(a), b.c_str()),
+            [&](std::error_code ec, std::string r) { done.set_value({ec, std::move(r)}); });
+        a.assign(a.size(), 'x');
+        b.assign(b.size(), 'y');
+    }
+    auto [ec, s] = done.get_future().get();
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(s, "left-right");
+}
 
 TEST_F(ProtocolSeam, ACallMovedToAServerOfAnotherProtocolIsEncodedAgain)
 {

@@ -66,12 +66,15 @@ public:
     T as() const
     {
         if (json_) {
-            if constexpr (detail::json_readable<T>)
+            if constexpr (detail::json_type_v<T>)
                 return json_->get<T>();
             else
                 throw std::system_error(error::bad_result, "the type has no JSON conversion");
         }
-        return result_.get().as<T>();
+        if constexpr (detail::json_only_v<T>)
+            throw std::system_error(error::bad_result, "the type has no msgpack conversion");
+        else
+            return result_.get().as<T>();
     }
 
     /// The message the remote sent with its error; empty on success.

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <mailroom/error.hpp>
+#include <mailroom/protocol/detail/json_check.hpp>
 #include <mailroom/protocol/frame.hpp>
 #include <mailroom/wire_type.hpp>
 
@@ -23,75 +24,27 @@ namespace mailroom {
 */
 enum class value_format : std::uint8_t { msgpack, json };
 
-namespace detail {
-
-/// `T` converts to JSON (nlohmann's `to_json`, found by ADL or built in).
-template <class T>
-concept json_writable = requires(nlohmann::json& j, const T& v) {
-    nlohmann::adl_serializer<std::remove_cvref_t<T>>::to_json(j, v);
-};
-
-/// `T` converts from JSON (nlohmann's `from_json`, found by ADL or built in).
-template <class T>
-concept json_readable = requires(const nlohmann::json& j, T& v) {
-    nlohmann::adl_serializer<T>::from_json(j, v);
-};
-
-template <class T>
-struct is_std_tuple : std::false_type {};
-template <class... T>
-struct is_std_tuple<std::tuple<T...>> : std::true_type {};
-
-/// Writes one value as JSON; false if its type has no JSON form.
-template <class T>
-bool write_json(nlohmann::json& out, const T& v)
-{
-    if constexpr (std::is_same_v<std::remove_cvref_t<T>, nlohmann::json>) {
-        out = v;
-        return true;
-    } else if constexpr (is_std_tuple<std::remove_cvref_t<T>>::value) {
-        // Element by element: nlohmann's own tuple conversion goes through an initializer
-        // list, which turns ("a", 1)-shaped pairs of pairs into an object.
-        out = nlohmann::json::array();
-        return std::apply(
-            [&](const auto&... e) {
-                return (write_json(out.emplace_back(), e) && ...);
-            },
-            v);
-    } else if constexpr (json_writable<T>) {
-        try {
-            out = v;
-            return true;
-        } catch (...) { // a string that is not UTF-8 is still written; other throws: no form
-            return false;
-        }
-    } else {
-        return false;
-    }
-}
-
-/** Runs an encoder, turning a throw (a JSON library's error on a string that is not UTF-8,
-    out of memory) into `error::not_encodable`: encoding a call or a result never throws at
-    the caller.
-*/
-template <class Encode>
-std::error_code encode_noexcept(Encode&& encode) noexcept
-{
-    try {
-        return std::forward<Encode>(encode)();
-    } catch (...) {
-        return error::not_encodable;
-    }
-}
-
-} // namespace detail
-
 /** Typed values (the arguments of a call, or a result) seen through one interface, so that
     the protocol of the server a call is routed to encodes them once, in its own format.
 
     The core makes them from the values the caller passed (@ref value_ref); a protocol only
     calls `pack` or `to_json`. A value whose type has no form in that format yields
     `error::not_encodable`, and the call fails with it without being sent.
+
+    @par Thread safety
+    `pack` and `to_json` are const and may run concurrently if the values allow it.
+
+    @par Example
+    @code
+    std::error_code encode_request(mailroom::frame& out, std::uint64_t id, const path& p,
+                                   const mailroom::value_source& args, std::uint32_t) const override
+    {
+        nlohmann::json a;
+        if (auto ec = args.to_json(a)) return ec; // not_encodable: the call is never sent
+        write(out, {{"id", id}, {"args", std::move(a)}});
+        return {};
+    }
+    @endcode
 */
 class value_source {
 public:
@@ -111,6 +64,7 @@ template <class T>
 class value_ref final : public value_source {
 public:
     explicit value_ref(const T& v) noexcept : v_(v) {}
+    explicit value_ref(const T&&) = delete; // would dangle at once
 
     std::error_code pack(frame& out) const override
     {
@@ -119,11 +73,12 @@ public:
             const auto bytes = nlohmann::json::to_msgpack(v_);
             out.write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
             return {};
-        } else if constexpr (detail::wire_check_v<T>) {
+        } else if constexpr (detail::json_only_v<T>) {
+            return error::not_encodable; // no msgpack form known: never packed
+        } else {
+            // Whatever msgpack packs (wire types, strings of any kind, msgpack's own types).
             msgpack::packer<frame>(out).pack(v_);
             return {};
-        } else {
-            return error::not_encodable;
         }
     }
 
@@ -142,7 +97,11 @@ private:
 template <class T>
 class value_copy final : public value_source {
 public:
-    explicit value_copy(T v) : v_(std::move(v)) {}
+    /// From the caller's values: views and C strings are copied into strings (see owned_args).
+    template <class U>
+    explicit value_copy(U&& v) : v_(std::forward<U>(v))
+    {
+    }
 
     std::error_code pack(frame& out) const override { return value_ref<T>(v_).pack(out); }
     std::error_code to_json(nlohmann::json& out) const override
@@ -156,6 +115,19 @@ private:
 
 /** A received value: a msgpack object or a JSON value, as the protocol that decoded it
     writes values. Views point into the received message; valid while it is handled.
+
+    @par Thread safety
+    Distinct objects: safe. Shared objects: safe for const use.
+
+    @par Example
+    @code
+    d.add_raw("user", "calc", "sum", [](const call_context&, const mailroom::value_view& args,
+                                        mailroom::responder r) {
+        std::vector<int> v;
+        if (!args.convert(v)) return r.fail(mailroom::error::bad_arguments, args.kind());
+        r.send(std::accumulate(v.begin(), v.end(), 0));
+    });
+    @endcode
 */
 class value_view {
 public:
@@ -163,6 +135,7 @@ public:
     value_view() noexcept = default;
     explicit value_view(const msgpack::object& o) noexcept : mp_(o) {}
     explicit value_view(const nlohmann::json& j) noexcept : js_(&j) {}
+    explicit value_view(const nlohmann::json&&) = delete; // would dangle at once
 
     value_format format() const noexcept
     {
@@ -202,24 +175,17 @@ public:
     /// What the value is, in words ("a string", "an array"), for error messages.
     std::string_view kind() const noexcept;
 
-    /// Converts to `T`; false (leaving `out` unspecified) if it does not convert.
+    /** Converts to `T`; false (leaving `out` unspecified) if it does not convert. JSON is read
+        as strictly as msgpack (1.5 is not an `int`, -1 not an `unsigned`, true not a number).
+    */
     template <class T>
     bool convert(T& out) const noexcept
     {
         try {
-            if (js_) {
-                if constexpr (std::is_same_v<T, nlohmann::json>) {
-                    out = *js_;
-                    return true;
-                } else if constexpr (detail::json_readable<T>) {
-                    js_->get_to(out);
-                    return true;
-                } else {
-                    return false;
-                }
-            }
-            if constexpr (std::is_same_v<T, nlohmann::json>) {
-                return false;
+            if (js_)
+                return detail::read_json(*js_, out);
+            if constexpr (std::is_same_v<T, nlohmann::json> || detail::json_only_v<T>) {
+                return false; // a msgpack value is not turned into JSON
             } else {
                 mp_.convert(out);
                 return true;

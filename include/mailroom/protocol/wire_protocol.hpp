@@ -82,7 +82,10 @@ public:
     virtual std::error_code encode_response(frame& out, std::uint64_t id,
                                             const value_source* result) const = 0;
 
-    /// Appends an error response; `code` is a `mailroom::error`, never 0.
+    /** Appends an error response; `code` is a `mailroom::error`, never 0. If it throws (a
+        message with no form in the protocol's format), the responder tries again with a
+        plain ASCII message.
+    */
     virtual void encode_error_response(frame& out, std::uint64_t id, std::error_code code,
                                        std::string_view message) const = 0;
 
@@ -96,7 +99,9 @@ public:
     virtual std::error_code decode(std::span<const char> body, msgpack::zone& zone,
                                    protocol::message& out) const noexcept = 0;
 
-    /// Whether a client sends a hello and waits for the hello_ack before its calls.
+    /** Whether a client sends a hello and waits for the hello_ack before its calls: a
+        protocol that says true implements `encode_hello`, `encode_hello_ack` and `version`.
+    */
     virtual bool has_handshake() const noexcept { return false; }
 
     /// Appends a hello naming the client (a protocol with a handshake implements it).
@@ -119,7 +124,9 @@ public:
     /// The protocol version a hello must carry (0: no handshake).
     virtual std::uint32_t version() const noexcept { return 0; }
 
-    /** Whether the protocol has keepalive pings. A link whose protocol has none sends none,
+    /** Whether the protocol has keepalive pings: a protocol that says true implements
+        `encode_ping`, `encode_pong` and `keepalive_of` (links ask this once, when they are
+        made). A link whose protocol has none sends none,
         and does not close an idle link for silence on the end that would have pinged (the
         peer has no reason to speak); an end that never pings (a server) still closes a peer
         silent for its timeout.

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <mailroom/detail/string_map.hpp>
+#include <mailroom/error.hpp>
 #include <mailroom/protocol/values.hpp>
 #include <mailroom/server/call_context.hpp>
 #include <mailroom/server/responder.hpp>
@@ -17,6 +18,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
 #include <vector>
 
 namespace mailroom {
@@ -67,6 +69,24 @@ public:
     /// Binds a raw handler as `ns.service.method`.
     void add_raw(std::string_view ns, std::string_view service, std::string_view method,
                  raw_handler h);
+
+    /** Binds a raw handler written against msgpack arguments (`const msgpack::object&`, the
+        form before protocols were pluggable): it runs for calls of the native protocol; a
+        call whose arguments came as JSON is answered `bad_arguments`.
+    */
+    template <class F>
+        requires(std::is_invocable_v<F&, const call_context&, const msgpack::object&, responder> &&
+                 !std::is_invocable_v<F&, const call_context&, const value_view&, responder>)
+    void add_raw(std::string_view ns, std::string_view service, std::string_view method, F h)
+    {
+        add_raw(ns, service, method,
+                raw_handler([h = std::move(h)](const call_context& ctx, const value_view& args,
+                                               responder r) mutable {
+                    if (args.json())
+                        return r.fail(error::bad_arguments, "this method takes msgpack arguments");
+                    h(ctx, args.msgpack(), std::move(r));
+                }));
+    }
 
     /// Runs the handler for `ctx.path`, or answers the lookup error through `r`; a call past
     /// `ctx.deadline` is answered `deadline_exceeded` without running.

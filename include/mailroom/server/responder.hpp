@@ -104,6 +104,8 @@ public:
 
 private:
     void send_value(const value_source& result);
+    bool encode_error(frame& f, std::error_code ec, std::string_view text) noexcept;
+    void abandon(std::error_code ec) noexcept;
     void finish(frame f, std::error_code ec);
     void drop() noexcept;
 

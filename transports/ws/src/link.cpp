@@ -60,9 +60,12 @@ websocket::close_reason close_reason_for(std::error_code reason)
 {
     if (!reason)
         return websocket::close_code::normal;
+    // A reason that is not mailroom's is this end's own trouble (out of memory): 1011.
     websocket::close_reason r(reason == error::frame_too_large  ? websocket::close_code::too_big
                               : reason == error::protocol_error ? websocket::close_code::protocol_error
-                                                                : websocket::close_code::policy_error);
+                              : reason.category() == error_category()
+                                  ? websocket::close_code::policy_error
+                                  : websocket::close_code::internal_error);
     auto why = reason.message();
     why.resize(std::min<std::size_t>(why.size(), 123)); // a close frame's payload is <= 125
     r.reason = why;

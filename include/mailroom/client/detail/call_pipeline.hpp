@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <tuple>
 #include <type_traits>
@@ -42,14 +43,37 @@ struct call_extras {
     std::shared_ptr<const value_source> args;
 };
 
+/// A value as a call keeps it: views and C strings become strings (the caller's storage may
+/// be gone when the call is encoded again).
+template <class T>
+struct owned_value {
+    using type = std::remove_cvref_t<T>;
+};
+template <>
+struct owned_value<std::string_view> {
+    using type = std::string;
+};
+template <>
+struct owned_value<const char*> {
+    using type = std::string;
+};
+template <>
+struct owned_value<char*> {
+    using type = std::string;
+};
+template <std::size_t N>
+struct owned_value<char[N]> {
+    using type = std::string;
+};
+
 /// The arguments as a call keeps them: the stubs pass a tuple of references.
 template <class Args>
 struct owned_args {
-    using type = Args;
+    using type = typename owned_value<std::remove_cvref_t<Args>>::type;
 };
 template <class... A>
 struct owned_args<std::tuple<A...>> {
-    using type = std::tuple<std::remove_cvref_t<A>...>;
+    using type = std::tuple<typename owned_value<std::remove_cvref_t<A>>::type...>;
 };
 
 /** One outgoing call, from the stub or proxy to its completion. Everything in it is owned:

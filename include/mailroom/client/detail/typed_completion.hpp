@@ -48,12 +48,14 @@ R decode_result(std::error_code& ec, const protocol::response_view* rv)
     if constexpr (std::is_same_v<R, reply>) {
         return reply(rv->result);
     } else {
-        if (rv->result.format() == value_format::msgpack) {
-            try {
-                return rv->result.msgpack().as<R>(); // built in place: no default + assign
-            } catch (...) {
-                ec = error::bad_result;
-                return R{};
+        if constexpr (!json_only_v<R>) {
+            if (rv->result.format() == value_format::msgpack) {
+                try {
+                    return rv->result.msgpack().as<R>(); // built in place, not assigned
+                } catch (...) {
+                    ec = error::bad_result;
+                    return R{};
+                }
             }
         }
         R value{};
