@@ -240,6 +240,27 @@ TEST(RedisTransport, UnreachableRedisIsAPermanentConnectError)
     io.join();
 }
 
+TEST(RedisTransport, WithAofQueuedRequestsSurviveARedisRestartAndRunWhenTheNodeComes)
+{
+    redis_server redis({"--appendonly", "yes"});
+    redis_cluster c(redis);
+    std::vector<std::future<call_result>> calls;
+    for (int i = 0; i < 10; ++i)
+        calls.push_back(c.add(i, 1));
+    ASSERT_TRUE(eventually([&] { return length(redis, mailroom::redis::keys::request_list("work-1")) == 10; }));
+    redis.restart();
+    // The callers' link to Redis went down: their calls complete now, once, as disconnected
+    // (they may still run: docs/redis-transport.md).
+    for (auto& f : calls)
+        EXPECT_EQ(std::get<0>(wait(f)), mailroom::error::disconnected);
+    EXPECT_EQ(length(redis, mailroom::redis::keys::request_list("work-1")), 10) << "kept by the AOF";
+    std::atomic<int> runs{0};
+    c.start_server([&](mailroom::dispatcher& d) { bind_add(d, &runs); });
+    EXPECT_TRUE(eventually([&] { return runs.load() == 10; })) << "the node ran every queued request";
+    auto after = c.add(2, 3);
+    EXPECT_EQ(wait(after), call_result(std::error_code{}, 5));
+}
+
 /// A redis_test_server process.
 struct node_process {
     node_process(const redis_server& r, const char* mode)
