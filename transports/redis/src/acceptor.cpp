@@ -136,7 +136,8 @@ private:
     {
         if (closing_)
             return;
-        auto ex = strand_.get_inner_executor();
+        // The connections run their handlers through our strand: they touch our state.
+        asio::any_io_executor ex = strand_;
         cmd_ = connection::create(ex, where_, options_.connect_timeout);
         blk_ = connection::create(ex, where_, options_.connect_timeout);
         auto self = shared_from_this();
@@ -359,13 +360,17 @@ private:
         }
         msgpack::zone zone;
         protocol::message m;
-        const auto body = env->body;
-        if (!protocol_->decode(body, zone, m) && m.kind == protocol::message_kind::request)
+        const auto body = env->body; // points into `entry`: kept until after on_message
+        const bool answered =
+            !protocol_->decode(body, zone, m) && m.kind == protocol::message_kind::request;
+        vc->last_used_ = std::chrono::steady_clock::now();
+        // The core answers through vc->send, which posts to this strand: the entry is in
+        // pending_ before the answer is handled.
+        vc->handler_->on_message(body);
+        if (answered)
             vc->pending_[m.request.id] = std::move(entry);
         else
             drop(entry); // a notify (or what the core will refuse): nothing will answer it
-        vc->last_used_ = std::chrono::steady_clock::now();
-        vc->handler_->on_message(body);
     }
 
     std::shared_ptr<virtual_connection> connection_for(std::string reply_list)

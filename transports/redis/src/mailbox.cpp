@@ -116,7 +116,8 @@ private:
     void connect()
     {
         state_ = state::connecting;
-        auto ex = strand_.get_inner_executor();
+        // The connections run their handlers through our strand: they touch our state.
+        asio::any_io_executor ex = strand_;
         cmd_ = connection::create(ex, where_, options_.connect_timeout);
         reader_ = connection::create(ex, where_, options_.connect_timeout);
         auto self = shared_from_this();

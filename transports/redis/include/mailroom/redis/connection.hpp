@@ -28,7 +28,8 @@ namespace mailroom::redis {
 
     @par Thread safety
     `exec` and `close` may be called from any thread. Handlers run on the connection's
-    strand (@ref get_executor), one at a time.
+    strand (@ref get_executor), one at a time; the strand is made on the executor given to
+    @ref create, so an owner that passes its own strand gets every handler on it.
 
     @par Example
     @code
