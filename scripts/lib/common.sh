@@ -2,11 +2,13 @@
 # (idempotent; apt-get runs only when something is missing) and configures + builds.
 
 # Packages the build needs on Debian 12.
-MAILROOM_BUILD_PACKAGES=(g++ cmake ninja-build libboost-dev libmsgpack-cxx-dev libfmt-dev nlohmann-json3-dev libssl-dev)
+MAILROOM_BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libboost-dev libmsgpack-cxx-dev libfmt-dev nlohmann-json3-dev libssl-dev libhiredis-dev)
 # Added for the tests and benchmarks.
 MAILROOM_TEST_PACKAGES=(libgtest-dev libgmock-dev libbenchmark-dev)
 # The WebSocket interop tests (label interop): Node's ws package and headless Chromium.
 MAILROOM_TEST_PACKAGES+=(nodejs node-ws chromium)
+# The Redis transport's tests start their own redis-server.
+MAILROOM_TEST_PACKAGES+=(redis-server)
 
 mailroom_install() {
     local missing=()

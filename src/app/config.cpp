@@ -46,6 +46,10 @@ server_info parse_server(const nlohmann::json& s, const std::string& type, const
     }
     if (info.id.empty())
         fail(origin, field + ".id", "missing");
+    // A node on the Redis-queue transport is addressed by its id alone (its calls wait in
+    // Redis, docs/redis-transport.md); every other transport connects to a host and port.
+    if (info.transport == "redis")
+        return info;
     if (info.host.empty())
         fail(origin, field + ".host", "missing");
     if (info.port == 0)

@@ -50,6 +50,29 @@ TEST(Config, ReadsPomeloServersJson)
     EXPECT_EQ(k.options.at("frontend"), "true");
 }
 
+TEST(Config, ARedisNodeNeedsOnlyItsIdAndKeepsItsRedisUrl)
+{
+    auto servers = parse_servers(R"({"development": {
+        "chat": [{"id": "chat-1", "transport": "redis", "redis_url": "redis://10.0.0.9:6379/2"}]}})",
+                                 "development");
+    ASSERT_EQ(servers.size(), 1u);
+    EXPECT_EQ(servers[0].transport, "redis");
+    EXPECT_TRUE(servers[0].host.empty());
+    EXPECT_EQ(servers[0].port, 0);
+    EXPECT_EQ(servers[0].options.at("redis_url"), "redis://10.0.0.9:6379/2");
+    auto msg = error_of([] {
+        parse_servers(R"({"development": {"chat": [{"id": "chat-1", "transport": "tcp"}]}})",
+                      "development", "cfg/servers.json");
+    });
+    EXPECT_EQ(msg, "cfg/servers.json: development.chat[0].host: missing")
+        << "other transports still need a host and port";
+    EXPECT_NE(error_of([] {
+                  parse_servers(R"({"development": {"chat": [{"transport": "redis"}]}})",
+                                "development", "cfg/servers.json");
+              }).find("id: missing"),
+              std::string::npos);
+}
+
 TEST(Config, NamesTheFileAndFieldOfEveryMistake)
 {
     auto msg = [](std::string json, std::string env = "development") {

@@ -11,7 +11,7 @@ cluster::cluster(const transport_under_test& t, int threads, mail_station_option
     if (!station_options.log.sink)
         station_options.log.min_level = log_level::off;
     station.emplace(ioc.get_executor(), std::move(station_options));
-    station->add_transport(t.fresh_address().transport, t.make_mailbox_factory());
+    station->add_transport(t.fresh_address().transport, t.make_mailbox_factory(), t.protocol());
     rpc.emplace(*station, routes);
     for (int i = 0; i < threads; ++i)
         threads_.emplace_back([this] { ioc.run(); });
@@ -49,7 +49,7 @@ void cluster::start_server(const server_info& at)
     if (bind_more)
         bind_more(d);
     auto acceptor = transport.make_acceptor(ioc.get_executor(), at, server_max_frame_size);
-    if (auto ec = srv->listen(acceptor))
+    if (auto ec = srv->listen(acceptor, transport.protocol()))
         throw std::system_error(ec, "listen");
     address_ = transport.address_of(*acceptor, at);
     add_echo_server(address_);

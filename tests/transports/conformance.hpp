@@ -15,6 +15,7 @@
 
 #include <mailroom/client/mailbox.hpp>
 #include <mailroom/detail/config.hpp>
+#include <mailroom/protocol/wire_protocol.hpp>
 #include <mailroom/server/acceptor.hpp>
 #include <mailroom/server_info.hpp>
 
@@ -27,6 +28,7 @@
 #include <ostream>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mailroom::test {
@@ -99,6 +101,20 @@ public:
     /// A raw link to the server listening at `address`.
     virtual std::unique_ptr<raw_link> connect_raw(asio::io_context& ioc,
                                                   const server_info& address) const = 0;
+
+    /// The protocol both halves speak, as the transport registers it (null: the native one).
+    virtual std::shared_ptr<const wire_protocol> protocol() const { return nullptr; }
+
+    /** Why test `test` (its name without the transport, e.g. "GarbageClosesOnlyThatConnection")
+        does not apply to this transport, or empty when it does. Only for a test that assumes
+        what the transport is not (a connection between client and server); the skip and its
+        reason show in the test output.
+    */
+    virtual std::string skip_reason(std::string_view test) const
+    {
+        (void)test;
+        return {};
+    }
 };
 
 using transport_param = std::shared_ptr<const transport_under_test>;
@@ -117,5 +133,13 @@ inline std::string transport_name(const testing::TestParamInfo<transport_param>&
 /// The suite's fixture; the tests are in conformance.cpp.
 class transport_conformance : public testing::TestWithParam<mailroom::test::transport_param> {
 protected:
+    void SetUp() override
+    {
+        std::string test = testing::UnitTest::GetInstance()->current_test_info()->name();
+        test = test.substr(0, test.find('/'));
+        if (auto why = transport().skip_reason(test); !why.empty())
+            GTEST_SKIP() << why;
+    }
+
     const mailroom::test::transport_under_test& transport() const { return *GetParam(); }
 };

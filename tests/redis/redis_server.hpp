@@ -1,0 +1,51 @@
+#pragma once
+
+// A real redis-server (Debian's package) for the Redis transport's tests: started on a free
+// loopback port with its files in a temporary directory, stopped with the fixture.
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace mailroom::test {
+
+class redis_server {
+public:
+    /// Starts redis-server (`extra` are more command-line options, e.g. {"--appendonly", "yes"}).
+    explicit redis_server(std::vector<std::string> extra = {});
+    ~redis_server();
+
+    redis_server(const redis_server&) = delete;
+    redis_server& operator=(const redis_server&) = delete;
+
+    /// Stops it (SIGTERM, then waits for the process). Idempotent.
+    void stop();
+    /// Starts it again on the same port and directory, and waits until it answers.
+    void restart();
+
+    std::uint16_t port() const { return port_; }
+    /// redis://127.0.0.1:<port>
+    std::string url() const;
+
+    /** Runs one command on a short-lived blocking connection and returns the reply as text:
+        integers and strings as they are, nil as "(nil)", arrays as their elements joined by
+        '\n', errors as "ERR ...". Throws when Redis cannot be reached.
+    */
+    std::string command(const std::vector<std::string>& args) const;
+
+private:
+    bool launch();
+    bool answers(std::chrono::milliseconds within) const;
+
+    std::vector<std::string> extra_;
+    std::filesystem::path dir_;
+    std::uint16_t port_ = 0;
+    int pid_ = -1;
+};
+
+/// A TCP port nothing listened on a moment ago (bind to port 0, read it, close).
+std::uint16_t free_port();
+
+} // namespace mailroom::test

@@ -1,0 +1,68 @@
+#pragma once
+
+#include <mailroom/logger.hpp>
+#include <mailroom/protocol/wire_protocol.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+namespace mailroom::redis {
+
+/// The client half: mail boxes that push calls onto nodes' request lists.
+struct client_options {
+    /// Redis of a server whose entry has no `redis_url` option. Default: local Redis.
+    std::string default_url = "redis://127.0.0.1:6379";
+    /// Names this process's reply list (`mailroom:{instance}:r`). Default: a random id.
+    std::string instance{};
+    /// TCP connect timeout to Redis. Default 2 s.
+    std::chrono::milliseconds connect_timeout{2000};
+    /// First wait after a failed connect before another is tried; calls made meanwhile
+    /// fail at once with `error::unreachable`. Doubles up to `max_backoff`. Default 50 ms.
+    std::chrono::milliseconds min_backoff{50};
+    /// Longest wait between connect attempts. Default 1 s.
+    std::chrono::milliseconds max_backoff{1000};
+    /// Most replies taken from the reply list per round trip. Default 256.
+    std::size_t max_replies_per_read = 256;
+};
+
+/// The server half: one node's request list.
+struct acceptor_options {
+    /// The Redis the node's lists live in. Default: local Redis.
+    std::string url = "redis://127.0.0.1:6379";
+    /// The node id callers address (the servers.json `id`). Required.
+    std::string node_id{};
+    /// This incarnation's id (processing list and lease). Default: a random id.
+    std::string instance{};
+    /// Largest request body accepted; larger requests are answered by nobody and removed.
+    /// Default 8 MiB.
+    std::size_t max_frame_size = 8u << 20;
+    /// What the bodies are (decoded for request ids only). Null: @ref protocol().
+    std::shared_ptr<const wire_protocol> protocol{};
+    /// The lease's time to live, renewed every third of it; a dead incarnation's requests
+    /// are requeued once its lease expired. Default 5 s.
+    std::chrono::milliseconds lease_ttl{5000};
+    /// Replies not read within this time expire with their reply list. Default 60 s.
+    std::chrono::milliseconds reply_ttl{60000};
+    /// A caller's virtual connection idle this long (and with no call in progress) closes.
+    /// Default 60 s.
+    std::chrono::milliseconds idle_timeout{60000};
+    /// Connect timeout and reconnect backoff bounds (as in @ref client_options).
+    std::chrono::milliseconds connect_timeout{2000};
+    std::chrono::milliseconds min_backoff{50};
+    std::chrono::milliseconds max_backoff{1000};
+    /// Where dropped requests (deadline passed, malformed) are reported.
+    logger log{};
+};
+
+/// Both halves, for an App (@ref make_transport).
+struct transport_options {
+    /// Redis of a servers.json entry without a `redis_url` option (both halves).
+    std::string default_url = "redis://127.0.0.1:6379";
+    client_options client{};
+    /// `url` and `node_id` are taken from the server's own entry.
+    acceptor_options server{};
+};
+
+} // namespace mailroom::redis

@@ -1,0 +1,297 @@
+#include <mailroom/redis/connection.hpp>
+#include <mailroom/redis/error.hpp>
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <hiredis/hiredis.h>
+
+#include <array>
+#include <deque>
+
+namespace mailroom::redis {
+
+namespace {
+
+reply convert(const redisReply* r)
+{
+    reply out;
+    switch (r->type) {
+    case REDIS_REPLY_STRING: out.type = reply::kind::string; break;
+    case REDIS_REPLY_STATUS: out.type = reply::kind::status; break;
+    case REDIS_REPLY_ERROR: out.type = reply::kind::error; break;
+    case REDIS_REPLY_INTEGER: out.type = reply::kind::integer; out.integer = r->integer; return out;
+    case REDIS_REPLY_ARRAY:
+        out.type = reply::kind::array;
+        out.elements.reserve(r->elements);
+        for (std::size_t i = 0; i < r->elements; ++i)
+            out.elements.push_back(convert(r->element[i]));
+        return out;
+    default: return out; // nil
+    }
+    out.str.assign(r->str, r->len);
+    return out;
+}
+
+std::string format(const std::vector<std::string>& args)
+{
+    std::vector<const char*> argv;
+    std::vector<std::size_t> lens;
+    argv.reserve(args.size());
+    lens.reserve(args.size());
+    for (auto& a : args) {
+        argv.push_back(a.data());
+        lens.push_back(a.size());
+    }
+    char* cmd = nullptr;
+    int n = redisFormatCommandArgv(&cmd, static_cast<int>(argv.size()), argv.data(), lens.data());
+    if (n < 0 || !cmd)
+        throw std::bad_alloc();
+    std::string out(cmd, static_cast<std::size_t>(n));
+    redisFreeCommand(cmd);
+    return out;
+}
+
+} // namespace
+
+struct connection::impl {
+    enum class state { idle, connecting, open, closed };
+
+    impl(asio::any_io_executor ex, url u, std::chrono::milliseconds t)
+        : strand(asio::make_strand(ex)), socket(strand), resolver(strand), timer(strand),
+          where(std::move(u)), connect_timeout(t), reader(redisReaderCreate())
+    {
+    }
+    ~impl()
+    {
+        if (reader)
+            redisReaderFree(reader);
+    }
+
+    strand_type strand;
+    asio::ip::tcp::socket socket;
+    asio::ip::tcp::resolver resolver;
+    asio::steady_timer timer;
+    url where;
+    std::chrono::milliseconds connect_timeout;
+    redisReader* reader;
+
+    state st = state::idle;
+    std::string out;      // encoded, not yet written
+    std::string writing;  // being written
+    bool write_busy = false;
+    bool may_write = false; // the socket is connected and the greeting is queued first
+    std::deque<reply_handler> waiting; // FIFO: one per command sent or queued
+    connect_handler on_connect;
+    std::function<void(std::error_code)> lost;
+    std::array<char, 64 * 1024> rbuf{};
+};
+
+connection::connection(asio::any_io_executor ex, url where, std::chrono::milliseconds timeout)
+    : impl_(std::make_unique<impl>(std::move(ex), std::move(where), timeout))
+{
+}
+
+connection::~connection() = default;
+
+std::shared_ptr<connection> connection::create(asio::any_io_executor ex, url where,
+                                               std::chrono::milliseconds connect_timeout)
+{
+    return std::shared_ptr<connection>(new connection(std::move(ex), std::move(where), connect_timeout));
+}
+
+connection::strand_type connection::get_executor() const noexcept { return impl_->strand; }
+
+void connection::on_lost(std::function<void(std::error_code)> handler)
+{
+    asio::post(impl_->strand, [self = shared_from_this(), h = std::move(handler)]() mutable {
+        self->impl_->lost = std::move(h);
+    });
+}
+
+namespace {
+
+// The strand-side operations, as free functions over the shared connection so that every
+// completion keeps it alive.
+struct driver {
+    static void fail(const std::shared_ptr<connection>& c, connection::impl& s, std::error_code ec,
+                     bool report)
+    {
+        if (s.st == connection::impl::state::closed)
+            return;
+        const bool was_open = s.st == connection::impl::state::open;
+        s.st = connection::impl::state::closed;
+        boost::system::error_code ignored;
+        s.timer.cancel();
+        s.resolver.cancel();
+        s.socket.close(ignored);
+        auto waiting = std::move(s.waiting);
+        s.waiting.clear();
+        if (s.on_connect) {
+            auto h = std::move(s.on_connect);
+            h(ec == make_error_code(error::auth_failed) ? ec : make_error_code(error::unreachable));
+        }
+        for (auto& h : waiting)
+            h(make_error_code(error::connection_lost), {});
+        // Dropping the handler also breaks the owner -> connection -> handler -> owner cycle.
+        auto lost = std::move(s.lost);
+        s.lost = nullptr;
+        if (was_open && report && lost)
+            lost(ec);
+        (void)c;
+    }
+
+    static void start_write(const std::shared_ptr<connection>& c, connection::impl& s)
+    {
+        if (s.write_busy || s.out.empty() || !s.may_write ||
+            s.st == connection::impl::state::closed)
+            return;
+        s.write_busy = true;
+        s.writing.swap(s.out);
+        s.out.clear();
+        asio::async_write(s.socket, asio::buffer(s.writing),
+                          asio::bind_executor(s.strand, [c, &s](boost::system::error_code ec, std::size_t) {
+                              s.write_busy = false;
+                              s.writing.clear();
+                              if (ec)
+                                  return fail(c, s, make_error_code(error::connection_lost), true);
+                              start_write(c, s);
+                          }));
+    }
+
+    static void start_read(const std::shared_ptr<connection>& c, connection::impl& s)
+    {
+        s.socket.async_read_some(
+            asio::buffer(s.rbuf),
+            asio::bind_executor(s.strand, [c, &s](boost::system::error_code ec, std::size_t n) {
+                if (ec)
+                    return fail(c, s, make_error_code(error::connection_lost), true);
+                if (redisReaderFeed(s.reader, s.rbuf.data(), n) != REDIS_OK)
+                    return fail(c, s, make_error_code(error::protocol_error), true);
+                for (;;) {
+                    void* r = nullptr;
+                    if (redisReaderGetReply(s.reader, &r) != REDIS_OK)
+                        return fail(c, s, make_error_code(error::protocol_error), true);
+                    if (!r)
+                        break;
+                    auto rep = convert(static_cast<redisReply*>(r));
+                    freeReplyObject(r);
+                    if (s.waiting.empty())
+                        return fail(c, s, make_error_code(error::protocol_error), true);
+                    auto h = std::move(s.waiting.front());
+                    s.waiting.pop_front();
+                    if (rep.type == reply::kind::error)
+                        h(make_error_code(error::command_failed), std::move(rep));
+                    else
+                        h({}, std::move(rep));
+                    if (s.st == connection::impl::state::closed)
+                        return;
+                }
+                start_read(c, s);
+            }));
+    }
+
+    static void enqueue(const std::shared_ptr<connection>& c, connection::impl& s, std::string bytes,
+                        connection::reply_handler h)
+    {
+        if (s.st == connection::impl::state::closed) {
+            h(make_error_code(error::connection_lost), {});
+            return;
+        }
+        s.out += bytes;
+        s.waiting.push_back(std::move(h));
+        start_write(c, s);
+    }
+};
+
+} // namespace
+
+void connection::async_connect(connect_handler handler)
+{
+    asio::post(impl_->strand, [self = shared_from_this(), h = std::move(handler)]() mutable {
+        auto& s = *self->impl_;
+        if (s.st != impl::state::idle) {
+            h(make_error_code(error::unreachable));
+            return;
+        }
+        s.st = impl::state::connecting;
+        s.on_connect = std::move(h);
+        s.timer.expires_after(s.connect_timeout);
+        s.timer.async_wait([self, &s](boost::system::error_code ec) {
+            if (!ec && s.st == impl::state::connecting)
+                driver::fail(self, s, make_error_code(error::unreachable), false);
+        });
+        s.resolver.async_resolve(
+            s.where.host, std::to_string(s.where.port),
+            [self, &s](boost::system::error_code ec, asio::ip::tcp::resolver::results_type rs) {
+                if (s.st != impl::state::connecting)
+                    return;
+                if (ec)
+                    return driver::fail(self, s, make_error_code(error::unreachable), false);
+                asio::async_connect(s.socket, rs, [self, &s](boost::system::error_code ec, const asio::ip::tcp::endpoint&) {
+                    if (s.st != impl::state::connecting)
+                        return;
+                    if (ec)
+                        return driver::fail(self, s, make_error_code(error::unreachable), false);
+                    boost::system::error_code ignored;
+                    s.socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+                    // The greeting goes ahead of anything queued meanwhile.
+                    std::string queued = std::move(s.out);
+                    std::deque<reply_handler> queued_handlers = std::move(s.waiting);
+                    s.out.clear();
+                    s.waiting.clear();
+                    s.may_write = true;
+                    auto check = [self, &s](std::error_code ec, reply) {
+                        if (ec)
+                            driver::fail(self, s, make_error_code(error::auth_failed), false);
+                    };
+                    if (!s.where.password.empty())
+                        driver::enqueue(self, s, format({"AUTH", s.where.password}), check);
+                    if (s.where.db != 0)
+                        driver::enqueue(self, s, format({"SELECT", std::to_string(s.where.db)}), check);
+                    driver::enqueue(self, s, format({"PING"}), [self, &s](std::error_code ec, reply) {
+                        if (ec || s.st != impl::state::connecting)
+                            return driver::fail(self, s, make_error_code(error::unreachable), false);
+                        s.st = impl::state::open;
+                        s.timer.cancel();
+                        auto h = std::move(s.on_connect);
+                        h({});
+                    });
+                    s.out += queued;
+                    for (auto& h : queued_handlers)
+                        s.waiting.push_back(std::move(h));
+                    driver::start_write(self, s);
+                    driver::start_read(self, s);
+                });
+            });
+    });
+}
+
+void connection::exec(std::vector<std::string> args, reply_handler handler)
+{
+    asio::post(impl_->strand, [self = shared_from_this(), bytes = format(args),
+                               h = std::move(handler)]() mutable {
+        driver::enqueue(self, *self->impl_, std::move(bytes), std::move(h));
+    });
+}
+
+void connection::exec(std::initializer_list<std::string_view> args, reply_handler handler)
+{
+    std::vector<std::string> v;
+    v.reserve(args.size());
+    for (auto a : args)
+        v.emplace_back(a);
+    exec(std::move(v), std::move(handler));
+}
+
+void connection::close()
+{
+    asio::post(impl_->strand, [self = shared_from_this()] {
+        driver::fail(self, *self->impl_, make_error_code(error::connection_lost), false);
+    });
+}
+
+} // namespace mailroom::redis
