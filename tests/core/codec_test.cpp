@@ -724,6 +724,48 @@ TEST(Codec, DoesNotAllocateForACountTheBodyCannotHold)
     EXPECT_LT(in_use(after), in_use(before) + (1u << 20));
 }
 
+/// A request body whose only argument is an array of `n` nils (array32 header).
+bytes request_of_nils(std::uint32_t n)
+{
+    frame f;
+    protocol::detail::begin_request(f, 1, chat_join, false);
+    const char header[] = {'\x91', '\xdd', static_cast<char>(n >> 24), static_cast<char>(n >> 16),
+                           static_cast<char>(n >> 8), static_cast<char>(n)};
+    f.write(header, sizeof header);
+    const std::string nils(n, '\xc0');
+    f.write(nils.data(), nils.size());
+    return body_of(f);
+}
+
+TEST(Codec, AMessageMayNotDecodeToMoreThanASmallMultipleOfItsSize)
+{
+    // Issue 16: 8 MiB of nils (one byte each, 24 bytes as msgpack objects) cost 201 MB.
+    const bytes body = request_of_nils(8'390'000);
+    msgpack::zone zone;
+    protocol::message msg;
+    const struct mallinfo2 before = mallinfo2();
+    EXPECT_EQ(protocol::decode(body, zone, msg), error::protocol_error);
+    const struct mallinfo2 after = mallinfo2();
+    const auto in_use = [](const struct mallinfo2& m) { return m.uordblks + m.hblkhd; };
+    EXPECT_LT(in_use(after), in_use(before) + (1u << 20)) << "refused before allocating";
+}
+
+TEST(Codec, ValuesWithinTheDecodeBudgetStillDecode)
+{
+    // Small arrays of one-byte values fit the floor; larger values fit the per-byte budget.
+    const std::uint32_t fits = protocol::decoded_bytes_floor / sizeof(msgpack::object) - 100;
+    const bytes body = request_of_nils(fits);
+    msgpack::zone zone;
+    protocol::message msg;
+    ASSERT_FALSE(protocol::decode(body, zone, msg));
+    EXPECT_EQ(msg.request.args.size(), 1u);
+    frame f;
+    protocol::encode_request(f, 2, chat_join,
+                             std::make_tuple(std::vector<std::string>(200'000, "abc")));
+    msgpack::zone zone2;
+    EXPECT_FALSE(protocol::decode(body_of(f), zone2, msg)) << "4 bytes a value fit";
+}
+
 TEST(Codec, RejectsDeeplyNestedArraysWithoutOverflowingTheStack)
 {
     bytes b(10'000, static_cast<char>(0x91));

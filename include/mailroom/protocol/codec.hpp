@@ -23,6 +23,16 @@ using packer = msgpack::packer<frame>;
 /// Largest depth of nested arrays/maps accepted in a message (guards the decoder).
 inline constexpr std::size_t max_nesting = 32;
 
+/** Bytes of decoded values (msgpack objects, 24 bytes each) a message may cost per byte of
+    its body, on top of @ref decoded_bytes_floor; a message that needs more is
+    `error::protocol_error`. An 8 MiB array of 8.39 M nils (one byte each) would otherwise
+    cost 201 MB to decode (issue 16). Values averaging 3 bytes or more always fit.
+*/
+inline constexpr std::size_t decoded_bytes_per_byte = 8;
+
+/// Decoded bytes any message may use whatever its size: 256 KiB (about 10,900 values).
+inline constexpr std::size_t decoded_bytes_floor = 256u << 10;
+
 namespace detail {
 
 // The parts of a native request, notify and response around the arguments or result, which
