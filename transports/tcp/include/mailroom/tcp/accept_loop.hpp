@@ -2,6 +2,7 @@
 
 #include <mailroom/detail/config.hpp>
 #include <mailroom/log_limiter.hpp>
+#include <mailroom/logger.hpp>
 #include <mailroom/server/acceptor.hpp>
 #include <mailroom/tcp/listen.hpp>
 #include <mailroom/tcp/socket.hpp>
