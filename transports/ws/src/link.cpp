@@ -270,6 +270,10 @@ template <class Next>
 void ws_link<Next>::expect_handshake(const handshake_limits& limits)
 {
     handshake_.arm(limits, std::chrono::steady_clock::now());
+    // A batch may carry the hello and the calls behind it in one message (up to the frame
+    // limit): with batches, only the deadline applies before the hello.
+    if (batch_framing_)
+        return;
     body_limit_ = handshake_.max_frame_size(max_frame_size_);
     ws_.read_message_max(message_limit(batch_framing_, body_limit_));
 }

@@ -133,7 +133,8 @@ protected:
     void start();
 
     /** On the strand, after `enable` and before `start` (a server link): enforces `limits`
-        until @ref handshake_complete — a smaller body limit (close 1009), and a deadline
+        until @ref handshake_complete — a smaller body limit (close 1009; not with batches,
+        whose one message may carry the hello and the calls behind it), and a deadline
         that closes the link with 1008 and `error::handshake_timeout` (nothing the peer
         sends moves it).
     */
