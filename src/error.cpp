@@ -35,6 +35,8 @@ public:
         case error::wrong_server: return "the server at that address has another id";
         case error::not_encodable:
             return "a value has no form in the format of the server's protocol";
+        case error::handshake_timeout:
+            return "the peer did not complete the handshake in time";
         }
         return "unknown mailroom error " + std::to_string(ev);
     }
@@ -70,6 +72,7 @@ public:
         case error::bad_result:
         case error::deadline_exceeded:
         case error::not_encodable:
+        case error::handshake_timeout:
             return condition::failed;
         }
         return condition::failed;

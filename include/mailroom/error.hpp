@@ -69,6 +69,9 @@ enum class error {
     /// protocol the server speaks: a type without JSON conversions called on a JSON protocol,
     /// say. A call that fails with it was never sent.
     not_encodable,
+    /// A server closed a connection that had not completed the protocol's handshake within
+    /// `server_options::handshake_timeout` (pings and stray bytes do not extend it).
+    handshake_timeout,
 };
 
 /** Broad classes of @ref error, for failure policies (failover, failfast, retry).

@@ -126,7 +126,9 @@ class reader {
 public:
     reader(std::span<const char> body, msgpack::zone& zone)
         : p_(reinterpret_cast<const unsigned char*>(body.data())), end_(p_ + body.size()),
-          zone_(zone)
+          zone_(zone),
+          budget_((decoded_bytes_floor + decoded_bytes_per_byte * body.size()) /
+                  sizeof(msgpack::object))
     {
     }
 
@@ -175,6 +177,8 @@ public:
             if (depth > max_nesting)
                 return false;
             const std::uint32_t n = o.via.array.size;
+            if (!spend(n))
+                return false;
             o.via.array.ptr = n ? allocate<msgpack::object>(n) : nullptr;
             for (std::uint32_t i = 0; i < n; ++i)
                 if (!value(o.via.array.ptr[i], depth + 1))
@@ -183,6 +187,8 @@ public:
             if (depth > max_nesting)
                 return false;
             const std::uint32_t n = o.via.map.size;
+            if (!spend(2ull * n))
+                return false;
             o.via.map.ptr = n ? allocate<msgpack::object_kv>(n) : nullptr;
             for (std::uint32_t i = 0; i < n; ++i)
                 if (!value(o.via.map.ptr[i].key, depth + 1) ||
@@ -226,6 +232,16 @@ public:
     }
 
 private:
+    /// Takes `objects` decoded values from the budget: a body may not decode to more than a
+    /// small multiple of its own size (issue 16: 8 MiB of nils cost 201 MB).
+    bool spend(std::uint64_t objects) noexcept
+    {
+        if (objects > budget_)
+            return false;
+        budget_ -= static_cast<std::size_t>(objects);
+        return true;
+    }
+
     template <class T>
     T* allocate(std::uint32_t n)
     {
@@ -406,6 +422,7 @@ private:
     const unsigned char* p_;
     const unsigned char* end_;
     msgpack::zone& zone_;
+    std::size_t budget_; // decoded objects this body may still cost
 };
 
 bool decode_path(reader& in, method_path& p)

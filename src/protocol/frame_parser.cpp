@@ -65,7 +65,12 @@ std::span<char> frame_parser::prepare()
 {
     const std::size_t frame = pending_frame_size();
     const bool for_frame = frame > target_;
-    std::size_t want = std::max({target_, frame, header_size});
+    std::size_t want = std::max(target_, header_size);
+    // A frame above the read size grows the buffer with its bytes (doubling, at most to the
+    // whole frame), never from its prefix alone: a peer that sends only a prefix announcing
+    // the frame limit must not make this link reserve the limit (issue 16).
+    if (frame > want)
+        want = std::min(frame, std::max(want, 2 * buffered()));
     if (buffered() == 0) {
         begin_ = end_ = 0;
         // Empty and larger than needed (after a burst or a large frame): give it back.

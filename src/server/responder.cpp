@@ -29,6 +29,7 @@ bool describes_a_downstream_call(error e) noexcept
     case error::not_sent:
     case error::wrong_server:
     case error::not_encodable:
+    case error::handshake_timeout:
         return true;
     case error::server_busy:
     case error::unknown_service:

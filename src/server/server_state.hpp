@@ -1,6 +1,7 @@
 #pragma once
 
 #include <mailroom/filters/filter_chain.hpp>
+#include <mailroom/log_limiter.hpp>
 #include <mailroom/server/server.hpp>
 
 #include <atomic>
@@ -30,6 +31,9 @@ struct server_state {
 
     /// Counts a call answered with `ec`.
     void count(std::error_code ec) noexcept;
+
+    /// Rate-limits warnings about bad connections per peer address.
+    log_limiter warnings{options.warning_limit};
 
     std::mutex mu;
     bool stopped = false;

@@ -45,12 +45,36 @@ session::session(std::shared_ptr<server_state> state, std::shared_ptr<connection
 {
 }
 
+void session::warn(std::string_view line_format, std::string_view why)
+{
+    const auto& log = state_->options.log;
+    if (!log.enabled(log_level::warning))
+        return;
+    const auto address = conn_->remote_address();
+    std::uint64_t suppressed = 0;
+    // One attack run wrote 1,140 such lines: a peer gets its share per interval.
+    if (!state_->warnings.admit(peer_host(address), log_limiter::clock::now(), suppressed))
+        return;
+    auto line = fmt::format(fmt::runtime(line_format), address, why);
+    if (suppressed)
+        line += fmt::format(" ({} similar lines from {} suppressed)", suppressed,
+                            peer_host(address));
+    log.log(log_level::warning, "{}", line);
+}
+
 void session::reject(std::error_code ec, std::string_view why)
 {
     ++state_->counters.protocol_errors;
-    state_->options.log.log(log_level::warning, "closing connection from {}: {}",
-                            conn_->remote_address(), why);
+    warn("closing connection from {}: {}", why);
     conn_->close(ec);
+}
+
+handshake_limits session::limits_before_handshake() const
+{
+    if (!protocol_->has_handshake())
+        return {}; // nothing to wait for
+    return {.timeout = state_->options.handshake_timeout,
+            .max_frame_size = state_->options.max_frame_size_before_handshake};
 }
 
 call_context make_context(session& s, const protocol::request_view& req,
@@ -121,6 +145,7 @@ void session::handle_hello(const protocol::message& msg)
     }
     peer_id_ = std::string(msg.hello.peer_id);
     ready_ = true;
+    conn_->handshake_done();
     protocol_->encode_hello_ack(ack, state_->options.server_id, {}, {});
     conn_->send(std::move(ack));
 }
@@ -165,7 +190,9 @@ void session::on_close(std::error_code ec)
 {
     closed_ = true;
     const auto& log = state_->options.log;
-    if (const auto level = close_level(ec); log.enabled(level))
+    if (const auto level = close_level(ec); level == log_level::warning)
+        warn("connection from {} closed: {}", ec.message());
+    else if (log.enabled(level))
         log.log(level, "connection from {} closed: {}", conn_->remote_address(), ec.message());
     if (ec == error::queue_full) // the client stopped reading our answers
         ++state_->counters.write_overflows;

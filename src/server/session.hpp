@@ -29,6 +29,7 @@ public:
     void on_message(std::span<const char> body) override;
     void on_close(std::error_code ec) override;
     void answered(std::uint64_t id, std::error_code ec) noexcept override;
+    handshake_limits limits_before_handshake() const override;
 
     /// Closes the connection (server stop).
     void close() { conn_->close(); }
@@ -47,6 +48,9 @@ public:
 private:
     /// Closes this connection: the peer broke the protocol (`ec` says how; `why` is logged).
     void reject(std::error_code ec, std::string_view why);
+    /// Logs a warning (`line_format` takes the peer's address and `why`), unless the peer's
+    /// address had its share of warnings in the current interval.
+    void warn(std::string_view line_format, std::string_view why);
     void handle_hello(const protocol::message& msg);
     void handle_call(std::span<const char> body, const protocol::request_view& req);
 

@@ -724,6 +724,51 @@ TEST(Codec, DoesNotAllocateForACountTheBodyCannotHold)
     EXPECT_LT(in_use(after), in_use(before) + (1u << 20));
 }
 
+/// A request body whose only argument is an array of `n` nils (array32 header).
+bytes request_of_nils(std::uint32_t n)
+{
+    frame f;
+    protocol::detail::begin_request(f, 1, chat_join, false);
+    const char header[] = {'\x91', '\xdd', static_cast<char>(n >> 24), static_cast<char>(n >> 16),
+                           static_cast<char>(n >> 8), static_cast<char>(n)};
+    f.write(header, sizeof header);
+    const std::string nils(n, '\xc0');
+    f.write(nils.data(), nils.size());
+    return body_of(f);
+}
+
+TEST(Codec, ALegitimateArrayOfManySmallValuesIsNeverRefused)
+{
+    // The decode budget is one object per byte, the most a valid message can need: a budget
+    // below it would refuse this request (100k one-byte values) and close its link.
+    frame f;
+    protocol::encode_request(f, 3, chat_join, std::make_tuple(std::vector<int>(100'000, 1)));
+    msgpack::zone zone;
+    protocol::message msg;
+    ASSERT_FALSE(protocol::decode(f.body(), zone, msg));
+    EXPECT_EQ(msg.request.args.msgpack().via.array.ptr[0].via.array.size, 100'000u);
+    const bytes nils = request_of_nils(1'000'000);
+    msgpack::zone zone2;
+    protocol::message msg2;
+    EXPECT_FALSE(protocol::decode(nils, zone2, msg2));
+}
+
+TEST(Codec, ValuesWithinTheDecodeBudgetStillDecode)
+{
+    // Small arrays of one-byte values fit the floor; larger values fit the per-byte budget.
+    const std::uint32_t fits = protocol::decoded_bytes_floor / sizeof(msgpack::object) - 100;
+    const bytes body = request_of_nils(fits);
+    msgpack::zone zone;
+    protocol::message msg;
+    ASSERT_FALSE(protocol::decode(body, zone, msg));
+    EXPECT_EQ(msg.request.args.size(), 1u);
+    frame f;
+    protocol::encode_request(f, 2, chat_join,
+                             std::make_tuple(std::vector<std::string>(200'000, "abc")));
+    msgpack::zone zone2;
+    EXPECT_FALSE(protocol::decode(body_of(f), zone2, msg)) << "4 bytes a value fit";
+}
+
 TEST(Codec, RejectsDeeplyNestedArraysWithoutOverflowingTheStack)
 {
     bytes b(10'000, static_cast<char>(0x91));

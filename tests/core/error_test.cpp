@@ -14,7 +14,7 @@ using mailroom::condition;
 using mailroom::error;
 
 constexpr int first_error = static_cast<int>(error::no_target_server);
-constexpr int last_error = static_cast<int>(error::not_encodable);
+constexpr int last_error = static_cast<int>(error::handshake_timeout);
 // The conditions a caller decides on; `permanent` (after them) is the station's.
 constexpr int last_condition = static_cast<int>(condition::timed_out);
 
@@ -51,6 +51,7 @@ const std::vector<std::pair<error, condition>>& expected_conditions()
         {error::not_sent, condition::retryable},
         {error::wrong_server, condition::retryable},
         {error::not_encodable, condition::failed},
+        {error::handshake_timeout, condition::failed},
     };
     return table;
 }
@@ -153,6 +154,7 @@ TEST(Error, ValuesThatTravelOnTheWireAreStable)
     EXPECT_EQ(static_cast<int>(error::not_sent), 21);
     EXPECT_EQ(static_cast<int>(error::wrong_server), 22);
     EXPECT_EQ(static_cast<int>(error::not_encodable), 23);
+    EXPECT_EQ(static_cast<int>(error::handshake_timeout), 24);
 }
 
 TEST(Error, UnknownValuesGetAFallbackMessageAndFailedCondition)

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <span>
 #include <string>
@@ -427,13 +428,53 @@ TEST(FrameParserBuffer, AFrameLargerThanTheBufferGetsABufferOfItsSizeThenShrinks
     EXPECT_LE(p.capacity(), 8192u);
 }
 
-TEST(FrameParserBuffer, AFrameLargerThanTheMaximumReadIsReadInOnePieceOnceItsPrefixArrived)
+TEST(FrameParserBuffer, AFrameLargerThanTheMaximumReadGrowsTheBufferAsItsBytesArrive)
 {
     frame_parser p(8 << 20, 64 << 10, 4 << 10);
     const bytes w = wire_of(std::string(200'000, 'r'));
     feed(p, std::span<const char>(w.data(), 10)); // prefix and a little of the body
+    EXPECT_LE(p.prepare().size(), std::size_t{64} << 10) << "not the whole frame at once";
+    // Reads as large as offered: the buffer doubles, ends holding the frame, and it parses.
+    std::size_t pos = 10, reads = 0, largest = 0;
+    std::error_code ec;
+    std::optional<std::string> got;
+    while (pos < w.size()) {
+        auto region = p.prepare();
+        const std::size_t n = std::min(region.size(), w.size() - pos);
+        std::copy_n(w.data() + pos, n, region.data());
+        p.commit(n);
+        pos += n;
+        ++reads;
+        largest = std::max(largest, p.capacity());
+        if (auto body = p.next(ec))
+            got = as_string(*body);
+    }
+    ASSERT_FALSE(ec);
+    ASSERT_TRUE(got);
+    EXPECT_EQ(got->size(), 200'000u);
+    // 4 KiB, 8 KiB, ... 128 KiB, then the rest: the buffer doubles (log2 of the frame size
+    // over the initial read), instead of one read per 64 KiB.
+    EXPECT_LE(reads, 7u);
+    EXPECT_LE(largest, w.size()) << "never more than the frame";
+}
+
+TEST(FrameParserBuffer, APrefixAnnouncingTheLimitReservesNoMoreThanTheReadSize)
+{
+    // Issue 16: a peer that sends only a prefix of exactly the limit, on many links.
+    frame_parser p(8 << 20, 64 << 10, 4 << 10);
+    feed(p, prefix_only(8 << 20));
+    std::error_code ec;
+    EXPECT_FALSE(p.next(ec));
+    EXPECT_FALSE(ec);
+    p.prepare();
+    EXPECT_LE(p.capacity(), std::size_t{64} << 10);
+    // One more byte of body does not change that either.
+    const char one = 'x';
     auto region = p.prepare();
-    EXPECT_EQ(region.size(), w.size() - 10);
+    region[0] = one;
+    p.commit(1);
+    p.prepare();
+    EXPECT_LE(p.capacity(), std::size_t{64} << 10);
 }
 
 TEST(FrameParserBuffer, FramesSplitAcrossReadsOfAnySizeStillParse)

@@ -4,6 +4,7 @@
 
 #include <mailroom/link/close_sequence.hpp>
 #include <mailroom/link/delivery_batch.hpp>
+#include <mailroom/link/handshake_guard.hpp>
 #include <mailroom/link/keepalive_clock.hpp>
 #include <mailroom/link/write_queue.hpp>
 
@@ -310,6 +311,56 @@ TEST(DeliveryBatch, ABatchWithNoSendsStartsNoWrite)
     EXPECT_FALSE(batch.end());
     EXPECT_FALSE(batch.active());
     EXPECT_FALSE(batch.defer());
+}
+
+} // namespace
+
+namespace {
+
+using mailroom::handshake_guard;
+
+TEST(HandshakeGuard, ClosesAtTheDeadlineWhateverArrivesAndWaitsNoLongerThanIt)
+{
+    const auto t0 = handshake_guard::clock::time_point{} + 1h;
+    handshake_guard g;
+    EXPECT_FALSE(g.pending());
+    EXPECT_EQ(g.wait(t0, 30s), 30s) << "unarmed: the keepalive's period";
+    EXPECT_EQ(g.max_frame_size(8u << 20), 8u << 20);
+    g.arm({.timeout = 10s, .max_frame_size = 64u << 10}, t0);
+    EXPECT_TRUE(g.pending());
+    EXPECT_EQ(g.max_frame_size(8u << 20), 64u << 10);
+    EXPECT_EQ(g.max_frame_size(1000), 1000u) << "never above the link's own limit";
+    EXPECT_EQ(g.wait(t0, 30s), 10s) << "the timer wakes at the deadline";
+    EXPECT_EQ(g.wait(t0 + 4s, 0s), 6s) << "even without keepalive";
+    EXPECT_EQ(g.wait(t0, 2s), 2s);
+    EXPECT_FALSE(g.expired(t0 + 9999ms));
+    EXPECT_TRUE(g.expired(t0 + 10s));
+    EXPECT_EQ(g.wait(t0 + 11s, 0s), 1ms) << "past it: at once";
+}
+
+TEST(HandshakeGuard, TheHandshakeLiftsEveryLimit)
+{
+    const auto t0 = handshake_guard::clock::time_point{} + 1h;
+    handshake_guard g;
+    g.arm({.timeout = 10s, .max_frame_size = 64u << 10}, t0);
+    g.done();
+    EXPECT_FALSE(g.pending());
+    EXPECT_FALSE(g.expired(t0 + 1h));
+    EXPECT_EQ(g.max_frame_size(8u << 20), 8u << 20);
+    EXPECT_EQ(g.wait(t0, 0s), 0s) << "no timer needed any more";
+}
+
+TEST(HandshakeGuard, LimitsOfZeroAreNoLimits)
+{
+    const auto t0 = handshake_guard::clock::time_point{} + 1h;
+    handshake_guard g;
+    g.arm({}, t0);
+    EXPECT_FALSE(g.pending());
+    EXPECT_FALSE(g.expired(t0 + 1h));
+    g.arm({.timeout = 0s, .max_frame_size = 100}, t0);
+    EXPECT_FALSE(g.expired(t0 + 1h));
+    EXPECT_EQ(g.max_frame_size(8u << 20), 100u);
+    EXPECT_EQ(g.wait(t0, 0s), 0s);
 }
 
 } // namespace

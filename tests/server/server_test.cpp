@@ -4,6 +4,7 @@
 // What a server logs when a connection closes: the usual ends quietly (debug), failures at
 // info, protocol errors and clients that stopped reading as warnings.
 
+#include "support/json_protocol.hpp"
 #include "support/log_capture.hpp"
 
 #include <mailroom/detail/to_std_error.hpp>
@@ -107,6 +108,44 @@ TEST(ServerCloseLog, NothingIsLoggedBelowTheLoggersLevel)
     EXPECT_TRUE(logged_on_close(to_std_error(asio::error::eof), log_level::info).empty());
     EXPECT_TRUE(logged_on_close(error::keepalive_timeout, log_level::warning).empty());
     EXPECT_EQ(logged_on_close(error::frame_too_large, log_level::warning).size(), 1u);
+}
+
+} // namespace
+
+namespace {
+
+/// The limits the core asks a link to enforce before the handshake, for `protocol`.
+mailroom::handshake_limits limits_for(std::shared_ptr<const mailroom::wire_protocol> protocol,
+                                      mailroom::server_options options)
+{
+    asio::io_context ioc;
+    options.log.min_level = log_level::off;
+    mailroom::server srv(ioc.get_executor(), std::move(options));
+    auto acc = std::make_shared<manual_acceptor>();
+    EXPECT_FALSE(srv.listen(acc, std::move(protocol)));
+    auto handler = acc->accept(std::make_shared<idle_connection>());
+    EXPECT_TRUE(handler);
+    const auto limits = handler->limits_before_handshake();
+    handler->on_close({});
+    return limits;
+}
+
+TEST(SessionLimits, ANativeLinkHasAHelloDeadlineAndASmallFrameLimitUntilItsHello)
+{
+    const auto defaults = limits_for(nullptr, {});
+    EXPECT_EQ(defaults.timeout, std::chrono::milliseconds(10'000));
+    EXPECT_EQ(defaults.max_frame_size, std::size_t{64} << 10);
+    const auto set = limits_for(nullptr, {.handshake_timeout = std::chrono::milliseconds(250),
+                                          .max_frame_size_before_handshake = 1000});
+    EXPECT_EQ(set.timeout, std::chrono::milliseconds(250));
+    EXPECT_EQ(set.max_frame_size, 1000u);
+}
+
+TEST(SessionLimits, AProtocolWithoutAHandshakeHasNothingToWaitFor)
+{
+    const auto limits = limits_for(std::make_shared<mailroom::test::json_protocol>(), {});
+    EXPECT_EQ(limits.timeout.count(), 0);
+    EXPECT_EQ(limits.max_frame_size, 0u);
 }
 
 } // namespace

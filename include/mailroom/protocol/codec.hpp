@@ -23,6 +23,20 @@ using packer = msgpack::packer<frame>;
 /// Largest depth of nested arrays/maps accepted in a message (guards the decoder).
 inline constexpr std::size_t max_nesting = 32;
 
+/** Bytes of decoded values (msgpack objects) a message may cost per byte of its body, on top
+    of @ref decoded_bytes_floor; a message that needs more is `error::protocol_error`. One
+    object per byte: every valid message fits (each value takes at least one byte), so a
+    legitimate array of small values is never refused; an 8 MiB array of nils still costs
+    about 24 times its size to decode. What bounds that for a peer that has not completed the
+    handshake is the smaller frame limit before the hello
+    (`server_options::max_frame_size_before_handshake`); decoding arguments lazily, to cost a
+    small multiple of their bytes after the hello too, is left to do.
+*/
+inline constexpr std::size_t decoded_bytes_per_byte = sizeof(msgpack::object);
+
+/// Decoded bytes any message may use whatever its size: 256 KiB (about 10,900 values).
+inline constexpr std::size_t decoded_bytes_floor = 256u << 10;
+
 namespace detail {
 
 // The parts of a native request, notify and response around the arguments or result, which

@@ -22,8 +22,10 @@ namespace mailroom::protocol {
     traffic (as Netty's adaptive receive buffers are): `prepare()` (no argument) starts at
     `initial_read_size` bytes, doubles the next read's size, up to `max_read_size`, each time
     a read fills the region it was given, and halves it again after 8 reads in a row that
-    used at most a quarter of it. A frame larger than the buffer gets a buffer that holds
-    exactly that frame, once its prefix has arrived. Whenever the buffer is empty when
+    used at most a quarter of it. A frame larger than the read size grows the buffer as its
+    bytes arrive, doubling what is buffered, up to exactly that frame: a prefix alone never
+    reserves the announced size (a peer could announce the limit on every link and send
+    nothing more). Whenever the buffer is empty when
     `prepare()` is called and holds more than the current read size, it shrinks back to that
     size, so a link that was busy returns to a small buffer. @ref release frees the buffer
     of an idle link (nothing buffered) altogether and restarts at the initial size.
@@ -62,8 +64,8 @@ public:
     frame_parser& operator=(frame_parser&&) noexcept = default;
 
     /** A writable region at the end of the unread data, sized by the adaptive policy
-        (see Memory above): at least one byte, and room for the whole of a frame whose prefix
-        has arrived.
+        (see Memory above): at least one byte; while a frame above the read size arrives,
+        room for twice what is buffered (at most the rest of that frame).
     */
     std::span<char> prepare();
 
@@ -95,6 +97,9 @@ public:
     std::size_t read_size() const noexcept { return target_; }
 
     std::size_t max_frame_size() const noexcept { return max_frame_size_; }
+
+    /// Changes the limit for the frames not returned yet (a smaller one before a handshake).
+    void set_max_frame_size(std::size_t n) noexcept { max_frame_size_ = n; }
 
 private:
     /// Moves the unread bytes to the front of the buffer.

@@ -2,6 +2,8 @@
 
 #include <mailroom/protocol/frame.hpp>
 
+#include <chrono>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <span>
@@ -9,6 +11,19 @@
 #include <system_error>
 
 namespace mailroom {
+
+/** What a server link enforces on a peer until it completed the protocol's handshake (the
+    native hello): the core's session knows whether its protocol has one, the link knows the
+    bytes and the time. See `connection_handler::limits_before_handshake`.
+*/
+struct handshake_limits {
+    /// Time from the link's opening to the completed handshake; later, the link closes with
+    /// `error::handshake_timeout`, whatever the peer sent meanwhile. 0: no deadline.
+    std::chrono::milliseconds timeout{0};
+    /// Largest message body accepted before the handshake (at most the link's own limit);
+    /// a larger one closes the link with `error::frame_too_large`. 0: the link's own limit.
+    std::size_t max_frame_size = 0;
+};
 
 /** One accepted link, as a transport exposes it to the core.
 
@@ -47,6 +62,12 @@ public:
 
     /// Bytes accepted by `send` and not yet written (0 if the transport does not know).
     virtual std::size_t queued_bytes() const noexcept { return 0; }
+
+    /** The peer completed the protocol's handshake: the handler's `limits_before_handshake`
+        no longer apply. Called by the core on the connection's executor (from `on_message`).
+        Default: nothing (a transport that enforces no such limits).
+    */
+    virtual void handshake_done() {}
 };
 
 /** What a connection reports upward: implemented by the core for each connection.
@@ -62,6 +83,12 @@ public:
 
     /// The link is gone (peer closed, error, or `close()`); called exactly once.
     virtual void on_close(std::error_code ec) = 0;
+
+    /** Asked once by the link when it opens, before the first `on_message`: what to enforce
+        until `connection::handshake_done` (a deadline, a smaller frame limit). A link that
+        enforces them uses <mailroom/link/handshake_guard.hpp>. Default: nothing.
+    */
+    virtual handshake_limits limits_before_handshake() const { return {}; }
 };
 
 /// Given to an acceptor: returns the handler for each connection it accepts. When it returns

@@ -2,11 +2,13 @@
 
 #include <mailroom/detail/config.hpp>
 #include <mailroom/filters/filter_chain.hpp>
+#include <mailroom/log_limiter.hpp>
 #include <mailroom/logger.hpp>
 #include <mailroom/protocol/wire_protocol.hpp>
 #include <mailroom/server/acceptor.hpp>
 #include <mailroom/server/dispatcher.hpp>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -30,6 +32,24 @@ struct server_options {
     std::size_t max_in_flight_per_connection = 16'384;
     /// Where the server logs handshakes and protocol errors.
     logger log{};
+    /** Time an accepted connection has to complete the protocol's handshake (the native
+        hello); later it closes with `error::handshake_timeout`, whatever it sent meanwhile
+        (pings and single bytes do not extend it). Not applied to a protocol without a
+        handshake. Enforced by transports that implement `connection::handshake_done` (tcp,
+        ws). 0: no deadline. Default: 10 s.
+    */
+    std::chrono::milliseconds handshake_timeout{10'000};
+    /** Largest message body a connection may send before its handshake, in bytes (at most
+        the acceptor's `max_frame_size`); larger closes it with `frame_too_large`. A peer
+        nobody has heard from yet cannot make the server buffer 8 MiB. 0: the acceptor's limit.
+        Default: 64 KiB.
+    */
+    std::size_t max_frame_size_before_handshake = 64u << 10;
+    /** Warnings about bad connections (protocol errors, refusals), rate-limited per peer
+        address; the next line written says how many were suppressed. Default: one line per
+        address every 10 s.
+    */
+    log_limit_settings warning_limit{};
 };
 
 /** The server side of the call path: acceptors hand it connections, it performs the

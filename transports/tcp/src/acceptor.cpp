@@ -71,10 +71,14 @@ public:
         if (this->finished())
             return handler->on_close(std::make_error_code(std::errc::operation_canceled));
         handler_ = std::move(handler);
+        this->expect_handshake(handler_->limits_before_handshake());
         this->start();
     }
 
+    /// Keeps `slot` (a place in the acceptor's connection limit) until destroyed.
+    void hold(connection_slot slot) noexcept { slot_ = std::move(slot); }
     void send(frame f) override { this->send_frame(std::move(f)); }
+    void handshake_done() override { this->handshake_complete(); }
     void close() override { this->close_stream(true); }
     std::string remote_address() const override { return remote_; }
     std::size_t queued_bytes() const noexcept override { return this->queued(); }
@@ -99,6 +103,7 @@ private:
     std::shared_ptr<connection_handler> handler_;
     std::string remote_;
     std::shared_ptr<tls_context> tls_; // outlives the stream's SSL object
+    connection_slot slot_;
     struct no_timer {
         explicit no_timer(const typename base::executor_type&) {}
     };
@@ -119,14 +124,18 @@ public:
 private:
     /// On the strand: a plain connection goes to the core at once, a TLS one after its handshake.
     template <class Strand>
-    void accepted(basic_plain_socket<Strand> socket)
+    void accepted(basic_plain_socket<Strand> socket, connection_slot slot)
     {
-        if (!tls_)
-            return hand_over(std::make_shared<tcp_connection<basic_plain_socket<Strand>>>(
-                std::move(socket), options_));
+        if (!tls_) {
+            auto conn = std::make_shared<tcp_connection<basic_plain_socket<Strand>>>(
+                std::move(socket), options_);
+            conn->hold(std::move(slot));
+            return hand_over(std::move(conn));
+        }
         // The core sees a TLS connection only once its handshake succeeded.
         auto conn = std::make_shared<tcp_connection<basic_tls_socket<Strand>>>(
             std::move(socket), options_, tls_);
+        conn->hold(std::move(slot));
         track_opening(conn);
         asio::post(conn->executor(), [self = shared_from_this(), conn] {
             conn->handshake(self->options_.handshake_timeout, [self, conn] {

@@ -34,7 +34,8 @@ framed_stream<Socket>::framed_stream(socket_type socket, stream_options options,
                                      std::shared_ptr<const wire_protocol> protocol)
     requires(!tls)
     : socket_(std::move(socket)), strand_(socket_.get_executor()), timer_(strand_),
-      parser_(max_frame_size, options.read_size, options.initial_read_size), options_(options),
+      parser_(max_frame_size, options.read_size, options.initial_read_size),
+      max_frame_size_(max_frame_size), options_(options),
       protocol_(protocol ? std::move(protocol) : native_protocol()), queue_(limits_of(options)), keepalive_(keepalive_settings_of(options, *protocol_))
 {
 }
@@ -45,7 +46,8 @@ framed_stream<Socket>::framed_stream(tcp_socket_type socket, asio::ssl::context&
                                      std::shared_ptr<const wire_protocol> protocol)
     requires(tls)
     : socket_(std::move(socket), ctx), strand_(socket_.get_executor()), timer_(strand_),
-      parser_(max_frame_size, options.read_size, options.initial_read_size), options_(options),
+      parser_(max_frame_size, options.read_size, options.initial_read_size),
+      max_frame_size_(max_frame_size), options_(options),
       protocol_(protocol ? std::move(protocol) : native_protocol()), queue_(limits_of(options)), keepalive_(keepalive_settings_of(options, *protocol_))
 {
 }
@@ -62,6 +64,20 @@ void framed_stream<Socket>::start()
     keepalive_.received(clock::now()); // silence counts from now
     do_read();
     arm_timer();
+}
+
+template <class Socket>
+void framed_stream<Socket>::expect_handshake(const handshake_limits& limits)
+{
+    handshake_.arm(limits, clock::now());
+    parser_.set_max_frame_size(handshake_.max_frame_size(max_frame_size_));
+}
+
+template <class Socket>
+void framed_stream<Socket>::handshake_complete()
+{
+    handshake_.done();
+    parser_.set_max_frame_size(max_frame_size_);
 }
 
 template <class Socket>
@@ -232,9 +248,11 @@ void framed_stream<Socket>::on_written(const boost::system::error_code& ec, std:
 template <class Socket>
 void framed_stream<Socket>::arm_timer()
 {
-    if (!keepalive_.enabled())
+    // The keepalive's period, cut short by a handshake deadline that applies.
+    const auto wait = handshake_.wait(clock::now(), keepalive_.period());
+    if (wait.count() == 0)
         return;
-    timer_.expires_after(keepalive_.period());
+    timer_.expires_after(wait);
     timer_.async_wait([self = this->shared_from_this()](const boost::system::error_code& ec) {
         if (!ec)
             self->on_tick();
@@ -246,7 +264,10 @@ void framed_stream<Socket>::on_tick()
 {
     if (close_.finished())
         return;
-    const auto act = keepalive_.tick(clock::now());
+    const auto now = clock::now();
+    if (handshake_.expired(now)) // issue 16: pings and trickled bytes kept such links open
+        return shutdown(error::handshake_timeout, false);
+    const auto act = keepalive_.enabled() ? keepalive_.tick(now) : keepalive_clock::action::none;
     if (act == keepalive_clock::action::close)
         return shutdown(error::keepalive_timeout, false);
     release_idle_buffers();

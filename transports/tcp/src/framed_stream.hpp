@@ -3,6 +3,7 @@
 #include <mailroom/detail/config.hpp>
 #include <mailroom/link/close_sequence.hpp>
 #include <mailroom/link/delivery_batch.hpp>
+#include <mailroom/link/handshake_guard.hpp>
 #include <mailroom/link/keepalive_clock.hpp>
 #include <mailroom/link/write_queue.hpp>
 #include <mailroom/protocol/frame.hpp>
@@ -110,6 +111,15 @@ protected:
     /// Starts reading and the keepalive timer; call on the strand once connected.
     void start();
 
+    /** On the strand, before @ref start (a server link): enforces `limits` until
+        @ref handshake_complete — a smaller frame limit, and a deadline that closes the
+        stream with `error::handshake_timeout` (nothing the peer sends moves it).
+    */
+    void expect_handshake(const handshake_limits& limits);
+
+    /// On the strand: the peer completed the handshake; the limits above are lifted.
+    void handshake_complete();
+
     socket_type& socket() noexcept { return socket_; }
     bool closing() const noexcept { return close_.closing(); }
     /// On the strand: `closed` was called.
@@ -140,6 +150,7 @@ private:
     executor_type strand_; // the socket's, copied once: asks whether a send runs on it
     timer_type timer_;
     protocol::frame_parser parser_;
+    const std::size_t max_frame_size_;
     const stream_options options_;
     const std::shared_ptr<const wire_protocol> protocol_;
 
@@ -149,6 +160,7 @@ private:
 
     // Strand only.
     keepalive_clock keepalive_;
+    handshake_guard handshake_;
     delivery_batch batch_;
     bool rearm_read_ = false;         // the read was cancelled to shrink its buffer
     bool inline_writes_ = false;      // the socket is non-blocking: do_write may write itself

@@ -40,21 +40,24 @@ private:
     static void abort_opening(accepted_connection& conn) { conn.abort(); }
 
     /// On the acceptor's strand: starts the upgrade of `socket` on its own strand.
-    void accepted(tcp::basic_plain_socket<tcp::any_strand> socket)
+    void accepted(tcp::basic_plain_socket<tcp::any_strand> socket, tcp::connection_slot slot)
     {
         const detail::strand_type strand = socket.get_executor();
         asio::ip::tcp::socket s(std::move(socket));
         if (tls_)
             upgrade(std::make_shared<ws_connection<detail::tls_layer>>(strand, std::move(s),
-                                                                       options_, tls_));
+                                                                       options_, tls_),
+                    std::move(slot));
         else
             upgrade(std::make_shared<ws_connection<detail::plain_layer>>(strand, std::move(s),
-                                                                         options_));
+                                                                         options_),
+                    std::move(slot));
     }
 
     template <class Connection>
-    void upgrade(std::shared_ptr<Connection> conn)
+    void upgrade(std::shared_ptr<Connection> conn, tcp::connection_slot slot)
     {
+        conn->hold(std::move(slot));
         track_opening(conn);
         asio::post(conn->strand(), [self = shared_from_this(), conn] {
             conn->upgrade([self](std::shared_ptr<accepted_connection> c) {

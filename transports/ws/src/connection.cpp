@@ -182,6 +182,7 @@ void ws_connection<Next>::open(std::shared_ptr<connection_handler> handler)
     if (this->finished()) // closed between the upgrade and now: the core still hears of it
         return handler->on_close(std::make_error_code(std::errc::operation_canceled));
     handler_ = std::move(handler);
+    this->expect_handshake(handler_->limits_before_handshake());
     this->start();
 }
 

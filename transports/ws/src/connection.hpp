@@ -3,6 +3,7 @@
 #include "link.hpp"
 
 #include <mailroom/server/acceptor.hpp>
+#include <mailroom/tcp/accept_loop.hpp>
 #include <mailroom/tcp/tls_context.hpp>
 #include <mailroom/ws/options.hpp>
 
@@ -60,7 +61,10 @@ public:
     void abort() override { this->close_link(false); }
     const strand_type& strand() const noexcept override { return this->executor(); }
 
+    /// Keeps `slot` (a place in the acceptor's connection limit) until destroyed.
+    void hold(tcp::connection_slot slot) noexcept { slot_ = std::move(slot); }
     void send(frame f) override { this->send_frame(std::move(f)); }
+    void handshake_done() override { this->handshake_complete(); }
     void close() override { this->close_link(true); }
     void close(std::error_code reason) override { this->close_link(true, reason); }
     std::string remote_address() const override { return remote_; }
@@ -92,6 +96,7 @@ private:
     std::optional<boost::beast::http::request_parser<boost::beast::http::empty_body>> parser_;
     std::optional<boost::beast::http::response<boost::beast::http::string_body>> response_;
     std::shared_ptr<tcp::tls_context> tls_; // outlives the stream's SSL object
+    tcp::connection_slot slot_;
 };
 
 /** Whether `key` is a valid `Sec-WebSocket-Key` (RFC 6455, 4.2.1): the base64 encoding of

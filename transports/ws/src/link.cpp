@@ -223,7 +223,7 @@ void ws_link<Next>::on_message()
     batch_.begin(); // replies sent meanwhile leave together once the message was delivered
     if (!batch_framing_) {
         deliver(message);
-    } else if (!(bad = decode_batch(message, max_frame_size_, bodies_))) {
+    } else if (!(bad = decode_batch(message, body_limit_, bodies_))) {
         for (const auto& body : bodies_) {
             if (close_.finished())
                 break;
@@ -288,6 +288,26 @@ void ws_link<Next>::enable(bool batch, std::size_t guard_frames, std::chrono::mi
 }
 
 template <class Next>
+void ws_link<Next>::expect_handshake(const handshake_limits& limits)
+{
+    handshake_.arm(limits, std::chrono::steady_clock::now());
+    // A batch may carry the hello and the calls behind it in one message (up to the frame
+    // limit): with batches, only the deadline applies before the hello.
+    if (batch_framing_)
+        return;
+    body_limit_ = handshake_.max_frame_size(max_frame_size_);
+    ws_.read_message_max(message_limit(batch_framing_, body_limit_));
+}
+
+template <class Next>
+void ws_link<Next>::handshake_complete()
+{
+    handshake_.done();
+    body_limit_ = max_frame_size_;
+    ws_.read_message_max(message_limit(batch_framing_, body_limit_));
+}
+
+template <class Next>
 void ws_link<Next>::start()
 {
     if (socket_closed_)
@@ -304,6 +324,7 @@ void ws_link<Next>::arm_keepalive()
     milliseconds period = keepalive_.period();
     if (guard_time_.count() > 0)
         period = period.count() > 0 ? std::min(period, guard_time_) : guard_time_;
+    period = handshake_.wait(std::chrono::steady_clock::now(), period);
     if (period.count() == 0)
         return;
     timer_.expires_after(std::max(period, milliseconds(1)));
@@ -320,7 +341,10 @@ void ws_link<Next>::on_keepalive()
         return;
     // Liveness is any bytes, control frames included: the layer under Beast times its reads.
     keepalive_.received(ws_.next_layer().last_read());
-    const auto act = keepalive_.tick(std::chrono::steady_clock::now());
+    const auto now = std::chrono::steady_clock::now();
+    if (handshake_.expired(now)) // issue 16: pings and trickled bytes kept such links open
+        return fail(error::handshake_timeout, websocket::close_code::policy_error);
+    const auto act = keepalive_.tick(now);
     if (act == keepalive_clock::action::close) {
         finish(error::keepalive_timeout, false);
         return hard_close();

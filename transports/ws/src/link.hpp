@@ -6,6 +6,7 @@
 #include <mailroom/detail/config.hpp>
 #include <mailroom/link/close_sequence.hpp>
 #include <mailroom/link/delivery_batch.hpp>
+#include <mailroom/link/handshake_guard.hpp>
 #include <mailroom/link/keepalive_clock.hpp>
 #include <mailroom/link/write_queue.hpp>
 #include <mailroom/protocol/frame.hpp>
@@ -88,7 +89,7 @@ public:
     ws_link(strand_type strand, const stream_options& options, std::size_t max_frame_size,
             Args&&... args)
         : strand_(std::move(strand)), ws_(std::forward<Args>(args)...), timer_(strand_),
-          options_(options), max_frame_size_(max_frame_size),
+          options_(options), max_frame_size_(max_frame_size), body_limit_(max_frame_size),
           queue_({.max_bytes = options.max_write_queue_bytes,
                   .max_frames = options.max_write_queue_frames},
                  true),
@@ -133,6 +134,17 @@ protected:
     /// On the strand, after `enable`: starts reading and keepalive.
     void start();
 
+    /** On the strand, after `enable` and before `start` (a server link): enforces `limits`
+        until @ref handshake_complete — a smaller body limit (close 1009; not with batches,
+        whose one message may carry the hello and the calls behind it), and a deadline
+        that closes the link with 1008 and `error::handshake_timeout` (nothing the peer
+        sends moves it).
+    */
+    void expect_handshake(const handshake_limits& limits);
+
+    /// On the strand: the peer completed the handshake; the limits above are lifted.
+    void handshake_complete();
+
     /// On the strand: reports the close upward (once) without touching the socket.
     void finish(std::error_code ec, bool local);
 
@@ -166,6 +178,7 @@ private:
     asio::steady_timer timer_;
     const stream_options options_;
     const std::size_t max_frame_size_;
+    std::size_t body_limit_; // max_frame_size_, or less before the handshake
 
     std::mutex mu_; // guards queue_ (appended from any thread; `written` is strand-only)
     write_queue queue_; // held until enable()
@@ -173,6 +186,7 @@ private:
 
     // Strand only.
     keepalive_clock keepalive_;
+    handshake_guard handshake_;
     delivery_batch batch_;
     bool batch_framing_ = false;
     bool started_ = false;

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <mailroom/detail/config.hpp>
+#include <mailroom/log_limiter.hpp>
+#include <mailroom/logger.hpp>
 #include <mailroom/server/acceptor.hpp>
 #include <mailroom/tcp/listen.hpp>
 #include <mailroom/tcp/socket.hpp>
@@ -26,6 +28,39 @@
 
 namespace mailroom::tcp {
 
+/** One place in an acceptor's connection limit (`max_connections`), held by an accepted
+    connection for as long as it exists; released on destruction. Move-only.
+
+    @par Thread safety
+    Distinct objects: safe (the count is atomic). Shared objects: unsafe.
+*/
+class connection_slot {
+public:
+    connection_slot() = default;
+    explicit connection_slot(std::shared_ptr<std::atomic<std::size_t>> count) noexcept
+        : count_(std::move(count))
+    {
+    }
+    connection_slot(connection_slot&&) noexcept = default;
+    connection_slot& operator=(connection_slot&& other) noexcept
+    {
+        if (this != &other) {
+            release();
+            count_ = std::move(other.count_);
+        }
+        return *this;
+    }
+    ~connection_slot() { release(); }
+
+private:
+    void release() noexcept
+    {
+        if (auto c = std::exchange(count_, nullptr))
+            c->fetch_sub(1, std::memory_order_relaxed);
+    }
+    std::shared_ptr<std::atomic<std::size_t>> count_;
+};
+
 /** The listening half of a TCP-based acceptor (the TCP and WebSocket transports use it):
     the TLS server context, @ref listen, and the accept loop. The loop puts each accepted
     socket on a strand of its own and, on errors such as running out of descriptors, waits
@@ -35,12 +70,19 @@ namespace mailroom::tcp {
 
     Template parameters (CRTP):
     - `Derived` derives from `accept_loop` and has `template <class Strand> void
-      accepted(basic_plain_socket<Strand> socket)`, called on the acceptor's strand
-      (`strand_`) for each accepted socket. It either calls @ref hand_over at once, or
+      accepted(basic_plain_socket<Strand> socket, connection_slot slot)`, called on the
+      acceptor's strand (`strand_`) for each accepted socket; the connection made of it keeps
+      `slot` for its lifetime. It either calls @ref hand_over at once, or
       @ref track_opening, then (on `strand_`) @ref finish_opening and @ref hand_over.
-    - `Base` is the transport's public acceptor (a `mailroom::acceptor` with a pure
-      `std::uint16_t port() const`).
-    - `Options` has `host`, `port` and `tls` (a @ref tls_options).
+    - `Base` is the transport's public acceptor (a `mailroom::acceptor` with pure
+      `std::uint16_t port() const`, `std::uint64_t refused() const` and
+      `std::size_t open_connections() const`).
+    - `Options` has `host`, `port`, `tls` (a @ref tls_options), `max_connections` and `log`.
+
+    Connection limit: once `max_connections` accepted connections exist (from the accept to
+    their destruction, upgrades and TLS handshakes included), each new one is closed at once,
+    counted (@ref refused) and logged at most once per 10 s with the count since the last
+    line.
     - `Opening` is the type of the connections kept while opening (a `mailroom::connection`
       by default).
 
@@ -58,8 +100,9 @@ namespace mailroom::tcp {
     @code
     class my_acceptor final : public mailroom::tcp::accept_loop<my_acceptor, my::acceptor, my::options> {
         friend accept_loop;
-        template <class Strand> void accepted(mailroom::tcp::basic_plain_socket<Strand> s)
-        { hand_over(std::make_shared<my_connection<Strand>>(std::move(s))); }
+        template <class Strand>
+        void accepted(mailroom::tcp::basic_plain_socket<Strand> s, mailroom::tcp::connection_slot slot)
+        { hand_over(std::make_shared<my_connection<Strand>>(std::move(s), std::move(slot))); }
     public:
         using accept_loop::accept_loop;
     };
@@ -116,6 +159,13 @@ public:
     std::string local_address() const override { return address_; }
     /// The bound port once started (the real one when bound to port 0).
     std::uint16_t port() const override { return port_.load(); }
+    /// Connections refused by the `max_connections` limit so far.
+    std::uint64_t refused() const override { return refused_.load(std::memory_order_relaxed); }
+    /// Accepted connections that still exist.
+    std::size_t open_connections() const override
+    {
+        return open_->load(std::memory_order_relaxed);
+    }
 
 protected:
     /// The default strand choice: @ref with_strand.
@@ -209,8 +259,30 @@ private:
                 });
             return;
         }
-        static_cast<Derived&>(*this).accepted(std::move(socket));
+        if (options_.max_connections > 0 &&
+            open_->load(std::memory_order_relaxed) >= options_.max_connections) {
+            refuse(socket);
+            return do_accept();
+        }
+        open_->fetch_add(1, std::memory_order_relaxed);
+        static_cast<Derived&>(*this).accepted(std::move(socket), connection_slot(open_));
         do_accept();
+    }
+
+    /// Beyond `max_connections` (issue 16: thousands of idle links): closed at once.
+    template <class Socket>
+    void refuse(Socket& socket)
+    {
+        boost::system::error_code ignored;
+        socket.close(ignored);
+        const auto total = refused_.fetch_add(1, std::memory_order_relaxed) + 1;
+        std::uint64_t suppressed = 0;
+        if (options_.log.enabled(log_level::warning) &&
+            refusals_.admit({}, log_limiter::clock::now(), suppressed))
+            options_.log.log(log_level::warning,
+                             "{}: refusing connections beyond max_connections ({}); {} refused "
+                             "so far, {} since the last line",
+                             address_, options_.max_connections, total, suppressed + 1);
     }
 
     asio::any_io_executor ex_;
@@ -218,6 +290,10 @@ private:
     asio::steady_timer retry_timer_;
     accept_handler on_accept_;
     std::atomic<std::uint16_t> port_{0};
+    std::shared_ptr<std::atomic<std::size_t>> open_ =
+        std::make_shared<std::atomic<std::size_t>>(0);
+    std::atomic<std::uint64_t> refused_{0};
+    log_limiter refusals_{log_limit_settings{}};
     std::string address_;
     std::mutex mu_; // guards acceptor_, retry_timer_, closed_ and opening_
     bool closed_ = false;

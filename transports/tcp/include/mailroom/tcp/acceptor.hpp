@@ -27,6 +27,10 @@ class acceptor : public mailroom::acceptor {
 public:
     /// The bound port (after `start`), useful when bound to port 0.
     virtual std::uint16_t port() const = 0;
+    /// Connections refused so far because `max_connections` were open.
+    virtual std::uint64_t refused() const = 0;
+    /// Accepted connections that still exist (counted against `max_connections`).
+    virtual std::size_t open_connections() const = 0;
 };
 
 /// Creates a TCP acceptor; it binds when the server starts it.

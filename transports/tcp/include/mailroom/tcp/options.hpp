@@ -1,5 +1,6 @@
 #pragma once
 
+#include <mailroom/logger.hpp>
 #include <mailroom/protocol/wire_protocol.hpp>
 #include <mailroom/tcp/tls.hpp>
 
@@ -59,6 +60,14 @@ struct acceptor_options {
     /// The protocol its connections speak, for their keepalive pings and pongs (pass the
     /// same one to `server::listen`). Default (null): the native one.
     std::shared_ptr<const wire_protocol> protocol{};
+    /** Connections open at once (from the accept until the connection is gone, TLS
+        handshakes included); a new one beyond it is closed at once, counted in
+        `acceptor::refused()`, and logged at most once per 10 s. 0: no limit.
+        Default: 10,000.
+    */
+    std::size_t max_connections = 10'000;
+    /// Where the acceptor logs refused connections. Default: warnings to stderr.
+    logger log{};
 };
 
 } // namespace mailroom::tcp

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <mailroom/logger.hpp>
 #include <mailroom/tcp/tls.hpp>
 
 #include <chrono>
@@ -85,6 +86,14 @@ struct acceptor_options {
                           .keepalive_timeout = std::chrono::milliseconds(60'000)};
     /// TLS (`wss`; needs `cert_file` and `key_file`). Default: off.
     tcp::tls_options tls{};
+    /** Connections open at once (from the accept until the connection is gone, upgrades
+        included); a new one beyond it is closed at once, before any HTTP, counted in
+        `acceptor::refused()`, and logged at most once per 10 s. 0: no limit.
+        Default: 10,000.
+    */
+    std::size_t max_connections = 10'000;
+    /// Where the acceptor logs refused connections. Default: warnings to stderr.
+    logger log{};
 };
 
 } // namespace mailroom::ws
