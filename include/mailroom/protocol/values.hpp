@@ -1,6 +1,7 @@
 #pragma once
 
 #include <mailroom/error.hpp>
+#include <mailroom/protocol/detail/json_numbers.hpp>
 #include <mailroom/protocol/frame.hpp>
 #include <mailroom/wire_type.hpp>
 
@@ -202,7 +203,10 @@ public:
     /// What the value is, in words ("a string", "an array"), for error messages.
     std::string_view kind() const noexcept;
 
-    /// Converts to `T`; false (leaving `out` unspecified) if it does not convert.
+    /** Converts to `T`; false (leaving `out` unspecified) if it does not convert. Both formats
+        follow msgpack's rules for numbers: an integer type takes only an integer within its
+        range (never a fraction), a floating-point type any number.
+    */
     template <class T>
     bool convert(T& out) const noexcept
     {
@@ -212,6 +216,10 @@ public:
                     out = *js_;
                     return true;
                 } else if constexpr (detail::json_readable<T>) {
+                    // nlohmann casts any number to an integer type; such a cast out of
+                    // range is undefined behaviour (found by fuzz/values_fuzz.cpp).
+                    if (!detail::json_numbers_fit<T>(*js_))
+                        return false;
                     js_->get_to(out);
                     return true;
                 } else {
