@@ -9,6 +9,13 @@ MAILROOM_TEST_PACKAGES=(libgtest-dev libgmock-dev libbenchmark-dev)
 MAILROOM_TEST_PACKAGES+=(nodejs node-ws chromium)
 # The Redis transport's tests start their own redis-server.
 MAILROOM_TEST_PACKAGES+=(redis-server)
+# The fuzz targets (scripts/fuzz.sh): clang 14 and its runtimes (libFuzzer, ASan, UBSan);
+# Debian 12 names them libclang-rt-14-dev.
+MAILROOM_FUZZ_PACKAGES=(clang libclang-rt-14-dev)
+# The executables of the ctest labels unit and filters, which scripts/test.sh runs under
+# ASan + UBSan.
+MAILROOM_ASAN_CI_TARGETS="core_unit_test client_unit_test server_unit_test link_core_test \
+call_pipeline_test mail_station_test ws_unit_test tcp_framed_stream_test filters_test"
 
 mailroom_install() {
     local missing=()

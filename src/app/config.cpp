@@ -65,7 +65,8 @@ std::vector<server_info> parse_servers(std::string_view json, std::string_view e
     nlohmann::json root;
     try {
         root = nlohmann::json::parse(json);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {
+        // Not only parse_error: a number beyond a double's range ("1e400") is out_of_range.
         fail(origin, "(document)", std::string("not valid JSON: ") + e.what());
     }
     if (!root.is_object())

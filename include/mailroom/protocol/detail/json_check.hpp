@@ -1,6 +1,7 @@
 #pragma once
 
 #include <mailroom/error.hpp>
+#include <mailroom/protocol/detail/json_numbers.hpp>
 #include <mailroom/wire_type.hpp>
 
 #include <nlohmann/json.hpp>
@@ -150,6 +151,9 @@ bool read_json(const nlohmann::json& j, T& out)
         out = j.get<T>();
         return true;
     } else if constexpr (json_type_v<T>) {
+        // nlohmann casts numbers inside containers unchecked (undefined out of range).
+        if (!json_numbers_fit<T>(j))
+            return false;
         j.get_to(out);
         return true;
     } else {

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Builds the library and the tests with a sanitizer into their own build directory and runs
+# them (docs/security.md, "Sanitizers"):
+#
+#   scripts/sanitize.sh address   # ASan + UBSan, build-asan, the whole suite but packaging
+#   scripts/sanitize.sh thread    # TSan, build-tsan, the concurrency tests ($tsan_regex)
+#
+# Extra arguments go to ctest (e.g. -R codec). Any report fails the run: UBSan halts on its
+# first finding, ASan and TSan exit non-zero. CI runs the address mode (scripts/test.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/common.sh
+
+mode=${1:-}
+shift || true
+
+# The concurrency tests: the station (routes, snapshots and members changing under calls on
+# other threads), the call pipeline, the filters, and the tcp conformance suite (servers
+# started, stopped and restarted under load: the churn of a cluster).
+tsan_targets=(mail_station_test call_pipeline_test filters_test conformance_tcp_test)
+tsan_regex='^(mail_station_test|call_pipeline_test|filters_test|conformance_tcp_test)\.'
+
+case "$mode" in
+address)
+    dir=build-asan
+    flags="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+    # packaging builds a consumer against the installed, instrumented library without the
+    # sanitizer's runtime: it tests the install, not memory, and runs in the plain build.
+    ctest_args=(-LE packaging)
+    targets=()
+    export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:detect_stack_use_after_return=0:strict_string_checks=1}
+    export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+    ;;
+thread)
+    dir=build-tsan
+    flags="-fsanitize=thread -fno-omit-frame-pointer"
+    ctest_args=(-R "$tsan_regex")
+    targets=("${tsan_targets[@]}")
+    export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/scripts/tsan.supp}
+    ;;
+*)
+    echo "usage: $0 address|thread [ctest args...]" >&2
+    exit 2
+    ;;
+esac
+
+mailroom_install "${MAILROOM_BUILD_PACKAGES[@]}" "${MAILROOM_TEST_PACKAGES[@]}"
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+cmake -S . -B "$dir" -G Ninja "${launcher[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="$flags" \
+    -DCMAKE_SHARED_LINKER_FLAGS="$flags" -DMAILROOM_BUILD_TESTS=ON \
+    -DMAILROOM_BUILD_EXAMPLES=ON -DMAILROOM_BUILD_BENCHMARKS=ON \
+    -DMAILROOM_WARNINGS_AS_ERRORS=ON -DMAILROOM_CHECK_HEADERS=OFF
+# MAILROOM_SANITIZE_TARGETS (space-separated) builds only those executables; pass the
+# matching ctest selection (e.g. -L unit) as well.
+[ -n "${MAILROOM_SANITIZE_TARGETS:-}" ] && read -r -a targets <<<"$MAILROOM_SANITIZE_TARGETS"
+cmake --build "$dir" -j2 ${targets[@]+--target "${targets[@]}"}
+ctest --test-dir "$dir" --output-on-failure -j2 "${ctest_args[@]}" "$@"
