@@ -44,9 +44,9 @@ struct json_only {
 
 // A JSON form is checked all the way down: nlohmann's own check says yes to a map of values
 // it cannot convert.
-static_assert(!mailroom::detail::json_type_v<std::map<std::string, msgpack_only>>);
-static_assert(!mailroom::detail::json_type_v<std::vector<std::pair<int, msgpack_only>>>);
-static_assert(mailroom::detail::json_type_v<std::map<std::string, std::vector<json_only>>>);
+static_assert(!mailroom::detail::json_readable_v<std::map<std::string, msgpack_only>>);
+static_assert(!mailroom::detail::json_writable_v<std::vector<std::pair<int, msgpack_only>>>);
+static_assert(mailroom::detail::json_readable_v<std::map<std::string, std::vector<json_only>>>);
 static_assert(mailroom::detail::json_only_v<json_only>);
 static_assert(!mailroom::detail::json_only_v<std::tuple<int, std::string>>);
 

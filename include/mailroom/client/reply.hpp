@@ -66,7 +66,7 @@ public:
     T as() const
     {
         if (json_) {
-            if constexpr (detail::json_type_v<T>)
+            if constexpr (detail::json_readable_v<T>)
                 return json_->get<T>();
             else
                 throw std::system_error(error::bad_result, "the type has no JSON conversion");

@@ -75,10 +75,13 @@ struct json_rec<std::tuple<T...>, L> : json_rec_all<L, T...> {};
 template <class T>
 inline constexpr bool json_writable_v = json_rec<std::remove_cvref_t<T>, json_write_leaf>::value;
 
-/// `T` can be read from JSON and written back (parameters and results received from one).
+/// `T` can be read from JSON (parameters and results received from a JSON protocol).
 template <class T>
-inline constexpr bool json_type_v =
-    json_rec<std::remove_cvref_t<T>, json_read_leaf>::value && json_writable_v<T>;
+inline constexpr bool json_readable_v = json_rec<std::remove_cvref_t<T>, json_read_leaf>::value;
+
+/// `T` has a JSON form, one way or both.
+template <class T>
+inline constexpr bool json_type_v = json_readable_v<T> || json_writable_v<T>;
 
 /** A type that travels in JSON only: it has a JSON form and is not a wire type (no msgpack
     adaptor mailroom knows of). Its msgpack conversions are never instantiated: calls with it
@@ -150,7 +153,7 @@ bool read_json(const nlohmann::json& j, T& out)
             return false;
         out = j.get<T>();
         return true;
-    } else if constexpr (json_type_v<T>) {
+    } else if constexpr (json_readable_v<T>) {
         // nlohmann casts numbers inside containers unchecked (undefined out of range).
         if (!json_numbers_fit<T>(j))
             return false;
