@@ -79,9 +79,9 @@ inline constexpr bool json_writable_v = json_rec<std::remove_cvref_t<T>, json_wr
 template <class T>
 inline constexpr bool json_readable_v = json_rec<std::remove_cvref_t<T>, json_read_leaf>::value;
 
-/// `T` has a JSON form, one way or both.
+/// `T` has a JSON form both ways.
 template <class T>
-inline constexpr bool json_type_v = json_readable_v<T> || json_writable_v<T>;
+inline constexpr bool json_type_v = json_readable_v<T> && json_writable_v<T>;
 
 /** A type that travels in JSON only: it has a JSON form and is not a wire type (no msgpack
     adaptor mailroom knows of). Its msgpack conversions are never instantiated: calls with it
