@@ -111,14 +111,19 @@ class mail_station::impl {
 public:
     impl(executor_type ex, mail_station_options options)
         : shared(std::make_shared<detail::station_shared>(std::move(ex), std::move(options))),
-          view(std::make_shared<detail::station_view>(std::vector<server_info>{}, false))
+          view(std::make_shared<detail::station_view>(std::vector<server_info>{}, false)),
+          published(view)
     {
     }
 
-    detail::station_view_ptr snapshot() const
+    /// The current snapshot, without the station's lock (every call takes one).
+    detail::station_view_ptr snapshot() const { return published.load(std::memory_order_acquire); }
+
+    /// Makes `next` the current snapshot; under `mu`.
+    void publish(std::shared_ptr<detail::station_view> next)
     {
-        std::lock_guard lock(mu);
-        return view;
+        view = std::move(next);
+        published.store(view, std::memory_order_release);
     }
 
     /// The slot to send `f` to (made if need be, then held by `made`), or null and why.
@@ -139,6 +144,8 @@ public:
     mutable std::mutex mu;
     bool closed = false;
     std::shared_ptr<detail::station_view> view; // replaced, never changed, but for its slots
+    /// `view` as callers read it: the same pointer, stored after every change of `view`.
+    std::atomic<detail::station_view_ptr> published;
     detail::string_map<detail::station_transport> transports;
     /// Slots of servers that left the table, while their calls drain (they keep themselves
     /// alive); close() ends them.
@@ -233,7 +240,7 @@ void mail_station::impl::replace(std::optional<std::vector<server_info>> servers
                 retired.push_back(slot);
             }
         }
-        view = std::move(next);
+        publish(std::move(next));
         std::erase_if(draining, [](const auto& w) { return w.expired(); });
         for (const auto& s : retired)
             draining.push_back(s);
@@ -329,8 +336,9 @@ void mail_station::impl::close()
             if (auto s = w.lock())
                 retired.push_back(std::move(s));
         draining.clear();
-        view = std::make_shared<detail::station_view>(view->table.all(), true);
-        view->assign_protocols(transports);
+        auto next = std::make_shared<detail::station_view>(view->table.all(), true);
+        next->assign_protocols(transports);
+        publish(std::move(next));
     }
     for (const auto& s : retired)
         s->shutdown(error::cancelled);

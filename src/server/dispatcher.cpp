@@ -2,9 +2,42 @@
 #include <mailroom/server/dispatcher.hpp>
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 #include <mutex>
 
 namespace mailroom {
+namespace {
+
+/// Equality of two names, inline for the short ones a call path holds (no call to memcmp
+/// for each of the three names a cached lookup compares).
+bool same_name(std::string_view a, std::string_view b) noexcept
+{
+    const std::size_t n = a.size();
+    if (n != b.size())
+        return false;
+    const char* p = a.data();
+    const char* q = b.data();
+    const auto load = [](const char* at, auto word) {
+        std::memcpy(&word, at, sizeof word);
+        return word;
+    };
+    if (n >= 8 && n <= 16) // two overlapping words
+        return load(p, std::uint64_t{}) == load(q, std::uint64_t{}) &&
+               load(p + n - 8, std::uint64_t{}) == load(q + n - 8, std::uint64_t{});
+    if (n >= 4 && n < 8)
+        return load(p, std::uint32_t{}) == load(q, std::uint32_t{}) &&
+               load(p + n - 4, std::uint32_t{}) == load(q + n - 4, std::uint32_t{});
+    if (n < 4) {
+        for (std::size_t i = 0; i < n; ++i)
+            if (p[i] != q[i])
+                return false;
+        return true;
+    }
+    return std::memcmp(p, q, n) == 0;
+}
+
+} // namespace
 
 std::string dispatcher::service_key(std::string_view ns, std::string_view service)
 {
@@ -29,8 +62,8 @@ const raw_handler* dispatcher::lookup(const protocol::method_path& path, lookup_
 {
     const auto version = version_.load(std::memory_order_acquire);
     for (auto& e : cache.entries_)
-        if (e.version == version && e.method == path.method && e.service == path.service &&
-            e.ns == path.ns) {
+        if (e.version == version && same_name(e.method, path.method) &&
+            same_name(e.service, path.service) && same_name(e.ns, path.ns)) {
             ec = {};
             return e.handler.get();
         }

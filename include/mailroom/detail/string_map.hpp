@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstdint>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -7,12 +9,67 @@
 
 namespace mailroom::detail {
 
-/// Hash that lets a string-keyed map be searched with a string_view (no allocation).
+/// A per-process seed for @ref string_hash (a peer that can choose keys cannot precompute
+/// collisions).
+std::uint64_t string_hash_seed() noexcept;
+
+/** Hash that lets a string-keyed map be searched with a string_view (no allocation).
+
+    The keys hashed on the call path are short (server ids and types, service and method
+    names): read 8 bytes at a time (the tail with overlapping loads, never byte by byte) and
+    mixed with one 64 × 64 → 128-bit multiply per word, inline, seeded per process. It is
+    several times cheaper than `std::hash<std::string_view>` for such keys, which the call
+    path hashes twice per call.
+*/
 struct string_hash {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const noexcept
     {
-        return std::hash<std::string_view>{}(s);
+        static const std::uint64_t seed = string_hash_seed();
+        const char* p = s.data();
+        std::size_t n = s.size();
+        std::uint64_t h = seed ^ (n * 0x9E3779B97F4A7C15ull);
+        while (n > 8) {
+            h = mix(h ^ load64(p), 0xA0761D6478BD642Full);
+            p += 8;
+            n -= 8;
+        }
+        // 0 to 8 bytes left: two overlapping loads cover them without a loop.
+        std::uint64_t a = 0, b = 0;
+        if (n >= 4) {
+            a = load32(p);
+            b = load32(p + n - 4);
+        } else if (n > 0) {
+            a = static_cast<unsigned char>(p[0]);
+            b = (std::uint64_t{static_cast<unsigned char>(p[n / 2])} << 8) |
+                static_cast<unsigned char>(p[n - 1]);
+        }
+        return static_cast<std::size_t>(mix(h ^ a ^ 0xE7037ED1A0B428DBull, b ^ seed));
+    }
+
+private:
+    static std::uint64_t load64(const char* p) noexcept
+    {
+        std::uint64_t v;
+        std::memcpy(&v, p, 8);
+        return v;
+    }
+    static std::uint64_t load32(const char* p) noexcept
+    {
+        std::uint32_t v;
+        std::memcpy(&v, p, 4);
+        return v;
+    }
+    static std::uint64_t mix(std::uint64_t a, std::uint64_t b) noexcept
+    {
+#ifdef __SIZEOF_INT128__
+        __extension__ using u128 = unsigned __int128;
+        const u128 m = static_cast<u128>(a) * b;
+        return static_cast<std::uint64_t>(m) ^ static_cast<std::uint64_t>(m >> 64);
+#else
+        const std::uint64_t m = (a ^ (a >> 32)) * (b | 1);
+        return m ^ (m >> 29);
+#endif
     }
 };
 
