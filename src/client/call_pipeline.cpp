@@ -45,7 +45,9 @@ void add_extras(call& c, const protocol::method_path& path, const route_param* p
         if (table->for_type(path.server_type).empty())
             table = nullptr;
     }
-    auto policy = policies.empty() ? nullptr : policies.for_type(path.server_type);
+    auto policy = c.options.policy ? c.options.policy
+                  : policies.empty()   ? nullptr
+                                       : policies.for_type(path.server_type);
     if (!table && !policy)
         return;
     auto& x = c.extras.emplace();

@@ -29,6 +29,8 @@ struct cancellation_access;
 
 } // namespace detail
 
+class failure_policy;
+
 /** Cancels the calls it is attached to (through @ref call_options::cancel): each one still
     pending completes once, with `error::cancelled` (which compares equal to
     `std::errc::operation_canceled`, what Asio's `operation_aborted` compares equal to). A call
@@ -69,6 +71,11 @@ struct call_options {
         stub takes it as an argument before the completion token instead.
     */
     diagnostics* diag = nullptr;
+    /** What happens when an attempt fails (failover, failsafe, failback, or your own; see
+        client/failure_policy.hpp); null: the proxy's policy for the server type, if any,
+        else failfast.
+    */
+    std::shared_ptr<failure_policy> policy{};
 };
 
 } // namespace mailroom
