@@ -1,5 +1,6 @@
 #pragma once
 
+#include <mailroom/client/broadcast.hpp>
 #include <mailroom/client/detail/call_pipeline.hpp>
 #include <mailroom/client/detail/station_access.hpp>
 #include <mailroom/client/detail/typed_completion.hpp>
@@ -108,6 +109,34 @@ public:
     template <class Args, class CompletionToken>
     auto async_notify_to(std::string_view server_id, const protocol::method_path& path,
                          const Args& args, CompletionToken&& token);
+
+    /** Calls `path` on every server of `path.server_type` in the station's current table,
+        each as a call of its own to that server (as @ref async_call_to: the filters run for
+        each, a failure policy never moves one), and completes once, when all have, with
+        `void(broadcast_result<R>)`: every server's result or error, by id. A server that is
+        down yields its error there; no server of the type yields an empty map. The handler
+        runs on its associated executor (the station's by default), never inside this call.
+        pomelo's `toServer('*')`.
+    */
+    template <class R = reply, class Args, class CompletionToken>
+    auto async_call_all(const protocol::method_path& path, const Args& args,
+                        call_options options, CompletionToken&& token);
+
+    template <class R = reply, class Args, class CompletionToken>
+    auto async_call_all(const protocol::method_path& path, const Args& args,
+                        CompletionToken&& token)
+    {
+        return async_call_all<R>(path, args, call_options{},
+                                 std::forward<CompletionToken>(token));
+    }
+
+    /** Sends a notify to every server of `path.server_type`; completes once with
+        `void(broadcast_result<void>)`: each server's outcome as @ref async_notify_to reports
+        it.
+    */
+    template <class Args, class CompletionToken>
+    auto async_notify_all(const protocol::method_path& path, const Args& args,
+                          CompletionToken&& token);
 
     /// The server the router picks for a call (empty if none).
     std::string route(const protocol::method_path& path, const route_param& param) const

@@ -186,6 +186,20 @@ public:
                         std::forward<CompletionToken>(token), &diag);
     }
 
+    /** Broadcast: the same call to every server of the type (pomelo's `toServer('*')`),
+        completing once, when all have, with `void(broadcast_result<R>)` (`void` results and
+        notifies: `broadcast_result<void>`): each server's result or error, by id. See
+        @ref proxy::async_call_all.
+    */
+    template <class CompletionToken>
+        requires Routed
+    auto to_all(stub_arg<std::remove_cvref_t<A>>... args, CompletionToken&& token) const
+    {
+        return ctx_->rpc->template async_call_all<R>(
+            path(), std::tuple<const std::remove_cvref_t<A>&...>(args.get()...), ctx_->options,
+            std::forward<CompletionToken>(token));
+    }
+
     /// The path this method calls.
     protocol::method_path path() const
     {

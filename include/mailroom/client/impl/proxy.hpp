@@ -1,9 +1,14 @@
 #pragma once
 
+#include <mailroom/detail/unique_function.hpp>
 #include <mailroom/protocol/values.hpp>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
 
 #include <algorithm>
 #include <cstdint>
+#include <mutex>
 #include <type_traits>
 #include <utility>
 
@@ -70,7 +75,93 @@ struct notify_initiation {
     }
 };
 
+/** The outcomes of a broadcast as its calls complete (on any thread, possibly before the
+    initiation has given the handler: a lazy token starts it later), and the handler once
+    both the last outcome and the handler are there.
+*/
+template <class T>
+class broadcast_state {
+public:
+    explicit broadcast_state(std::size_t calls) : left_(calls) {}
+
+    void done(const std::string& server_id, server_outcome<T> outcome)
+    {
+        std::unique_lock lock(mu_);
+        results_.insert_or_assign(server_id, std::move(outcome));
+        --left_;
+        finish(lock);
+    }
+
+    /// Gives the handler; it runs (posted to `ex`) once every call is done.
+    template <class Handler>
+    void start(Handler handler, const asio::any_io_executor& station_ex)
+    {
+        auto ex = asio::get_associated_executor(handler, station_ex);
+        std::unique_lock lock(mu_);
+        handler_ = [h = std::move(handler), work = asio::make_work_guard(ex)](
+                       broadcast_result<T> r) mutable {
+            auto ex = work.get_executor();
+            asio::post(ex, [h = std::move(h), r = std::move(r), work = std::move(work)]() mutable {
+                h(std::move(r));
+            });
+        };
+        finish(lock);
+    }
+
+private:
+    void finish(std::unique_lock<std::mutex>& lock)
+    {
+        if (left_ != 0 || !handler_)
+            return;
+        auto h = std::move(handler_);
+        auto r = std::move(results_);
+        lock.unlock();
+        h(std::move(r));
+    }
+
+    std::mutex mu_;
+    std::size_t left_;
+    broadcast_result<T> results_;
+    unique_function<void(broadcast_result<T>)> handler_;
+};
+
 } // namespace detail
+
+template <class R, class Args, class CompletionToken>
+auto proxy::async_call_all(const protocol::method_path& path, const Args& args,
+                           call_options options, CompletionToken&& token)
+{
+    using value = detail::broadcast_value_t<R>;
+    auto view = detail::view_of(station_);
+    const auto servers = detail::table_of(*view).of_type(path.server_type);
+    auto state = std::make_shared<detail::broadcast_state<value>>(servers.size());
+    // Every call is made (and encoded) now: the initiation may run later, when `args` is gone.
+    for (const server_info* s : servers) {
+        auto on_done = [state, id = s->id](std::error_code ec, auto&&... result) {
+            server_outcome<value> o{ec};
+            if constexpr (sizeof...(result) == 1)
+                if (!ec)
+                    o.value = std::move(result...);
+            state->done(id, std::move(o));
+        };
+        if constexpr (std::is_same_v<R, no_reply>)
+            async_notify_to(s->id, path, args, std::move(on_done));
+        else
+            async_call_to<R>(s->id, path, args, options, std::move(on_done));
+    }
+    return asio::async_initiate<CompletionToken, void(broadcast_result<value>)>(
+        [](auto handler, std::shared_ptr<detail::broadcast_state<value>> state,
+           asio::any_io_executor ex) { state->start(std::move(handler), ex); },
+        token, std::move(state), asio::any_io_executor(station_.get_executor()));
+}
+
+template <class Args, class CompletionToken>
+auto proxy::async_notify_all(const protocol::method_path& path, const Args& args,
+                             CompletionToken&& token)
+{
+    return async_call_all<no_reply>(path, args, call_options{},
+                                    std::forward<CompletionToken>(token));
+}
 
 template <class R, class Args, class CompletionToken>
 auto proxy::async_call(const protocol::method_path& path, const route_param& param,
