@@ -166,6 +166,32 @@ void set_failure_policies(mailroom::app<cluster_rpc>& app)
     app.dynamic().policies().set("chat", std::make_shared<failover_once>());
 }
 
+void shipped_policies(mailroom::app<cluster_rpc>& app, const session& s)
+{
+    // chatRemote.get may run twice; every other call moves only if it did not run.
+    app.dynamic().policies().set("chat", std::make_shared<mailroom::failover>(
+        mailroom::failover::options{
+            .max_attempts = 3, .idempotent = mailroom::idempotent_methods({"chatRemote.get"})}));
+    // this call alone: retried in place on transient errors
+    app.rpc.chat.chatRemote.with({.policy = std::make_shared<mailroom::failsafe>()})
+        .get(mailroom::route_param::of(s), s.channel,
+             [](std::error_code, std::vector<std::string>) {});
+}
+
+void broadcast(mailroom::app<cluster_rpc>& app)
+{
+    app.rpc.chat.chatRemote.get.to_all(
+        "room-1", [](mailroom::broadcast_result<std::vector<std::string>> r) {
+            for (const auto& [server_id, o] : r)
+                if (o) // this server's result
+                    std::printf("%s: %zu members\n", server_id.c_str(), o.value.size());
+                else // this server's error
+                    std::printf("%s: %s\n", server_id.c_str(), o.error.message().c_str());
+        });
+    app.rpc.chat.chatRemote.kick.to_all("spammer", [](mailroom::broadcast_result<void>) {});
+    // the dynamic proxy: app.dynamic().async_call_all<R>(path, args, options, token)
+}
+
 asio::awaitable<void> health_check(mailroom::app<cluster_rpc>& app)
 {
     // the built-in remotes of one server, typed

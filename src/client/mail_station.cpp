@@ -62,13 +62,24 @@ struct station_view final : load_source {
     /// server never called has no slot, and no load).
     std::size_t in_flight(const server_info& s) const noexcept override
     {
-        const auto& all = table.all();
-        // An entry of this table is found by its address: no lookup by id per candidate.
-        if (all.empty() || std::less<>{}(&s, all.data()) || !std::less<>{}(&s, all.data() + all.size()))
-            return 0;
-        const auto* slot = slots[static_cast<std::size_t>(&s - all.data())].raw.load(
-            std::memory_order_acquire);
+        const auto* slot = slot_of(s);
         return slot ? slot->in_flight() : 0;
+    }
+
+    bool down(const server_info& s) const noexcept override
+    {
+        const auto* slot = slot_of(s);
+        return slot && slot->down();
+    }
+
+    /// The slot of an entry of this table, found by its address (no lookup by id per
+    /// candidate); null for a server never called or not of this table.
+    const detail::server_slot* slot_of(const server_info& s) const noexcept
+    {
+        const auto& all = table.all();
+        if (all.empty() || std::less<>{}(&s, all.data()) || !std::less<>{}(&s, all.data() + all.size()))
+            return nullptr;
+        return slots[static_cast<std::size_t>(&s - all.data())].raw.load(std::memory_order_acquire);
     }
 
     slot_ref* ref(std::string_view id) const noexcept

@@ -28,7 +28,26 @@ bool is_permanent_connect_error(std::error_code ec) noexcept
     return ec && ec == condition::permanent;
 }
 
-mailbox_fsm::mailbox_fsm(mailbox_fsm_config config) : config_(std::move(config)) {}
+mailbox_fsm::mailbox_fsm(mailbox_fsm_config config)
+    : config_(std::move(config)), probe_backoff_(config_.probe_delay),
+      jitter_state_(config_.jitter_seed)
+{
+}
+
+std::chrono::milliseconds mailbox_fsm::next_probe_delay() noexcept
+{
+    // splitmix64: a different delay for each server and each probe, so that the callers of
+    // a server that went down do not all probe it in step.
+    std::uint64_t z = (jitter_state_ += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    const auto d = probe_backoff_;
+    probe_backoff_ = std::min(probe_backoff_ * 2, config_.max_probe_delay);
+    const auto half = d.count() / 2;
+    return std::chrono::milliseconds(half + static_cast<std::int64_t>(z % static_cast<std::uint64_t>(
+                                                                            d.count() - half + 1)));
+}
 
 void mailbox_fsm::arm_connect_timer(fsm_actions& out, time_point at)
 {
@@ -48,6 +67,8 @@ mailbox_fsm::admission mailbox_fsm::call(fsm_actions& out, time_point now, std::
 {
     if (state_ == state::closed || state_ == state::draining)
         return {admit::failed, closed_reason_};
+    if (down_)
+        return {admit::failed, down_reason_};
     const std::size_t size = f.body_size();
     if (pending_.size() >= config_.max_in_flight)
         return {admit::failed, error::queue_full};
@@ -78,6 +99,8 @@ mailbox_fsm::admission mailbox_fsm::notify(fsm_actions& out, time_point now, fra
 {
     if (state_ == state::closed || state_ == state::draining)
         return {admit::failed, closed_reason_};
+    if (down_)
+        return {admit::failed, down_reason_};
     // The same byte bound as calls: a notify flood must not overflow the mail box's write
     // queue (which closes the link and fails every call on it).
     const std::size_t size = f.body_size();
@@ -150,12 +173,19 @@ void mailbox_fsm::on_connected(fsm_actions& out, time_point now, std::uint64_t g
 
 void mailbox_fsm::opened(fsm_actions& out, time_point now)
 {
+    if (down_) {
+        log(out, log_level::info, "{} at {} is reachable again", config_.server_id,
+            config_.address);
+        down_ = false;
+    }
+    probe_backoff_ = config_.probe_delay;
     state_ = state::open;
     cancel_connect_timer(out);
     flush(out, now);
 }
 
-void mailbox_fsm::on_factory_failed(fsm_actions& out, std::uint64_t gen, std::string what)
+void mailbox_fsm::on_factory_failed(fsm_actions& out, time_point now, std::uint64_t gen,
+                                    std::string what)
 {
     out.more = true;
     if (gen != gen_ || !box_ || state_ != state::connecting)
@@ -165,7 +195,7 @@ void mailbox_fsm::on_factory_failed(fsm_actions& out, std::uint64_t gen, std::st
         config_.address, what);
     // A factory that cannot build a mail box will not do better on retry.
     last_connect_error_ = error::connect_failed;
-    fail_cycle(out, error::connect_failed);
+    fail_cycle(out, now, error::connect_failed);
 }
 
 void mailbox_fsm::retry_or_fail(fsm_actions& out, time_point now, std::error_code ec)
@@ -173,24 +203,37 @@ void mailbox_fsm::retry_or_fail(fsm_actions& out, time_point now, std::error_cod
     last_connect_error_ = ec;
     drop_box(out);
     if (is_permanent_connect_error(ec))
-        return fail_cycle(out, ec.category() == error_category() ? ec : error::connect_failed);
+        return fail_cycle(out, now, ec.category() == error_category() ? ec : error::connect_failed);
     if (now + backoff_ >= connect_deadline_)
-        return fail_cycle(out, error::connect_failed);
+        return fail_cycle(out, now, error::connect_failed);
     state_ = state::retry_wait;
     arm_connect_timer(out, now + backoff_);
     backoff_ = std::min(backoff_ * 2, config_.max_reconnect_delay);
 }
 
-void mailbox_fsm::fail_cycle(fsm_actions& out, std::error_code ec)
+void mailbox_fsm::fail_cycle(fsm_actions& out, time_point now, std::error_code ec)
 {
-    log(out, log_level::warning, "could not connect to {} at {}: {}", config_.server_id,
-        config_.address, last_connect_error_ ? last_connect_error_.message() : "timed out");
     drop_box(out);
     state_ = state::idle;
     cancel_connect_timer(out);
     // Every pending call is still queued here: a link that was open failed its calls before
     // the machine went back to idle.
     fail_all(out, ec, ec);
+    if (config_.probe_delay.count() <= 0) {
+        log(out, log_level::warning, "could not connect to {} at {}: {}", config_.server_id,
+            config_.address, last_connect_error_ ? last_connect_error_.message() : "timed out");
+        return;
+    }
+    // Down: calls fail at once instead of each waiting for a connect timeout of its own, and
+    // a probe (a cycle without calls) runs later. One line when it goes down, none per probe.
+    const auto delay = next_probe_delay();
+    if (!down_)
+        log(out, log_level::warning, "could not connect to {} at {}: {}; marked down, probing "
+            "again in {} ms", config_.server_id, config_.address,
+            last_connect_error_ ? last_connect_error_.message() : "timed out", delay.count());
+    down_ = true;
+    down_reason_ = ec;
+    arm_connect_timer(out, now + delay);
 }
 
 void mailbox_fsm::fail_queued(fsm_actions& out, std::error_code ec)
@@ -271,17 +314,17 @@ void mailbox_fsm::on_message(fsm_actions& out, time_point now, std::uint64_t gen
         out.more = true;
         if (dec || msg.kind != protocol::message_kind::hello_ack) {
             last_connect_error_ = error::protocol_error;
-            fail_cycle(out, error::connect_failed);
+            fail_cycle(out, now, error::connect_failed);
         } else if (msg.hello.code != 0) {
             last_connect_error_ = std::error_code(msg.hello.code, error_category());
-            fail_cycle(out, last_connect_error_);
+            fail_cycle(out, now, last_connect_error_);
         } else if (!msg.hello.peer_id.empty() && msg.hello.peer_id != config_.server_id) {
             // The address now belongs to another server (a restart moved ids around): never
             // deliver calls for one server to another.
             last_connect_error_ = error::wrong_server;
             log(out, log_level::error, "{} at {} answered as {}", config_.server_id,
                 config_.address, msg.hello.peer_id);
-            fail_cycle(out, error::wrong_server);
+            fail_cycle(out, now, error::wrong_server);
         } else {
             opened(out, now);
         }
@@ -356,17 +399,21 @@ void mailbox_fsm::on_connect_timer(fsm_actions& out, time_point now)
     case state::connecting:
     case state::handshaking:
         if (now >= connect_deadline_)
-            fail_cycle(out, error::connect_failed);
+            fail_cycle(out, now, error::connect_failed);
         else
             arm_connect_timer(out, connect_deadline_);
         break;
     case state::retry_wait:
         if (now >= connect_deadline_) {
-            fail_cycle(out, error::connect_failed);
+            fail_cycle(out, now, error::connect_failed);
         } else {
             attempt(out);
             arm_connect_timer(out, connect_deadline_);
         }
+        break;
+    case state::idle:
+        if (down_) // time to probe: a cycle without calls (they fail at once meanwhile)
+            start_cycle(out, now);
         break;
     case state::draining:
         log(out, log_level::info,

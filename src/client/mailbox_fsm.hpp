@@ -86,6 +86,13 @@ struct mailbox_fsm_config {
     std::chrono::milliseconds connect_timeout{5'000};
     std::chrono::milliseconds reconnect_delay{20};
     std::chrono::milliseconds max_reconnect_delay{1'000};
+    /// After a failed connect cycle, the server is down: calls fail at once, and it is
+    /// probed after `probe_delay` (doubling to `max_probe_delay`, with jitter). Zero: never
+    /// down, every call starts its own cycle.
+    std::chrono::milliseconds probe_delay{1'000};
+    std::chrono::milliseconds max_probe_delay{30'000};
+    /// Seeds the probe delays' jitter (the machine draws no randomness of its own).
+    std::uint64_t jitter_seed = 0x9E3779B97F4A7C15ull;
     std::size_t max_pending = 10'000;
     std::size_t max_in_flight = 65'536;
     std::size_t max_queued_bytes = 32u << 20;
@@ -147,7 +154,7 @@ public:
     /// The connect of mail box `gen` finished.
     void on_connected(fsm_actions& out, time_point now, std::uint64_t gen, std::error_code ec);
     /// The factory could not make mail box `gen` (`what` says why).
-    void on_factory_failed(fsm_actions& out, std::uint64_t gen, std::string what);
+    void on_factory_failed(fsm_actions& out, time_point now, std::uint64_t gen, std::string what);
     /// Mail box `gen` received a message (`dec`: the decoding error, if any). `now` is read
     /// only for a hello_ack.
     void on_message(fsm_actions& out, time_point now, std::uint64_t gen, std::error_code dec,
@@ -177,6 +184,9 @@ public:
     std::size_t pending() const noexcept { return pending_.size() + queued_notifies_; }
     /// Requests sent or queued and not completed: the load routers see.
     std::size_t calls_in_flight() const noexcept { return pending_.size(); }
+    /// The last connect cycle failed and none has succeeded since: calls fail at once while
+    /// the machine probes the server in the background.
+    bool down() const noexcept { return down_; }
     bool closed() const noexcept { return state_ == state::closed; }
     bool open() const noexcept { return state_ == state::open && !flushing_; }
 
@@ -195,7 +205,9 @@ private:
     void attempt(fsm_actions& out);
     void drop_box(fsm_actions& out);
     void retry_or_fail(fsm_actions& out, time_point now, std::error_code ec);
-    void fail_cycle(fsm_actions& out, std::error_code ec);
+    void fail_cycle(fsm_actions& out, time_point now, std::error_code ec);
+    /// The next probe's delay, jittered into [d/2, d], and the one after it doubled.
+    std::chrono::milliseconds next_probe_delay() noexcept;
     void fail_queued(fsm_actions& out, std::error_code ec);
     void fail_all(fsm_actions& out, std::error_code queued_ec, std::error_code sent_ec);
     /// The link is ready for calls (handshake done, or none): queued calls leave.
@@ -228,6 +240,10 @@ private:
     std::optional<time_point> call_timer_at_;
     time_point connect_deadline_{};
     std::chrono::milliseconds backoff_{};
+    bool down_ = false;
+    std::error_code down_reason_;            // what calls fail with while down_
+    std::chrono::milliseconds probe_backoff_{}; // the next probe's delay before jitter
+    std::uint64_t jitter_state_;
     std::error_code last_connect_error_;
 };
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <mailroom/client/route_context.hpp>
 #include <mailroom/client/route_param.hpp>
 #include <mailroom/detail/string_map.hpp>
 
@@ -9,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -103,6 +105,29 @@ public:
 private:
     std::atomic<std::uint64_t> state_;
 };
+
+/** `list[i]` if it is up; if it is down, an even choice among the servers of `list` that
+    are up (the `spread % up`-th of them), so a down server's share is spread over the others
+    instead of landing on its neighbour; `list[i]` when none is up (the call then fails at
+    once with the server's connect error).
+*/
+inline const server_info* up_or_spread(const route_context& ctx,
+                                       std::span<const server_info* const> list, std::size_t i,
+                                       std::uint64_t spread) noexcept
+{
+    if (!ctx.down(*list[i]))
+        return list[i];
+    std::size_t up = 0;
+    for (const server_info* s : list)
+        up += ctx.down(*s) ? 0 : 1;
+    if (up == 0)
+        return list[i];
+    std::uint64_t k = spread % up;
+    for (const server_info* s : list)
+        if (!ctx.down(*s) && k-- == 0)
+            return s;
+    return list[i];
+}
 
 /// A number route parameter as its decimal string, as pomelo hashes `uid.toString()`.
 class decimal_key {

@@ -20,7 +20,14 @@ route_function round_robin()
         auto list = ctx.of_type(call.server_type);
         if (list.empty())
             return {};
-        const auto n = state->of(call.server_type).fetch_add(1, std::memory_order_relaxed);
+        // A down server's turns are skipped (taken, and passed on): the others stay even.
+        auto& next = state->of(call.server_type);
+        std::uint64_t n = 0;
+        for (std::size_t k = 0; k < list.size(); ++k) {
+            n = next.fetch_add(1, std::memory_order_relaxed);
+            if (!ctx.down(*list[n % list.size()]))
+                break;
+        }
         return list[n % list.size()]->id;
     };
 }
@@ -58,7 +65,8 @@ route_function random()
         auto list = ctx.of_type(call.server_type);
         if (list.empty())
             return {};
-        return list[state->next() % list.size()]->id;
+        const std::uint64_t r = state->next();
+        return detail::up_or_spread(ctx, list, r % list.size(), r >> 32)->id;
     };
 }
 
@@ -79,7 +87,8 @@ route_function least_active()
         std::size_t least = SIZE_MAX;
         std::uint64_t ties = 0;
         for (std::size_t i = 0; i < list.size(); ++i) {
-            const std::size_t load = ctx.in_flight(*list[i]);
+            // A down server counts as the most loaded: chosen only when all are down.
+            const std::size_t load = ctx.down(*list[i]) ? SIZE_MAX - 1 : ctx.in_flight(*list[i]);
             if (load < least) {
                 least = load;
                 best = i;

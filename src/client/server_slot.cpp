@@ -53,6 +53,10 @@ mailbox_fsm_config fsm_config(const mail_station_options& o, const server_info& 
     c.connect_timeout = o.connect_timeout;
     c.reconnect_delay = o.reconnect_delay;
     c.max_reconnect_delay = o.max_reconnect_delay;
+    c.probe_delay = o.probe_delay;
+    c.max_probe_delay = o.max_probe_delay;
+    c.jitter_seed = std::hash<std::string>{}(info.id) ^
+                    static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
     c.max_pending = o.max_pending_per_server;
     c.max_in_flight = o.max_in_flight_per_server;
     c.max_queued_bytes = o.max_queued_bytes_per_server;
@@ -185,6 +189,9 @@ void server_slot::run(std::unique_lock<std::mutex>& lock)
     // Every event that admits or completes a call ends here, the lock held: the count routers
     // read stays exact without them ever taking the lock.
     in_flight_.store(fsm_.calls_in_flight(), std::memory_order_relaxed);
+    // Only a failed cycle or an opened link change it: not on the usual call's path.
+    if (scratch_.more)
+        down_.store(fsm_.down(), std::memory_order_relaxed);
     // The usual call or response asks for nothing more (a response's handler was taken out
     // already): the buffer stays as it is, fresh for the next event.
     if (!scratch_.more)
@@ -283,7 +290,7 @@ void server_slot::make_mailbox(std::uint64_t gen)
     }
     std::unique_lock lock(mu_);
     if (!box) {
-        fsm_.on_factory_failed(scratch_, gen, std::move(what));
+        fsm_.on_factory_failed(scratch_, mailbox_fsm::clock::now(), gen, std::move(what));
         return run(lock);
     }
     if (fsm_.generation() != gen) { // closed or given up on while it was made

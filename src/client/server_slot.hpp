@@ -73,6 +73,8 @@ public:
         count, stored after every event (routers read it on every call).
     */
     std::size_t in_flight() const noexcept { return in_flight_.load(std::memory_order_relaxed); }
+    /// Whether the server is down (its last connect cycle failed), without the lock.
+    bool down() const noexcept { return down_.load(std::memory_order_relaxed); }
     const server_info& info() const noexcept { return info_; }
     const std::shared_ptr<const wire_protocol>& protocol() const noexcept { return protocol_; }
 
@@ -110,6 +112,7 @@ private:
     /// shared_ptr (whose count the transport's I/O thread keeps touching).
     std::atomic<std::uint32_t> senders_{0};
     std::atomic<std::size_t> in_flight_{0}; // see in_flight()
+    std::atomic<bool> down_{false};         // see down()
     mailbox_fsm fsm_;
     /// Where the fsm writes its actions, reused: the usual event leaves it untouched (no
     /// construction or destruction per call); anything more is moved out under the lock.

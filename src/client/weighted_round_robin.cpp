@@ -75,8 +75,16 @@ route_function weighted_round_robin()
         auto s = state->of(call.server_type).get(ctx.version(), [&] {
             return std::make_shared<wrr_schedule>(ctx.version(), list);
         });
-        const auto n = s->next.fetch_add(1, std::memory_order_relaxed);
-        return list[s->order[n % s->order.size()]]->id;
+        // A down server's turns are skipped (taken, and passed on): the up servers keep the
+        // proportions of their weights.
+        const std::size_t len = s->order.size();
+        std::uint64_t n = 0;
+        for (std::size_t k = 0; k < len; ++k) {
+            n = s->next.fetch_add(1, std::memory_order_relaxed);
+            if (const server_info* c = list[s->order[n % len]]; !ctx.down(*c))
+                return c->id;
+        }
+        return list[s->order[n % len]]->id; // all down
     };
 }
 

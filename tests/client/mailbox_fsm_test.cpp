@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <optional>
 #include <string>
 #include <vector>
@@ -44,6 +45,9 @@ mailroom::detail::mailbox_fsm_config config()
     c.max_in_flight = 100;
     c.max_queued_bytes = 10'000;
     c.min_log_level = mailroom::log_level::trace;
+    // One connect cycle at a time: marking a server down after a failed cycle has tests of
+    // its own (DownServer.*).
+    c.probe_delay = 0ms;
     return c;
 }
 
@@ -113,7 +117,9 @@ void check_more(const fsm_actions& a)
 
 /// The machine plus what its completions reported.
 struct fsm_fixture : ::testing::Test {
-    mailbox_fsm fsm{config()};
+    explicit fsm_fixture(mailroom::detail::mailbox_fsm_config c = config()) : fsm(std::move(c)) {}
+
+    mailbox_fsm fsm;
     std::map<std::uint64_t, std::error_code> done; // call id -> how it ended
     std::vector<std::error_code> notified;
 
@@ -546,7 +552,7 @@ TEST_F(fsm_fixture, AFactoryThatFailsFailsQueuedCallsAtOnce)
     fsm_actions a;
     call(a, 1, t0);
     fsm_actions f;
-    fsm.on_factory_failed(f, a.connect_gen, "no CA bundle");
+    fsm.on_factory_failed(f, t0, a.connect_gen, "no CA bundle");
     EXPECT_FALSE(f.close_box) << "there is no mail box to close";
     complete(f);
     EXPECT_EQ(done.at(1), error::connect_failed);
@@ -822,6 +828,117 @@ TEST_F(fsm_fixture, RefusesIdZeroAndADuplicateId)
     mailroom::detail::call_handler h = [](std::error_code,
                                           const mailroom::protocol::response_view*) {};
     EXPECT_EQ(fsm.call(a, t0, 1, f, t0 + 1s, h, 0).ec, error::protocol_error);
+}
+
+/// A machine that marks its server down after a failed cycle and probes it after 100 ms,
+/// doubling to 400 ms.
+mailroom::detail::mailbox_fsm_config probing_config()
+{
+    auto c = config();
+    c.probe_delay = 100ms;
+    c.max_probe_delay = 400ms;
+    c.jitter_seed = 42;
+    return c;
+}
+
+struct down_fixture : fsm_fixture {
+    down_fixture() : fsm_fixture(probing_config()) {}
+
+    /// Fails the current cycle at its connect deadline; returns the probe's time.
+    time_point fail_cycle_at(time_point now)
+    {
+        fsm_actions t;
+        fsm.on_connect_timer(t, now);
+        complete(t);
+        EXPECT_TRUE(fsm.down());
+        EXPECT_TRUE(t.connect_timer) << "a probe is scheduled";
+        return t.connect_timer ? *t.connect_timer : now;
+    }
+};
+
+TEST_F(down_fixture, AFailedCycleMarksTheServerDownAndCallsFailAtOnceUntilAProbeConnects)
+{
+    fsm_actions a;
+    call(a, 1, t0);
+    fsm_actions t;
+    fsm.on_connect_timer(t, t0 + 1000ms);
+    complete(t);
+    EXPECT_EQ(done.at(1), error::connect_failed);
+    EXPECT_TRUE(fsm.down());
+    ASSERT_TRUE(t.connect_timer);
+    const auto probe = *t.connect_timer;
+    EXPECT_GE(probe, t0 + 1000ms + 50ms);
+    EXPECT_LE(probe, t0 + 1000ms + 100ms);
+    ASSERT_FALSE(t.logs.empty());
+    EXPECT_NE(t.logs.back().second.find("marked down"), std::string::npos) << t.logs.back().second;
+
+    // Down: a call and a notify fail at once, never sent, and start no connect of their own.
+    fsm_actions b;
+    EXPECT_EQ(call(b, 2, t0 + 1010ms).what, admit::failed);
+    EXPECT_EQ(done.at(2), error::connect_failed);
+    EXPECT_EQ(notify(b, t0 + 1010ms).what, admit::failed);
+    EXPECT_EQ(notified, std::vector<std::error_code>{error::connect_failed});
+    EXPECT_EQ(b.connect_gen, 0u);
+
+    // The probe: a cycle without calls; calls made during it still fail at once.
+    fsm_actions p;
+    fsm.on_connect_timer(p, probe);
+    ASSERT_NE(p.connect_gen, 0u);
+    EXPECT_EQ(p.connect_timer, probe + 1000ms);
+    fsm_actions d;
+    EXPECT_EQ(call(d, 3, probe).what, admit::failed);
+    fsm_actions c;
+    fsm.on_connected(c, probe, p.connect_gen, {});
+    fsm_actions h;
+    fsm.on_message(h, probe, p.connect_gen, {}, hello_ack());
+    EXPECT_FALSE(fsm.down());
+    EXPECT_TRUE(fsm.open());
+    ASSERT_FALSE(h.logs.empty());
+    EXPECT_NE(h.logs.back().second.find("reachable again"), std::string::npos);
+
+    // Up again: calls go out.
+    fsm_actions e;
+    EXPECT_EQ(call(e, 4, probe + 1ms).what, admit::send);
+}
+
+TEST_F(down_fixture, ProbeDelaysDoubleToTheirCapWithJitterAndResetOnceUp)
+{
+    fsm_actions a;
+    call(a, 1, t0);
+    auto now = t0 + 1000ms;
+    std::vector<std::chrono::milliseconds> delays;
+    for (int i = 0; i < 5; ++i) {
+        const auto probe = fail_cycle_at(now);
+        delays.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(probe - now));
+        fsm_actions p;
+        fsm.on_connect_timer(p, probe); // the probe's cycle starts...
+        ASSERT_NE(p.connect_gen, 0u);
+        now = probe + 1000ms;           // ...and times out
+    }
+    const std::chrono::milliseconds cap[] = {100ms, 200ms, 400ms, 400ms, 400ms};
+    for (std::size_t i = 0; i < delays.size(); ++i) {
+        EXPECT_GE(delays[i], cap[i] / 2) << i;
+        EXPECT_LE(delays[i], cap[i]) << i;
+    }
+    EXPECT_EQ(std::set<std::chrono::milliseconds>(delays.begin() + 2, delays.end()).size() > 1,
+              true)
+        << "jittered: the capped delays are not all equal";
+}
+
+TEST_F(down_fixture, AServerRemovedWhileDownClosesAndItsProbeDoesNothing)
+{
+    fsm_actions a;
+    call(a, 1, t0);
+    const auto probe = fail_cycle_at(t0 + 1000ms);
+    fsm_actions r;
+    fsm.remove(r, t0 + 1001ms, 5s);
+    EXPECT_TRUE(fsm.closed());
+    fsm_actions p;
+    fsm.on_connect_timer(p, probe);
+    EXPECT_EQ(p.connect_gen, 0u);
+    fsm_actions b;
+    EXPECT_EQ(call(b, 2, probe).what, admit::failed);
+    EXPECT_EQ(done.at(2), error::not_sent);
 }
 
 } // namespace

@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -211,12 +212,49 @@ TEST(UniformRoutes, RandomAndRoundRobinShareEvenlyWithinFivePercentOver100kCalls
 /// Loads set by the test, per server id.
 struct fake_loads final : mailroom::load_source {
     std::map<std::string, std::size_t> load;
+    std::set<std::string> down_ids;
     std::size_t in_flight(const server_info& s) const noexcept override
     {
         const auto it = load.find(s.id);
         return it == load.end() ? 0 : it->second;
     }
+    bool down(const server_info& s) const noexcept override { return down_ids.count(s.id) != 0; }
 };
+
+TEST(DownServers, SpreadingRoutesSkipThemEvenlyAndHashesKeepTheirMapping)
+{
+    const auto list = servers(4);
+    const server_table t(list);
+    fake_loads loads;
+    loads.down_ids = {"area-01"};
+    const route_context ctx(t, loads);
+    EXPECT_TRUE(ctx.down(*t.find("area-01")));
+    EXPECT_FALSE(ctx.down(*t.find("area-00")));
+    const std::map<std::string, double> three_up = {
+        {"area-00", 1.0}, {"area-02", 1.0}, {"area-03", 1.0}};
+    for (const auto& [name, f] :
+         std::vector<std::pair<std::string, mailroom::route_function>>{
+             {"random", routes::random()},
+             {"round_robin", routes::round_robin()},
+             {"weighted_round_robin", routes::weighted_round_robin()},
+             {"least_active", routes::least_active()}}) {
+        SCOPED_TRACE(name);
+        const auto got = count_calls(f, ctx, 30'000);
+        EXPECT_EQ(got.count("area-01"), 0u) << "a down server gets no call";
+        EXPECT_LE(worst_error(got, three_up), 0.05) << "its share is spread evenly";
+    }
+    // hash keeps a key on its server (the call fails at once; a failover policy moves it).
+    const auto h = routes::hash();
+    const server_table up_table(list);
+    for (int k = 0; k < 200; ++k) {
+        const route_param p("user-" + std::to_string(k));
+        EXPECT_EQ(h(p, call_to("area"), ctx), h(p, call_to("area"), route_context(up_table)));
+    }
+    // Every server down: the routes still name one (its calls fail fast with its error).
+    loads.down_ids = {"area-00", "area-01", "area-02", "area-03"};
+    EXPECT_NE(routes::random()(route_param(), call_to("area"), ctx), "");
+    EXPECT_NE(routes::least_active()(route_param(), call_to("area"), ctx), "");
+}
 
 TEST(LeastActive, PicksTheServerWithFewestCallsInFlight)
 {

@@ -37,6 +37,17 @@ struct mail_station_options {
     std::chrono::milliseconds reconnect_delay{20};
     /// Cap of the delay between connect attempts. Default: 1 s.
     std::chrono::milliseconds max_reconnect_delay{1'000};
+    /** A server whose connect cycle failed (`connect_timeout` ran out, or an error that
+        cannot heal) is marked down: calls to it fail at once with that cycle's error
+        (`connect_failed`, never sent) instead of each waiting `connect_timeout`, routers skip
+        it where they can (see route_context::down), and it is probed in the background
+        after `probe_delay`, then after twice that, up to `max_probe_delay`, each delay
+        jittered into [d/2, d]. The first probe that connects marks it up. Zero: never down
+        (each call to an unreachable server starts a connect cycle of its own and waits it
+        out). Default: 1 s, up to 30 s.
+    */
+    std::chrono::milliseconds probe_delay{1'000};
+    std::chrono::milliseconds max_probe_delay{30'000};
     /// Calls (and notifies) queued per server while its mail box connects. One more fails
     /// with `queue_full`. Default: 10,000 (pomelo's, which drops the overflow silently).
     std::size_t max_pending_per_server = 10'000;

@@ -26,6 +26,16 @@ public:
     */
     virtual std::size_t in_flight(const server_info& server) const noexcept = 0;
 
+    /** Whether `server` is down: its last connect cycle failed and no probe has connected
+        since (mail_station_options::probe_delay); calls to it fail at once. False for a
+        server never called.
+    */
+    virtual bool down(const server_info& server) const noexcept
+    {
+        (void)server;
+        return false;
+    }
+
 protected:
     ~load_source() = default;
 };
@@ -93,6 +103,18 @@ public:
     std::size_t in_flight(const server_info& server) const noexcept
     {
         return loads_ ? loads_->in_flight(server) : 0;
+    }
+
+    /** Whether `server` (an entry of this table) is down: calls to it fail at once with
+        `connect_failed` until a background probe reaches it. The built-in `random`,
+        `round_robin`, `weighted_round_robin` and `least_active` skip down servers while any
+        server of the type is up; `hash` and `consistent_hash` keep their mapping (a key
+        stays with its server; pair them with a failover policy). False without a load
+        source.
+    */
+    bool down(const server_info& server) const noexcept
+    {
+        return loads_ ? loads_->down(server) : false;
     }
 
     /// Whether live load is known (routing on a station's snapshot).
