@@ -1,6 +1,7 @@
 #include <mailroom/error.hpp>
 #include <mailroom/protocol/codec.hpp>
 
+#include <algorithm>
 #include <bit>
 #include <limits>
 #include <type_traits>
@@ -124,13 +125,16 @@ namespace mt = msgpack::type;
 */
 class reader {
 public:
-    reader(std::span<const char> body, msgpack::zone& zone)
+    reader(std::span<const char> body, msgpack::zone& zone, std::size_t ratio)
         : p_(reinterpret_cast<const unsigned char*>(body.data())), end_(p_ + body.size()),
           zone_(zone),
-          budget_((decoded_bytes_floor + decoded_bytes_per_byte * body.size()) /
+          budget_((decoded_bytes_floor + std::min(ratio, decoded_bytes_per_byte) * body.size()) /
                   sizeof(msgpack::object))
     {
     }
+
+    /// The body needed more decoded values than its budget.
+    bool over_budget() const noexcept { return over_budget_; }
 
     bool done() const noexcept { return p_ == end_; }
 
@@ -236,8 +240,10 @@ private:
     /// small multiple of its own size (issue 16: 8 MiB of nils cost 201 MB).
     bool spend(std::uint64_t objects) noexcept
     {
-        if (objects > budget_)
+        if (objects > budget_) {
+            over_budget_ = true;
             return false;
+        }
         budget_ -= static_cast<std::size_t>(objects);
         return true;
     }
@@ -423,6 +429,7 @@ private:
     const unsigned char* end_;
     msgpack::zone& zone_;
     std::size_t budget_; // decoded objects this body may still cost
+    bool over_budget_ = false;
 };
 
 bool decode_path(reader& in, method_path& p)
@@ -510,9 +517,11 @@ bool decode_fields(reader& in, message& out)
 std::error_code decode(std::span<const char> body, msgpack::zone& zone, message& out) noexcept
 {
     try {
-        reader in(body, zone);
+        reader in(body, zone,
+                  out.max_decode_ratio ? out.max_decode_ratio : decoded_bytes_per_byte);
         if (!decode_fields(in, out) || !in.done())
-            return error::protocol_error;
+            // Over its budget, the frame is still well framed: its request alone is refused.
+            return in.over_budget() ? error::frame_too_large : error::protocol_error;
         return {};
     } catch (...) {
         // Only the zone throws (out of memory): a frame we cannot hold is a bad frame.

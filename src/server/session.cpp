@@ -105,8 +105,14 @@ void session::on_message(std::span<const char> body)
     try {
         protocol::detail::scratch_zone zone;
         protocol::message msg;
-        if (auto ec = protocol_->decode(body, zone.get(), msg))
+        msg.max_decode_ratio = state_->options.max_decode_ratio;
+        if (auto ec = protocol_->decode(body, zone.get(), msg)) {
+            if (ec == error::frame_too_large && ready_ &&
+                (msg.kind == protocol::message_kind::request ||
+                 msg.kind == protocol::message_kind::notify))
+                return refuse_oversized(msg.request);
             return reject(ec, ec.message());
+        }
         if (!ready_)
             return msg.kind == protocol::message_kind::hello ? handle_hello(msg)
                                                              : reject(error::protocol_error,
@@ -130,6 +136,23 @@ void session::on_message(std::span<const char> body)
         // Out of memory and the like: this connection goes, the I/O loop stays.
         reject(std::make_error_code(std::errc::not_enough_memory), e.what()); // not the peer's fault
     }
+}
+
+void session::refuse_oversized(const protocol::request_view& req)
+{
+    // The frame is well framed; only its arguments would take too much memory decoded. The
+    // request alone is refused, the connection and its other calls go on.
+    const auto why = fmt::format("the arguments would take more than {} bytes per byte of the "
+                                 "request once decoded (server_options::max_decode_ratio)",
+                                 state_->options.max_decode_ratio);
+    if (req.id == 0)
+        return warn("dropped a notify from {}: {}", why);
+    // Answered here, not through a responder: this is the server's own refusal, not a
+    // handler's downstream call that failed.
+    frame f;
+    protocol_->encode_error_response(f, req.id, error::frame_too_large, why);
+    conn_->send(std::move(f));
+    state_->count(error::frame_too_large);
 }
 
 void session::handle_hello(const protocol::message& msg)

@@ -51,6 +51,8 @@ private:
     /// Logs a warning (`line_format` takes the peer's address and `why`), unless the peer's
     /// address had its share of warnings in the current interval.
     void warn(std::string_view line_format, std::string_view why);
+    /// A request or notify whose arguments exceed max_decode_ratio: refused alone.
+    void refuse_oversized(const protocol::request_view& req);
     void handle_hello(const protocol::message& msg);
     void handle_call(std::span<const char> body, const protocol::request_view& req);
 

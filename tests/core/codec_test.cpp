@@ -753,6 +753,33 @@ TEST(Codec, ALegitimateArrayOfManySmallValuesIsNeverRefused)
     EXPECT_FALSE(protocol::decode(nils, zone2, msg2));
 }
 
+TEST(Codec, ARequestBeyondTheDecodeRatioFailsAloneWithItsIdDecoded)
+{
+    // A server's max_decode_ratio (8): a million nils would take 24 bytes per byte.
+    const bytes nils = request_of_nils(1'000'000);
+    msgpack::zone zone;
+    protocol::message msg;
+    msg.max_decode_ratio = 8;
+    EXPECT_EQ(protocol::decode(nils, zone, msg), mailroom::error::frame_too_large);
+    EXPECT_EQ(msg.kind, protocol::message_kind::request);
+    EXPECT_EQ(msg.request.id, 1u) << "the request can be answered";
+    // Within the ratio: 4-byte strings take 24 bytes decoded per 4 on the wire.
+    frame f;
+    protocol::encode_request(f, 2, chat_join,
+                             std::make_tuple(std::vector<std::string>(200'000, "abc")));
+    msgpack::zone zone2;
+    protocol::message msg2;
+    msg2.max_decode_ratio = 8;
+    EXPECT_FALSE(protocol::decode(body_of(f), zone2, msg2));
+    // A malformed body stays a protocol error.
+    bytes cut = nils;
+    cut.resize(cut.size() / 2);
+    msgpack::zone zone3;
+    protocol::message msg3;
+    msg3.max_decode_ratio = 8;
+    EXPECT_EQ(protocol::decode(cut, zone3, msg3), mailroom::error::protocol_error);
+}
+
 TEST(Codec, ValuesWithinTheDecodeBudgetStillDecode)
 {
     // Small arrays of one-byte values fit the floor; larger values fit the per-byte budget.

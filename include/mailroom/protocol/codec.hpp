@@ -24,13 +24,11 @@ using packer = msgpack::packer<frame>;
 inline constexpr std::size_t max_nesting = 32;
 
 /** Bytes of decoded values (msgpack objects) a message may cost per byte of its body, on top
-    of @ref decoded_bytes_floor; a message that needs more is `error::protocol_error`. One
-    object per byte: every valid message fits (each value takes at least one byte), so a
-    legitimate array of small values is never refused; an 8 MiB array of nils still costs
-    about 24 times its size to decode. What bounds that for a peer that has not completed the
-    handshake is the smaller frame limit before the hello
-    (`server_options::max_frame_size_before_handshake`); decoding arguments lazily, to cost a
-    small multiple of their bytes after the hello too, is left to do.
+    of @ref decoded_bytes_floor, when the caller of @ref decode sets no lower ratio
+    (`message::max_decode_ratio`); a message that needs more is `error::frame_too_large`. One
+    object per byte: every valid message fits (each value takes at least one byte). A server
+    asks for less (`server_options::max_decode_ratio`, 8 by default), so that one request
+    cannot cost 24 times its size, and answers a request beyond it alone.
 */
 inline constexpr std::size_t decoded_bytes_per_byte = sizeof(msgpack::object);
 

@@ -45,6 +45,15 @@ struct server_options {
         Default: 64 KiB.
     */
     std::size_t max_frame_size_before_handshake = 64u << 10;
+    /** Memory one request's arguments may take once decoded, per byte of the request: at
+        most `max_decode_ratio` bytes per byte, on top of a 256 KiB floor. A request beyond
+        it (8 MiB of nils would decode to 200 MB) is answered with `frame_too_large` and its
+        connection stays open; a notify beyond it is dropped and logged. Each value takes 24
+        bytes decoded, so 8 lets an argument hold about one value per 3 bytes of the frame
+        (small frames, under the floor, are never limited); raise it, up to 24, for frames
+        of more than ~10,000 one-byte values. Default: 8.
+    */
+    std::size_t max_decode_ratio = 8;
     /** Warnings about bad connections (protocol errors, refusals), rate-limited per peer
         address; the next line written says how many were suppressed. Default: one line per
         address every 10 s.
