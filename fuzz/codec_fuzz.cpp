@@ -1,7 +1,8 @@
 // The native message codec (src/protocol/codec.cpp) on a body a peer sent: decode, through
 // protocol::decode and through native_protocol()->decode and keepalive_of.
-// Invariants: decode fails with protocol_error, or succeeds with every string and value
-// inside the body; both entry points agree; keepalive_of calls a body a ping or pong only if
+// Invariants: decode fails with protocol_error (under a server's tighter decode ratio, also
+// frame_too_large, with the kind and a request's id decoded), or succeeds with every string
+// and value inside the body; both entry points agree; keepalive_of calls a body a ping or pong only if
 // decode does, with the same nonce; a decoded message re-encoded with the codec's encoders
 // decodes again to the same fields (the ones the encoder carries: a hello is always written
 // with this build's version, an error response with a nil result).
@@ -170,6 +171,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     MAILROOM_FUZZ_CHECK(ec == ec2);
     if (!ec)
         MAILROOM_FUZZ_CHECK(m2.kind == m.kind);
+
+    // A server's tighter budget: the same outcome, or frame_too_large once the budget runs
+    // out (before any later malformation), with the message's kind decoded, and a request's
+    // id, which the server answers.
+    msgpack::zone zone3;
+    message m3;
+    m3.max_decode_ratio = 8;
+    const auto ec3 = protocol::decode(body, zone3, m3);
+    MAILROOM_FUZZ_CHECK(ec3 == ec || ec3 == error::frame_too_large);
+    if (ec3 == error::frame_too_large && ec3 != ec) {
+        MAILROOM_FUZZ_CHECK(m3.kind == message_kind::request || m3.kind == message_kind::notify ||
+                            m3.kind == message_kind::response);
+        if (m3.kind == message_kind::request)
+            MAILROOM_FUZZ_CHECK(m3.request.id != 0 && (ec || m3.request.id == m.request.id));
+    }
 
     std::uint64_t nonce = 0;
     const auto k = native_protocol()->keepalive_of(body, nonce);
