@@ -63,7 +63,7 @@ struct fault_proxy::link : std::enable_shared_from_this<link>
     {
         if (closed)
             return;
-        if (truncated) // after a truncation: read what the client still sends, until it closes
+        if (truncated) // after a truncation: drop what the receiver still sends, until it closes
             return pump(server_to_client);
         const auto m = proxy.mode_.load();
         if (m == mode::drop)
@@ -77,7 +77,8 @@ struct fault_proxy::link : std::enable_shared_from_this<link>
                               [self, server_to_client](const error_code& ec, std::size_t) {
                                   if (ec)
                                       return self->close(false);
-                                  if (self->truncated)
+                                  if (self->truncated &&
+                                      self->truncated_to_client == server_to_client)
                                       return self->finish_truncation(server_to_client);
                                   self->pump(server_to_client);
                               });
@@ -137,6 +138,7 @@ struct fault_proxy::link : std::enable_shared_from_this<link>
                         p[i] = 0xc1;
                     } else {
                         truncated = true;
+                        truncated_to_client = server_to_client;
                         return i + 1;
                     }
                 }
@@ -148,14 +150,14 @@ struct fault_proxy::link : std::enable_shared_from_this<link>
         return n;
     }
 
-    /// The receiving peer got part of a frame: a FIN to it, the sender's side closed, and what
-    /// the receiver still sends is read and dropped until it closes its end.
+    /// The receiving peer got part of a frame: a FIN to it, and the sender's side closed. The
+    /// other direction's pump, still reading from the receiver, drops what it still sends
+    /// (see on_data) until it closes its end.
     void finish_truncation(bool server_to_client)
     {
         error_code ignored;
         (server_to_client ? down : up).shutdown(tcp::socket::shutdown_send, ignored);
         (server_to_client ? up : down).close(ignored);
-        pump(!server_to_client);
     }
 
     void close(bool rst)
@@ -180,6 +182,7 @@ struct fault_proxy::link : std::enable_shared_from_this<link>
     direction to_client;
     bool closed = false;
     bool truncated = false;
+    bool truncated_to_client = false; // which direction the truncated frame took
 };
 
 fault_proxy::fault_proxy(std::uint16_t upstream_port)

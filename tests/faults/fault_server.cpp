@@ -1,9 +1,9 @@
 // A mailroom server in its own process, for the fault-injection tests (label "faults"): the
 // tests kill it, stop it and restart it on the same port.
 //
-//     fault_server <port>      (0: pick a free port)
+//     fault_server <port> [tcp|ws]      (port 0: pick a free one; default tcp)
 //
-// It serves "echo-1" (type "echo") over tcp on 127.0.0.1 with
+// It serves "echo-1" (type "echo") over tcp (or ws, path "/") on 127.0.0.1 with
 //   echoRemote.echo(string) -> string
 //   echoRemote.add(int, int) -> int
 //   echoRemote.sleep(int ms) -> int ms   (answers after ms milliseconds; prints "started")
@@ -12,6 +12,7 @@
 
 #include <mailroom/server.hpp>
 #include <mailroom/tcp.hpp>
+#include <mailroom/ws.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -20,6 +21,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -39,8 +41,9 @@ void say(const std::string& line)
 
 int main(int argc, char** argv)
 {
-    if (argc != 2) {
-        std::fprintf(stderr, "usage: %s <port>   (0: any free port)\n", argv[0]);
+    const std::string transport = argc == 3 ? argv[2] : "tcp";
+    if ((argc != 2 && argc != 3) || (transport != "tcp" && transport != "ws")) {
+        std::fprintf(stderr, "usage: %s <port> [tcp|ws]   (port 0: any free port)\n", argv[0]);
         return 2;
     }
     const auto port = static_cast<std::uint16_t>(std::strtoul(argv[1], nullptr, 10));
@@ -57,13 +60,23 @@ int main(int argc, char** argv)
         t->async_wait([t, ms, reply](const boost::system::error_code&) { reply(ms); });
     });
 
-    auto acceptor = mailroom::tcp::make_acceptor(
-        ioc.get_executor(), {.port = port, .log = {.min_level = mailroom::log_level::off}});
+    const mailroom::logger quiet{.min_level = mailroom::log_level::off};
+    std::shared_ptr<mailroom::acceptor> acceptor;
+    std::function<std::uint16_t()> bound;
+    if (transport == "ws") {
+        auto a = mailroom::ws::make_acceptor(ioc.get_executor(), {.port = port, .log = quiet});
+        bound = [a] { return a->port(); };
+        acceptor = a;
+    } else {
+        auto a = mailroom::tcp::make_acceptor(ioc.get_executor(), {.port = port, .log = quiet});
+        bound = [a] { return a->port(); };
+        acceptor = a;
+    }
     if (auto ec = srv.listen(acceptor)) {
         std::fprintf(stderr, "listen on port %u: %s\n", unsigned(port), ec.message().c_str());
         return 1;
     }
-    say("port " + std::to_string(acceptor->port()));
+    say("port " + std::to_string(bound()));
 
     asio::signal_set signals(ioc, SIGTERM, SIGINT);
     signals.async_wait([&](const boost::system::error_code&, int) {

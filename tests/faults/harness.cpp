@@ -13,8 +13,8 @@ namespace mailroom::test {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-server_process::server_process(std::uint16_t port)
-    : proc_({MAILROOM_FAULT_SERVER, std::to_string(port)})
+server_process::server_process(std::uint16_t port, const std::string& transport)
+    : proc_({MAILROOM_FAULT_SERVER, std::to_string(port), transport})
 {
     auto line = proc_.read_line(10s);
     if (!line || line->rfind("port ", 0) != 0)
@@ -102,14 +102,23 @@ int ledger::doubled() const
 }
 
 load_client::load_client(std::uint16_t port, tcp::stream_options stream,
-                         mail_station_options options)
+                         mail_station_options options, const std::string& transport)
     : work_(ioc_.get_executor())
 {
     options.log.min_level = log_level::off;
     station_.emplace(ioc_.get_executor(), std::move(options));
-    station_->add_transport("tcp", tcp::make_mailbox_factory(stream));
-    station_->add_server(
-        {.id = "echo-1", .server_type = "echo", .host = "127.0.0.1", .port = port});
+    if (transport == "ws")
+        station_->add_transport(
+            "ws",
+            ws::make_mailbox_factory({.stream = {.keepalive_interval = stream.keepalive_interval,
+                                                 .keepalive_timeout = stream.keepalive_timeout}}));
+    else
+        station_->add_transport("tcp", tcp::make_mailbox_factory(stream));
+    station_->add_server({.id = "echo-1",
+                          .server_type = "echo",
+                          .host = "127.0.0.1",
+                          .port = port,
+                          .transport = transport});
     rpc_.emplace(*station_, router_);
     thread_ = std::thread([this] { ioc_.run(); });
 }

@@ -2,6 +2,7 @@
 
 #include <mailroom/client.hpp>
 #include <mailroom/tcp.hpp>
+#include <mailroom/ws.hpp>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -28,7 +29,7 @@ namespace mailroom::test {
 class server_process
 {
 public:
-    explicit server_process(std::uint16_t port = 0);
+    explicit server_process(std::uint16_t port = 0, const std::string& transport = "tcp");
 
     std::uint16_t port() const { return port_; }
     pid_t pid() const { return proc_.pid(); }
@@ -87,11 +88,13 @@ private:
 };
 
 /** A mail station in this process on its own I/O thread, calling echo-1 at 127.0.0.1:`port`
-    over tcp, with every call recorded in a @ref ledger. */
+    over `transport` (tcp, or ws with the keepalive of `stream`), with every call recorded in
+    a @ref ledger. */
 class load_client
 {
 public:
-    load_client(std::uint16_t port, tcp::stream_options stream, mail_station_options options);
+    load_client(std::uint16_t port, tcp::stream_options stream, mail_station_options options,
+                const std::string& transport = "tcp");
     ~load_client();
 
     /// Starts echoRemote.sleep(ms) with `timeout`; returns its call id.

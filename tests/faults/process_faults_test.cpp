@@ -91,7 +91,8 @@ TEST(ProcessFaults, SigstopLongerThanTheKeepaliveFailsCallsWithinTheWindowThenSi
         // Closed for keepalive_timeout; the calls on the link see disconnected.
         EXPECT_EQ(o.ec, error::disconnected) << o.ec.message();
         EXPECT_GE(o.elapsed, keepalive - 50ms);
-        EXPECT_LT(o.elapsed, 3 * keepalive); // silence plus at most a check period, not 10 s
+        // silence plus at most a check period (350 ms), with room for a loaded machine; not 10 s
+        EXPECT_LT(o.elapsed, 3 * keepalive + 1s);
     }
     const auto s = c.calls.outcomes(short_call, 1)[0];
     EXPECT_EQ(s.ec, error::timeout) << s.ec.message();
@@ -109,7 +110,7 @@ TEST(ProcessFaults, SigstopLongerThanTheKeepaliveFailsCallsWithinTheWindowThenSi
     ASSERT_TRUE(c.calls.wait(hurried));
     const auto h = c.calls.outcomes(hurried, 1)[0];
     EXPECT_EQ(h.ec, error::timeout) << h.ec.message();
-    EXPECT_LT(h.elapsed, 400ms);
+    EXPECT_LT(h.elapsed, 1s);
 
     srv.signal(SIGCONT);
     EXPECT_EQ(c.call(), std::error_code{});

@@ -82,7 +82,7 @@ TEST(ProxyFaults, DropFailsCallsAsDisconnectedAtTheKeepaliveAndConnectsAsConnect
     const int first = p.client.calls.size();
     for (int i = 0; i < n; ++i)
         p.client.add(10s);
-    expect_all(p, first, n, error::disconnected, 3 * keepalive);
+    expect_all(p, first, n, error::disconnected, 3 * keepalive + 1s);
     // A new link through the blackhole: TCP connects, the hello goes nowhere.
     EXPECT_EQ(p.client.call(5s), error::connect_failed);
     p.proxy.pass();
@@ -178,7 +178,7 @@ TEST(ProxyFaults, CorruptLengthPrefixFailsCallsAtTheKeepaliveAndTheClientReconne
     p.proxy.corrupt_next_length();
     constexpr int n = 10;
     const int first = in_flight(p, n, 20);
-    expect_all(p, first, n, error::disconnected, 3 * keepalive + 100ms);
+    expect_all(p, first, n, error::disconnected, 3 * keepalive + 1s);
     EXPECT_EQ(p.proxy.fired(), 1u);
     EXPECT_EQ(p.client.call(), std::error_code{});
     EXPECT_EQ(p.client.calls.doubled(), 0);
