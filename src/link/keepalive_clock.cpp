@@ -18,6 +18,11 @@ keepalive_clock::action keepalive_clock::tick(time_point now) noexcept
     const auto silent = now - last_rx_;
     if (settings_.timeout.count() > 0 && silent >= settings_.timeout)
         return action::close;
+    // Bytes that never complete a frame (a length prefix corrupted upwards swallows every
+    // pong and reply after it) are not silence, but they answer no ping either (issue 16).
+    if (settings_.timeout.count() > 0 && ping_outstanding_ &&
+        now - last_ping_ >= settings_.timeout)
+        return action::close;
     if (settings_.interval.count() > 0 && silent >= settings_.interval && !ping_outstanding_) {
         ping_outstanding_ = true;
         last_ping_ = now;

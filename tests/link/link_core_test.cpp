@@ -210,6 +210,30 @@ TEST(KeepaliveClock, BytesReadBeforeThePingDoNotAnswerIt)
     EXPECT_FALSE(ka.ping_outstanding());
 }
 
+TEST(KeepaliveClock, BytesThatCompleteNoFrameKeepTheLinkFromSilenceButAnswerNoPing)
+{
+    // Issue 16: a length prefix corrupted upwards turns every later pong into body bytes of a
+    // frame that never completes. The link is not silent, and must still close.
+    keepalive_clock ka({.interval = 10s, .timeout = 30s}, t0);
+    EXPECT_EQ(ka.tick(t0 + 10s), keepalive_clock::action::send_ping);
+    for (int s = 11; s < 40; s += 5) {
+        ka.received_partial(t0 + std::chrono::seconds(s));
+        EXPECT_TRUE(ka.ping_outstanding());
+        EXPECT_EQ(ka.tick(t0 + std::chrono::seconds(s)), keepalive_clock::action::none) << s;
+    }
+    EXPECT_EQ(ka.last_received(), t0 + 36s);
+    EXPECT_EQ(ka.tick(t0 + 40s), keepalive_clock::action::close) << "30 s after the ping";
+
+    // A whole frame answers the ping: then partial bytes alone keep the link open.
+    keepalive_clock ok({.interval = 10s, .timeout = 30s}, t0);
+    EXPECT_EQ(ok.tick(t0 + 10s), keepalive_clock::action::send_ping);
+    ok.received(t0 + 12s);
+    for (int s = 15; s < 100; s += 5) {
+        ok.received_partial(t0 + std::chrono::seconds(s)); // one long frame, arriving
+        EXPECT_EQ(ok.tick(t0 + std::chrono::seconds(s)), keepalive_clock::action::none) << s;
+    }
+}
+
 TEST(KeepaliveClock, DisabledRulesNeverFire)
 {
     keepalive_clock off({.interval = 0ms, .timeout = 0ms}, t0);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 
 namespace mailroom {
@@ -14,7 +15,9 @@ struct keepalive_settings {
 
 /** When a link pings and when it gives up, without timers or sockets: the driver reports
     received bytes and ticks with the time, and does what `tick` returns. Liveness is any bytes
-    received (a reply, a pong, anything); one ping is outstanding at a time.
+    received (a reply, a pong, anything); one ping is outstanding at a time. Only a whole
+    frame or message answers a ping: a ping left unanswered for the timeout closes the link
+    even while bytes arrive (the bytes of a frame that never completes, say).
 
     The clock decides only *when*: what a ping is (a mailroom ping frame, a WebSocket ping
     control frame) stays with the driver and its protocol.
@@ -53,8 +56,14 @@ public:
         return settings_.interval.count() > 0 || settings_.timeout.count() > 0;
     }
 
-    /// Bytes arrived at `at`: the peer lives, and a ping sent before `at` was answered.
+    /// A whole frame (or message) arrived at `at`: the peer lives, and a ping sent before `at`
+    /// was answered.
     void received(time_point at) noexcept;
+
+    /** Bytes arrived at `at` that completed no frame: the link is not silent, but an outstanding
+        ping stays unanswered. A driver that cannot tell frames from bytes calls @ref received.
+    */
+    void received_partial(time_point at) noexcept { last_rx_ = std::max(last_rx_, at); }
 
     /// The timer fired at `now`.
     action tick(time_point now) noexcept;

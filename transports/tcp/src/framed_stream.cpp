@@ -159,15 +159,22 @@ void framed_stream<Socket>::on_read(const boost::system::error_code& ec, std::si
         return shutdown(mailroom::detail::to_std_error(ec), false);
     parser_.commit(n);
     largest_read_ = std::max(largest_read_, n);
-    keepalive_.received(clock::now());
+    const auto now = clock::now();
+    // Only a whole frame answers a ping: bytes of a frame that never completes keep the link
+    // from looking silent, not open (issue 16: a corrupted length prefix hid the link's death).
+    keepalive_.received_partial(now);
     std::error_code perr;
+    bool whole = false;
     batch_.begin(); // replies sent by the handlers leave together at its end
     while (!closing()) {
         auto body = parser_.next(perr);
         if (!body)
             break;
+        whole = true;
         handle(*body);
     }
+    if (whole)
+        keepalive_.received(now);
     if (batch_.end())
         do_write();
     if (perr)

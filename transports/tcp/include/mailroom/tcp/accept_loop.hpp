@@ -273,9 +273,11 @@ private:
     template <class Socket>
     void refuse(Socket& socket)
     {
+        // Counted before the close: a peer that sees its connection closed then finds it in
+        // refused() (the count came after the close, and a test reading it raced).
+        const auto total = refused_.fetch_add(1, std::memory_order_relaxed) + 1;
         boost::system::error_code ignored;
         socket.close(ignored);
-        const auto total = refused_.fetch_add(1, std::memory_order_relaxed) + 1;
         std::uint64_t suppressed = 0;
         if (options_.log.enabled(log_level::warning) &&
             refusals_.admit({}, log_limiter::clock::now(), suppressed))
