@@ -18,7 +18,8 @@ public:
 
     std::uint32_t find(std::uint64_t id) const noexcept
     {
-        if (cells_.empty())
+        // 0 marks an empty cell: it is never a call's id (a peer may still send it).
+        if (cells_.empty() || id == 0)
             return npos;
         for (std::size_t i = home(id);; i = (i + 1) & mask())
             if (cells_[i].id == id)

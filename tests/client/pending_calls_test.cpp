@@ -75,6 +75,20 @@ TEST(PendingCalls, TakeOfAnUnknownIdReturnsNothing)
     EXPECT_TRUE(t.empty());
 }
 
+TEST(PendingCalls, IdZeroFromAPeerTakesNoCall)
+{
+    // 0 marks an empty cell of the index: a response with id 0 (a peer's bug, or pomelo's
+    // answer without an id) once completed whichever call an empty cell pointed to.
+    table t;
+    for (std::uint64_t id = 1; id <= 5; ++id)
+        ASSERT_TRUE(t.insert(id, at(10), id));
+    EXPECT_FALSE(t.contains(0));
+    EXPECT_FALSE(t.take(0));
+    EXPECT_EQ(t.size(), 5u);
+    for (std::uint64_t id = 1; id <= 5; ++id)
+        EXPECT_EQ(t.take(id), std::optional<std::uint64_t>(id));
+}
+
 TEST(PendingCalls, TakeExpiredReturnsExactlyTheExpiredCallsInDeadlineOrder)
 {
     table t;
