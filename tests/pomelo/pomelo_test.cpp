@@ -6,9 +6,18 @@
 
 #include "chat_fixture.hpp"
 
+#include <mailroom/app/app.hpp>
+#include <mailroom/tcp.hpp>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_future.hpp>
+
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <string>
 #include <tuple>
@@ -122,13 +131,56 @@ INSTANTIATE_TEST_SUITE_P(Batching, PomeloTransport,
                                     "Answers";
                          });
 
+std::uint16_t free_port()
+{
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::acceptor a(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    return a.local_endpoint().port();
+}
+
 TEST(PomeloTransportApp, ServersJsonNamesThePomeloTransport)
 {
-    auto t = mailroom::pomelo::make_transport();
-    ASSERT_TRUE(t.mailbox);
-    ASSERT_TRUE(t.acceptor);
-    ASSERT_TRUE(t.protocol);
-    EXPECT_EQ(t.protocol->name(), "pomelo");
+    // A chat server on the pomelo transport (as a Node pomelo server would be, batching its
+    // answers) and a connector on tcp, from one servers.json.
+    const auto dir = std::filesystem::temp_directory_path() /
+                     ("mailroom-pomelo-app-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir / "servers.json") << R"({"development": {
+        "chat": [{"id": "chat-1", "host": "127.0.0.1", "port": )" << free_port()
+                                        << R"(, "transport": "pomelo", "bufferMsg": true}],
+        "connector": [{"id": "connector-1", "host": "127.0.0.1", "port": )" << free_port()
+                                        << R"(}]}})";
+    auto options = [&](std::string id) {
+        mailroom::app_options o;
+        o.config = dir / "servers.json";
+        o.server_id = std::move(id);
+        o.log.min_level = mailroom::log_level::off;
+        return o;
+    };
+    {
+        mailroom::basic_app chat(options("chat-1"));
+        mailroom::basic_app connector(options("connector-1"));
+        for (auto* a : {&chat, &connector}) {
+            a->add_transport("tcp", mailroom::tcp::make_transport());
+            a->add_transport("pomelo", mailroom::pomelo::make_transport());
+        }
+        chat.get_dispatcher().add("chatRemote", "pair", [](std::string s, int n) {
+            return mailroom::pomelo::results<std::string, int>{std::move(s), n};
+        });
+        chat.start();
+        connector.start();
+        auto f = connector.dynamic().async_call_to<mailroom::pomelo::results<std::string, int>>(
+            "chat-1", method("pair"), std::make_tuple(std::string("x"), 2),
+            boost::asio::use_future);
+        auto [ec, r] = f.get();
+        ASSERT_FALSE(ec) << ec.message();
+        EXPECT_EQ(r, (mailroom::pomelo::results<std::string, int>{"x", 2}));
+        connector.stop();
+        chat.stop();
+        connector.wait();
+        chat.wait();
+    }
+    std::filesystem::remove_all(dir);
 }
 
 } // namespace
