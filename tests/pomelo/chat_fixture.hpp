@@ -39,6 +39,16 @@ struct player {
     bool operator==(const player&) const = default;
 };
 
+/// Two results of a remote as the fields of a struct: `cb(null, count, state)`.
+struct room_stats {
+    int count = 0;
+    std::string state;
+    using pomelo_results = void;
+    auto tie() { return std::tie(count, state); }
+    auto tie() const { return std::tie(count, state); }
+    bool operator==(const room_stats&) const = default;
+};
+
 /// What the stock Node server of tests/interop/pomelo/remote/echoRemote.js serves, declared
 /// once in C++: a typed stub calls it.
 MAILROOM_REMOTE(echo_remote, echoRemote,
@@ -60,6 +70,7 @@ public:
         d.add("chatRemote", "pair", [](std::string s, int n) {
             return pomelo::results<std::string, int>{std::move(s), n};
         });
+        d.add("chatRemote", "stats", [](int count) { return room_stats{count, "open"}; });
         d.add("chatRemote", "promote", [](player p) {
             ++p.level;
             return p;

@@ -81,6 +81,7 @@ TEST_P(NodeClientCallsCppServer, ValuesErrorsAndUnknownNames)
     EXPECT_EQ(r["negative"], json::parse("[null,-3]"));
     EXPECT_EQ(r["double"], json::parse("[null,3.375]"));
     EXPECT_EQ(r["pair"], json::parse(R"([null,"left",7])")) << "cb(null, a, b)";
+    EXPECT_EQ(r["stats"], json::parse(R"([null,3,"open"])")) << "a struct's fields, spread";
     EXPECT_EQ(error_of(r["error"]), "the dragon ate it");
     EXPECT_EQ(error_of(r["badArgument"]), "argument 1 of 2: expected long int, got a string");
     EXPECT_EQ(error_of(r["unknownMethod"]), "unknown method: user.chatRemote.noSuchMethod");
@@ -145,6 +146,15 @@ mailroom::protocol::method_path echo_method(std::string_view m)
     p.method = m;
     return p;
 }
+
+/// echoRemote.pair's two results, as fields.
+struct pair_result {
+    std::string text;
+    int number = 0;
+    using pomelo_results = void;
+    auto tie() { return std::tie(text, number); }
+    auto tie() const { return std::tie(text, number); }
+};
 
 class CppClientCallsNodeServer : public ::testing::TestWithParam<std::tuple<bool, bool>> {
 protected:
@@ -224,6 +234,12 @@ TEST_P(CppClientCallsNodeServer, SeveralResultsAndErrors)
     ASSERT_FALSE(ec) << ec.message();
     EXPECT_EQ(std::get<0>(r), "left");
     EXPECT_EQ(std::get<1>(r), 7);
+
+    auto [ec1, fields] = client_->call<pair_result>("node-echo-1", echo_method("pair"),
+                                                    std::make_tuple(std::string("right"), 8));
+    ASSERT_FALSE(ec1) << ec1.message();
+    EXPECT_EQ(fields.text, "right");
+    EXPECT_EQ(fields.number, 8);
 
     mailroom::diagnostics diag;
     auto [ec2, v] = client_->call<int>("node-echo-1", echo_method("fail"),

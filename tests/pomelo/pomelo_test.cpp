@@ -73,6 +73,14 @@ TEST_P(PomeloTransport, SeveralResultsArriveAsResults)
     EXPECT_EQ(std::get<1>(r), 7);
 }
 
+TEST_P(PomeloTransport, SeveralResultsFillAStructsFields)
+{
+    auto [ec, r] = client_.call<mailroom::test::room_stats>("cpp-chat-1", method("stats"),
+                                                           std::make_tuple(3));
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(r, (mailroom::test::room_stats{3, "open"}));
+}
+
 TEST_P(PomeloTransport, ErrorsKeepTheirCodeAndMessage)
 {
     mailroom::diagnostics diag;

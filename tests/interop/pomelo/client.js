@@ -37,6 +37,7 @@ const scenarios = {
     out.negative = await call('add', -5, 2);
     out.double = await call('mul', 1.5, 2.25);
     out.pair = await call('pair', 'left', 7);
+    out.stats = await call('stats', 3);
     out.error = await call('fail', 'the dragon ate it');
     out.badArgument = await call('add', 'x', 1);
     out.unknownMethod = await call('noSuchMethod', 1);

@@ -79,7 +79,10 @@ void mqtt_link<Strand>::send_body(frame f)
     {
         std::lock_guard lock(mu_);
         if (options_.batch) {
-            if (batch_.size() + body.size() + 2 > mqtt::max_remaining_length - 5)
+            // The batch being gathered counts against the write queue's bound too.
+            if (batch_.size() + body.size() + 2 > mqtt::max_remaining_length - 5 ||
+                batch_.size() + body.size() + queue_.queued_bytes() >
+                    options_.max_write_queue_bytes)
                 overflow = true;
             else {
                 batch_.push_back(batch_.empty() ? '[' : ',');

@@ -11,6 +11,7 @@ module.exports = {
   add: declared,
   mul: declared,
   pair: declared,
+  stats: declared,
   fail: declared,
   size: declared,
   note: declared,

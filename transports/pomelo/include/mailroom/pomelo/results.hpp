@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 
 namespace mailroom::pomelo {
@@ -39,6 +40,30 @@ struct results : std::tuple<T...> {
     /// The elements, as a tuple.
     std::tuple<T...>& values() noexcept { return *this; }
     const std::tuple<T...>& values() const noexcept { return *this; }
+};
+
+/** A struct whose fields are a remote's several results, in order: it declares
+    `using pomelo_results = void;` and `tie()` (const and not) returning `std::tie` of its
+    fields. It then travels as @ref results does: `cb(null, count, state)` fills
+    `{count, state}`, and a C++ remote returning it answers a Node caller with
+    `cb(null, count, state)`.
+
+    @par Example
+    @code
+    struct room_stats {
+        int count = 0;
+        std::string state;
+        using pomelo_results = void;
+        auto tie() { return std::tie(count, state); }
+        auto tie() const { return std::tie(count, state); }
+    };
+    @endcode
+*/
+template <class T>
+concept spread_results = requires(T& t, const T& c) {
+    typename T::pomelo_results;
+    t.tie();
+    c.tie();
 };
 
 /// JSON form of @ref results: `{results_key: [a, b, ...]}`, spread by the protocol.
@@ -83,3 +108,35 @@ void from_json(const nlohmann::json& j, results<T...>& r)
 }
 
 } // namespace mailroom::pomelo
+
+/// The JSON form of a @ref mailroom::pomelo::spread_results struct: that of the
+/// @ref mailroom::pomelo::results of its fields.
+template <class T>
+    requires mailroom::pomelo::spread_results<T>
+struct nlohmann::adl_serializer<T, void> {
+    static void to_json(nlohmann::json& j, const T& v)
+    {
+        const auto fields = v.tie();
+        nlohmann::json a = nlohmann::json::array();
+        const bool ok = std::apply(
+            [&](const auto&... e) {
+                return (mailroom::detail::write_json(a.emplace_back(), e) && ...);
+            },
+            fields);
+        if (!ok)
+            throw std::invalid_argument("a result has no JSON form");
+        j = nlohmann::json::object();
+        j[mailroom::pomelo::results_key] = std::move(a);
+    }
+
+    static void from_json(const nlohmann::json& j, T& v)
+    {
+        std::apply(
+            [&](auto&... fields) {
+                mailroom::pomelo::results<std::remove_reference_t<decltype(fields)>...> r;
+                mailroom::pomelo::from_json(j, r);
+                std::tie(fields...) = r.values();
+            },
+            v.tie());
+    }
+};
