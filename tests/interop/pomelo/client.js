@@ -11,7 +11,7 @@ const client = rpc.client.create({
   context: {serverId: 'node-connector-1'},
   bufferMsg,
   interval: 10,
-  keepalive: scenario === 'keepalive' ? 100 : undefined,
+  keepalive: scenario === 'keepalive' ? 250 : undefined,
   timeout: 20000,
 });
 client.addProxies([{namespace: 'user', serverType: 'chat', path: path.join(__dirname, 'cpp_remotes')}]);
@@ -76,9 +76,9 @@ const scenarios = {
   },
   async keepalive() {
     const first = await call('echoString', 'before');
-    // Long enough for several pings at 100 ms; a missing PINGRESP makes the stock client
-    // drop the connection after 200 ms, and the next call would then open another one.
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    // Long enough for several pings at 250 ms; a missing PINGRESP makes the stock client
+    // drop the connection after 500 ms, and the next call would then open another one.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
     const box = client._station.mailboxes['cpp-chat-1'];
     const pongs = box ? box.lastPong > 0 : false;
     const second = await call('echoString', 'after');
