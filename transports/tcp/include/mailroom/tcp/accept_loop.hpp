@@ -273,9 +273,10 @@ private:
     template <class Socket>
     void refuse(Socket& socket)
     {
+        // Counted before the close: a peer that sees its refusal then finds it counted.
+        const auto total = refused_.fetch_add(1, std::memory_order_relaxed) + 1;
         boost::system::error_code ignored;
         socket.close(ignored);
-        const auto total = refused_.fetch_add(1, std::memory_order_relaxed) + 1;
         std::uint64_t suppressed = 0;
         if (options_.log.enabled(log_level::warning) &&
             refusals_.admit({}, log_limiter::clock::now(), suppressed))
