@@ -2,6 +2,8 @@
 // the real encoders, so that the fuzzers start from inputs a peer would send. Run by hand
 // after a wire change: mailroom_fuzz_seeds fuzz/corpus
 #include <mailroom/error.hpp>
+#include <mailroom/pomelo/json_protocol.hpp>
+#include <mailroom/pomelo/mqtt.hpp>
 #include <mailroom/protocol/codec.hpp>
 
 #include <msgpack.hpp>
@@ -118,6 +120,30 @@ int main(int argc, char** argv)
   },
   "production": {"chat": [{"id": "chat-1", "host": "10.0.0.2", "port": 3151}]}
 })");
+    // pomelo: the largest packet body (2 bytes), then MQTT packets as a stock client writes
+    // them: CONNECT, PUBLISHes (a request, a batch, an answer), PINGREQ.
+    {
+        const auto publish = [](const std::string& payload) {
+            char h[pomelo::mqtt::max_publish_header];
+            const auto n = pomelo::mqtt::publish_header(payload.size(), h);
+            return std::string(h, n) + payload;
+        };
+        const pomelo::json_protocol p;
+        frame req, err;
+        const auto args = std::make_tuple(std::string("hello, mailroom"), 3);
+        (void)p.encode_request(req, 1, {.ns = "user", .server_type = "echo",
+                                        .service = "echoRemote", .method = "echo"},
+                               value_ref(args), 0);
+        p.encode_error_response(err, 4, error::unknown_method, "no such method:x");
+        const std::string limit("\x1f\xff", 2);
+        const std::string ping(pomelo::mqtt::pingreq, 2);
+        write("pomelo", "session", limit + pomelo::mqtt::connect_packet("MQTT_RPC_1796425186229") +
+                                       publish(body(req)) + ping);
+        write("pomelo", "batch", limit + publish("[" + body(req) + "," + body(req) +
+                                                 R"(,{"id":9,"msg":7}])"));
+        write("pomelo", "answers", limit + publish(R"({"id":0,"resp":[null,"a",2]})") +
+                                       publish(body(err)) + publish(R"([{"resp":[null]}])"));
+    }
     write("servers_json", "bad_port", std::string(1, '\0') +
           R"({"development": {"chat": [{"id": "c", "host": "h", "port": 70000}]}})");
     return 0;

@@ -3,7 +3,10 @@
 #  1. examples/echo: a server and a client in one process, over loopback TCP;
 #  2. examples/chat: pomelo's chat demo as a cluster — two connector and two chat server
 #     processes from one servers.json — and a driver that makes users join, list and leave
-#     channels through the connectors, which call app.rpc.chat.chatRemote.add(session, ...).
+#     channels through the connectors, which call app.rpc.chat.chatRemote.add(session, ...);
+#  3. examples/pomelo_mixed: a mixed cluster, a stock Node pomelo-rpc connector calling a C++
+#     chat server over pomelo-rpc's own wire, and the C++ server calling back into a remote
+#     that exists only in JavaScript (docs/pomelo-interop.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/common.sh
@@ -16,3 +19,8 @@ echo "== examples/echo: a server and a client, one process, loopback TCP"
 echo
 echo "== examples/chat: four chat-server processes (2 connectors, 2 chat servers) and a driver"
 examples/chat/run_cluster.sh build-demo
+echo
+echo "== examples/pomelo_mixed: a stock Node pomelo-rpc connector and a C++ chat server"
+command -v node >/dev/null || mailroom_install nodejs
+mailroom_node_deps
+examples/pomelo_mixed/run.sh build-demo

@@ -11,6 +11,7 @@ source scripts/lib/common.sh
 
 mailroom_install "${MAILROOM_BUILD_PACKAGES[@]}" "${MAILROOM_TEST_PACKAGES[@]}" \
     "${MAILROOM_FUZZ_PACKAGES[@]}"
+mailroom_node_deps
 mailroom_build build -DMAILROOM_BUILD_TESTS=ON -DMAILROOM_BUILD_EXAMPLES=ON \
     -DMAILROOM_BUILD_BENCHMARKS=ON -DMAILROOM_WARNINGS_AS_ERRORS=ON
 ctest --test-dir build --output-on-failure -j2

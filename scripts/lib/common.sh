@@ -38,3 +38,20 @@ mailroom_build() {
     cmake -S . -B "$dir" -G Ninja "$@"
     cmake --build "$dir" -j2
 }
+
+# mailroom_node_deps: installs the pinned Node projects of the interop tests (npm ci from
+# their committed package-lock.json) when node_modules is missing or older than the lock:
+# tests/interop/pomelo holds stock pomelo-rpc 1.0.7 for the pomelo interop tests,
+# examples/pomelo_mixed the same for the mixed-cluster example. Debian's
+# npm is installed only if no npm is found (NodeSource's nodejs ships its own, and Debian's
+# package would conflict with it).
+mailroom_node_deps() {
+    local dir
+    command -v npm >/dev/null || mailroom_install npm
+    for dir in tests/interop/pomelo examples/pomelo_mixed; do
+        if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
+            echo "== npm ci in $dir"
+            (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) && touch "$dir/node_modules"
+        fi
+    done
+}

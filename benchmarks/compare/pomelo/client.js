@@ -4,10 +4,11 @@
 // mailroom-load's keys.
 //
 // usage: node client.js [--inflight N] [--duration SEC] [--warmup N] [--payload BYTES]
-//                       [--nodelay] [--buffer-ms MS] [--pin CPU]
+//                       [--nodelay] [--buffer-ms MS] [--pin CPU] [--connect PORT]
 // --nodelay forces TCP_NODELAY on both processes' sockets; --buffer-ms turns pomelo's
 // bufferMsg on (client and server) with that flush interval; --pin runs both processes on
-// that CPU (taskset).
+// that CPU (taskset). --connect calls a server already listening on PORT (mailroom's
+// pomelo transport, interop.sh) instead of starting server.js; server CPU is then not counted.
 'use strict';
 
 const path = require('path');
@@ -18,7 +19,7 @@ const { parseFlags, forceNoDelay, parseStats, quietLogs, peakRssKib } = require(
 
 const flags = parseFlags(process.argv.slice(2), {
   inflight: 100, duration: 3, warmup: 1000, warmup_max_s: 2, payload: 64, nodelay: false,
-  buffer_ms: 0, pin: -1, timeout_s: 60,
+  buffer_ms: 0, pin: -1, timeout_s: 60, connect: 0,
 });
 
 function fail(why) {
@@ -86,8 +87,12 @@ function percentile(sorted, q) {
 async function main() {
   if (flags.nodelay) forceNoDelay();
   quietLogs();
-  const port = await freePort();
-  const server = startServer(port);
+  const port = flags.connect || (await freePort());
+  // An outside server (--connect) has no stats line: its CPU is not counted.
+  const zero = { user_us: 0, sys_us: 0, maxrss_kib: 0 };
+  const server = flags.connect
+    ? { ready: Promise.resolve(), stats: async () => zero, stop: async () => {} }
+    : startServer(port);
   await server.ready;
 
   const Client = require('pomelo-rpc').client;
