@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "client_handshake.hpp"
 #include "pending_calls.hpp"
 
 namespace mailroom::detail {
@@ -94,6 +95,9 @@ struct mailbox_fsm_config {
     /// The protocol the server speaks: whether there is a handshake, what a hello and a pong
     /// are, how a queued request's timeout is rewritten. Pure functions: no I/O.
     const wire_protocol* protocol = native_protocol().get();
+    /// The cluster secret (mail_station_options::auth); empty: the client does not
+    /// authenticate.
+    std::string auth_secret;
 };
 
 /** The station's state for one remote server, as a pure state machine (sans-I/O): no Asio,
@@ -103,7 +107,9 @@ struct mailbox_fsm_config {
     Lifecycle: idle -> connecting (-> retry_wait -> connecting ...) -> handshaking (a protocol
     with a handshake only) -> open
     -> (link lost) idle -> ...; removing the server with calls in flight goes to draining
-    (they may still finish), then closed; closed is final. Every mail box gets a new
+    (they may still finish), then closed; closed is final. A refused authentication goes to
+    held for `max_reconnect_delay`: calls made meanwhile fail at once with the refusal instead
+    of opening a link per call, then the next call connects again. Every mail box gets a new
     generation number: events of a generation the machine gave up on are ignored.
 
     A call is in exactly one place: in `pending_` (sent or queued; a queued one also has its
@@ -181,7 +187,8 @@ public:
     bool open() const noexcept { return state_ == state::open && !flushing_; }
 
 private:
-    enum class state { idle, connecting, retry_wait, handshaking, open, draining, closed };
+    // draining, closed and held refuse calls: they sit last, so one comparison tells.
+    enum class state { idle, connecting, retry_wait, handshaking, open, draining, closed, held };
 
     struct queued {
         frame f;
@@ -196,6 +203,11 @@ private:
     void drop_box(fsm_actions& out);
     void retry_or_fail(fsm_actions& out, time_point now, std::error_code ec);
     void fail_cycle(fsm_actions& out, std::error_code ec);
+    /// The handshake ended in failure `s` (at `now`).
+    void handshake_failed(fsm_actions& out, time_point now, client_handshake::step& s);
+    /// A call or notify met a state that refuses it (draining, closed, held): the error,
+    /// or none when a hold has ended (the state is idle again).
+    std::error_code refusal(time_point now);
     void fail_queued(fsm_actions& out, std::error_code ec);
     void fail_all(fsm_actions& out, std::error_code queued_ec, std::error_code sent_ec);
     /// The link is ready for calls (handshake done, or none): queued calls leave.
@@ -229,6 +241,9 @@ private:
     time_point connect_deadline_{};
     std::chrono::milliseconds backoff_{};
     std::error_code last_connect_error_;
+    std::optional<client_handshake> handshake_; // while handshaking
+    time_point held_until_{};                    // state held: refused authentication
+    std::error_code held_reason_;
 };
 
 } // namespace mailroom::detail
