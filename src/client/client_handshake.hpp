@@ -26,12 +26,17 @@ namespace mailroom::detail {
 */
 class client_handshake {
 public:
-    /// The strings must outlive it (the state machine's configuration holds them).
-    client_handshake(const wire_protocol& protocol, const std::string& secret,
-                     const std::string& client_id, const std::string& server_id);
+    /// Who shakes hands, and how: passed to every step (the state machine's configuration
+    /// holds them, and a machine may move), never kept.
+    struct ends {
+        const wire_protocol& protocol;
+        const std::string& secret; ///< empty: the client does not authenticate
+        const std::string& client_id;
+        const std::string& server_id;
+    };
 
-    /// The hello to send as the transport connects.
-    frame hello();
+    /// The hello to send as the transport connects (a fresh nonce when authenticating).
+    frame hello(const ends& e);
 
     struct step {
         enum kind { wait, open, fail } what = wait;
@@ -47,16 +52,12 @@ public:
     };
 
     /// The next message (decoded, or `dec` the decoding error).
-    step on_message(std::error_code dec, const protocol::message& msg);
+    step on_message(const ends& e, std::error_code dec, const protocol::message& msg);
 
 private:
-    step on_challenge(const protocol::hello_view& c);
+    step on_challenge(const ends& e, const protocol::hello_view& c);
 
-    const wire_protocol& protocol_;
-    const std::string& secret_;
-    const std::string& client_id_;
-    const std::string& server_id_;
-    bool authenticating_;
+    bool authenticating_ = false;
     bool challenged_ = false; // our proof left
     auth_bytes client_nonce_{};
     auth_bytes server_nonce_{};

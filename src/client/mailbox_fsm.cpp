@@ -155,9 +155,8 @@ void mailbox_fsm::on_connected(fsm_actions& out, time_point now, std::uint64_t g
     if (!config_.protocol->has_handshake())
         return opened(out, now);
     state_ = state::handshaking;
-    handshake_.emplace(*config_.protocol, config_.auth_secret, config_.client_id,
-                       config_.server_id);
-    out.sends.push_back(handshake_->hello());
+    handshake_.emplace();
+    out.sends.push_back(handshake_->hello(handshake_ends()));
 }
 
 void mailbox_fsm::opened(fsm_actions& out, time_point now)
@@ -300,7 +299,7 @@ void mailbox_fsm::on_message(fsm_actions& out, time_point now, std::uint64_t gen
         return;
     if (state_ == state::handshaking) {
         out.more = true;
-        auto step = handshake_->on_message(dec, msg);
+        auto step = handshake_->on_message(handshake_ends(), dec, msg);
         if (step.what == client_handshake::step::fail)
             return handshake_failed(out, now, step);
         if (step.reply)

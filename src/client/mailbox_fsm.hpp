@@ -217,6 +217,10 @@ private:
     void rearm_call_timer(fsm_actions& out);
     void finish_if_drained(fsm_actions& out);
     void arm_connect_timer(fsm_actions& out, time_point at);
+    client_handshake::ends handshake_ends() const noexcept
+    {
+        return {*config_.protocol, config_.auth_secret, config_.client_id, config_.server_id};
+    }
     void cancel_connect_timer(fsm_actions& out);
 
     template <class... Args>

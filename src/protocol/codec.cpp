@@ -537,17 +537,13 @@ bool decode_fields(reader& in, message& out)
         if (n < 3 || !in.uint(v) || !in.str(h.peer_id))
             return false;
         // Version 2: an optional fourth element, the client's nonce (bin) when it
-        // authenticates; nil or absent when it does not.
+        // authenticates. Anything else there is no nonce: a hello must stay readable.
         if (n >= 4 && v >= 2) {
             msgpack::object nonce;
-            if (!in.value(nonce, field_depth))
+            if (!in.value(nonce, field_depth) || !in.skip(n - 4, field_depth))
                 return false;
             if (nonce.type == mt::BIN)
                 h.nonce = {nonce.via.bin.ptr, nonce.via.bin.size};
-            else if (nonce.type != mt::NIL)
-                return false;
-            if (!in.skip(n - 4, field_depth))
-                return false;
         } else if (!in.skip(n - 3, field_depth)) {
             return false;
         }

@@ -18,6 +18,9 @@ log_level close_level(std::error_code ec)
     if (!ec || ec == std::errc::operation_canceled || ec == error::cancelled ||
         ec == to_std_error(asio::error::eof))
         return log_level::debug;
+    // An authentication refusal was logged as one (rate-limited) when it was decided.
+    if (ec == error::auth_failed || ec == error::auth_required || ec == error::auth_unavailable)
+        return log_level::debug;
     // frame_too_large, protocol_error, and the transports' own protocol errors.
     if (ec == condition::failed || ec == error::queue_full)
         return log_level::warning;

@@ -380,6 +380,7 @@ TEST(AuthWire, RefusalsFromOneAddressAreCountedEachAndLoggedOnce)
             if (line.find("did not authenticate") != std::string::npos)
                 ++lines;
         EXPECT_EQ(lines, 1) << t->name() << ": one line per address and interval";
+        EXPECT_EQ(k.server_log.lines().size(), 1u) << t->name() << ": and no other line";
     }
 }
 
