@@ -186,11 +186,13 @@ TEST(ConfigAuth, TheSecretMayBeInAFileOrInlineAndIsNeverInAnError)
     EXPECT_NE(short_one.find("development.auth.secret"), std::string::npos) << short_one;
     EXPECT_NE(short_one.find("11 bytes"), std::string::npos) << short_one;
     EXPECT_EQ(short_one.find("tiny-secret"), std::string::npos) << "never the secret";
+    ::setenv("MAILROOM_TEST_SECOND_SECRET", "second-secret-0123456789", 1);
     EXPECT_NE(error_of([] {
-                  mailroom::parse_auth(R"({"development": {"auth": {"secret": "0123456789abcdef", "secret_env": "X"}}})",
+                  mailroom::parse_auth(R"({"development": {"auth": {"secret": "0123456789abcdef", "secret_env": "MAILROOM_TEST_SECOND_SECRET"}}})",
                                        "development");
               }).find("exactly one"),
               std::string::npos);
+    ::unsetenv("MAILROOM_TEST_SECOND_SECRET");
     EXPECT_NE(error_of([] {
                   mailroom::parse_auth(R"({"development": {"auth": {"password": "0123456789abcdef"}}})",
                                        "development");
