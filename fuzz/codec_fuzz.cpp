@@ -63,8 +63,12 @@ void touch_message(const message& m, std::span<const char> body)
         break;
     case message_kind::hello:
     case message_kind::hello_ack:
+    case message_kind::challenge:
+    case message_kind::proof:
         touch(m.hello.peer_id, body);
         touch(m.hello.message, body);
+        touch(m.hello.nonce, body);
+        touch(m.hello.proof, body);
         break;
     default: break;
     }
@@ -98,12 +102,11 @@ void round_trip(const message& m)
         break;
     case message_kind::ping: protocol::encode_ping(f, m.nonce); break;
     case message_kind::pong: protocol::encode_pong(f, m.nonce); break;
-    case message_kind::hello: protocol::encode_hello(f, m.hello.peer_id); break;
+    case message_kind::hello:
     case message_kind::hello_ack:
-        protocol::encode_hello_ack(f, m.hello.peer_id,
-                                   m.hello.code ? std::error_code{m.hello.code, mailroom::error_category()}
-                                                : std::error_code{},
-                                   m.hello.message);
+    case message_kind::challenge:
+    case message_kind::proof:
+        protocol::encode_handshake(f, m.kind, m.hello);
         break;
     }
     msgpack::zone zone;
@@ -144,12 +147,13 @@ void round_trip(const message& m)
         break;
     }
     case message_kind::hello:
-        MAILROOM_FUZZ_CHECK(d.hello.peer_id == m.hello.peer_id);
-        MAILROOM_FUZZ_CHECK(d.hello.version == protocol::version);
-        break;
     case message_kind::hello_ack:
+    case message_kind::challenge:
+    case message_kind::proof:
         MAILROOM_FUZZ_CHECK(d.hello.peer_id == m.hello.peer_id && d.hello.code == m.hello.code &&
-                            d.hello.message == m.hello.message);
+                            d.hello.message == m.hello.message &&
+                            d.hello.nonce == m.hello.nonce && d.hello.proof == m.hello.proof);
+        MAILROOM_FUZZ_CHECK(d.hello.version == m.hello.version);
         break;
     }
 }

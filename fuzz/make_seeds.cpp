@@ -80,6 +80,17 @@ int main(int argc, char** argv)
     protocol::encode_hello_ack(frames["hello_ack"], "chat-1");
     protocol::encode_hello_ack(frames["hello_ack_refused"], "chat-1", error::version_mismatch,
                                "version 2 is not spoken here");
+    // Version 2: the authenticated handshake (fixed bytes stand for nonces and proofs).
+    const std::string nonce(32, '\x5a');
+    const auto handshake = [&](const char* name, protocol::message_kind kind, protocol::hello_view h) {
+        protocol::encode_handshake(frames[name], kind, h);
+    };
+    handshake("hello_auth", protocol::message_kind::hello,
+              {.version = 2, .peer_id = "connector-1", .nonce = nonce});
+    handshake("challenge", protocol::message_kind::challenge, {.peer_id = "chat-1", .nonce = nonce});
+    handshake("proof", protocol::message_kind::proof, {.proof = nonce});
+    handshake("hello_ack_proof", protocol::message_kind::hello_ack,
+              {.version = 2, .peer_id = "chat-1", .proof = nonce});
 
     std::string stream;
     for (auto& [name, f] : frames) {

@@ -37,6 +37,13 @@ public:
             return "a value has no form in the format of the server's protocol";
         case error::handshake_timeout:
             return "the peer did not complete the handshake in time";
+        case error::auth_failed:
+            return "authentication failed: the peer does not know the cluster secret";
+        case error::auth_required:
+            return "the server requires authentication (no cluster secret configured here)";
+        case error::auth_unavailable:
+            return "the server does not authenticate (it has no cluster secret, or predates "
+                   "authentication)";
         }
         return "unknown mailroom error " + std::to_string(ev);
     }
@@ -73,6 +80,9 @@ public:
         case error::deadline_exceeded:
         case error::not_encodable:
         case error::handshake_timeout:
+        case error::auth_failed:
+        case error::auth_required:
+        case error::auth_unavailable:
             return condition::failed;
         }
         return condition::failed;
@@ -87,7 +97,10 @@ public:
             return true;
         if (cond == condition::permanent)
             return ev == static_cast<int>(error::version_mismatch) ||
-                   ev == static_cast<int>(error::wrong_server);
+                   ev == static_cast<int>(error::wrong_server) ||
+                   ev == static_cast<int>(error::auth_failed) ||
+                   ev == static_cast<int>(error::auth_required) ||
+                   ev == static_cast<int>(error::auth_unavailable);
         return default_error_condition(ev) == cond;
     }
 };

@@ -72,6 +72,17 @@ enum class error {
     /// A server closed a connection that had not completed the protocol's handshake within
     /// `server_options::handshake_timeout` (pings and stray bytes do not extend it).
     handshake_timeout,
+    /// The peer did not prove that it knows the cluster secret (a wrong secret), or proved it
+    /// wrongly: a server refused this client, or this client refused the server
+    /// (docs/security.md). No call was sent on that link.
+    auth_failed,
+    /// The server requires authentication and this client has no cluster secret configured.
+    /// No call was sent.
+    auth_required,
+    /// This client has a cluster secret but the server does not authenticate (it has none, or
+    /// it predates authentication): the client refuses to send calls to a server that cannot
+    /// prove the secret. No call was sent.
+    auth_unavailable,
 };
 
 /** Broad classes of @ref error, for failure policies (failover, failfast, retry).
@@ -95,7 +106,8 @@ enum class condition {
     /// and only if the caller's own deadline allows).
     timed_out,
     /** A connect error that a retry will meet again (a refused credential or path, an
-        untrusted certificate, another server at the address, a version mismatch): the
+        untrusted certificate, another server at the address, a version mismatch, a refused
+        authentication): the
         station fails the calls queued for that server at once (`connect_failed`, or the
         mailroom error itself) instead of retrying until `connect_timeout`.
 

@@ -103,6 +103,12 @@ basic_app::basic_app(app_options options) : options_(std::move(options))
         throw config_error(options_.config.string() + ": " + options_.env +
                            ": no server with id \"" + options_.server_id + "\"");
     self_ = *it;
+    // Authentication set in code wins; otherwise servers.json's, or the environment's.
+    if (!options_.server.auth.enabled() && !options_.station.auth.enabled()) {
+        const auto auth = load_auth(options_.config, options_.env);
+        options_.server.auth = auth;
+        options_.station.auth = auth;
+    }
 
     auto station_options = options_.station;
     station_options.client_id = self_.id;

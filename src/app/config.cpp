@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -79,6 +80,8 @@ std::vector<server_info> parse_servers(std::string_view json, std::string_view e
     std::vector<server_info> out;
     std::set<std::string> ids;
     for (const auto& [type, list] : it->items()) {
+        if (type == "auth") // the cluster's authentication (load_auth), not a server type
+            continue;
         const std::string field = std::string(env) + "." + type;
         if (!list.is_array())
             fail(origin, field, "expected an array of servers");
@@ -93,14 +96,101 @@ std::vector<server_info> parse_servers(std::string_view json, std::string_view e
     return out;
 }
 
-std::vector<server_info> load_servers(const std::filesystem::path& file, std::string_view env)
+namespace {
+
+std::string read_file(const std::filesystem::path& file)
 {
     std::ifstream in(file);
     if (!in)
         throw config_error(file.string() + ": cannot open the file");
     std::ostringstream text;
     text << in.rdbuf();
-    return parse_servers(text.str(), env, file.string());
+    return text.str();
+}
+
+std::string checked_secret(std::string secret, std::string_view origin, const std::string& field)
+{
+    // Never the secret's bytes in a message: only its length.
+    if (secret.size() < min_auth_secret_size)
+        fail(origin, field,
+             "the secret has " + std::to_string(secret.size()) + " bytes; at least " +
+                 std::to_string(min_auth_secret_size) + " are required");
+    return secret;
+}
+
+} // namespace
+
+std::vector<server_info> load_servers(const std::filesystem::path& file, std::string_view env)
+{
+    return parse_servers(read_file(file), env, file.string());
+}
+
+auth_options parse_auth(std::string_view json, std::string_view env, std::string_view origin)
+{
+    nlohmann::json root;
+    try {
+        root = nlohmann::json::parse(json);
+    } catch (const nlohmann::json::exception& e) {
+        fail(origin, "(document)", std::string("not valid JSON: ") + e.what());
+    }
+    auth_options out;
+    const nlohmann::json* section = nullptr;
+    if (root.is_object())
+        if (auto it = root.find(std::string(env)); it != root.end() && it->is_object())
+            if (auto a = it->find("auth"); a != it->end())
+                section = &*a;
+    if (!section) {
+        if (const char* v = std::getenv(cluster_secret_variable); v && *v)
+            out.secret = checked_secret(v, "environment", cluster_secret_variable);
+        return out;
+    }
+    const std::string field = std::string(env) + ".auth";
+    if (!section->is_object())
+        fail(origin, field, "expected an object {secret_env | secret_file | secret, required}");
+    int sources = 0;
+    for (const auto& [key, value] : section->items()) {
+        const std::string where = field + "." + key;
+        if (key == "required") {
+            if (!value.is_boolean())
+                fail(origin, where, "expected true or false, got " + value.dump());
+            out.required = value.get<bool>();
+            continue;
+        }
+        if (key != "secret_env" && key != "secret_file" && key != "secret")
+            fail(origin, where, "unknown key (expected secret_env, secret_file, secret or required)");
+        if (!value.is_string() || value.get<std::string>().empty())
+            fail(origin, where, "expected a non-empty string");
+        ++sources;
+        const auto text = value.get<std::string>();
+        if (key == "secret_env") {
+            const char* v = std::getenv(text.c_str());
+            if (!v || !*v)
+                fail(origin, where, "the environment variable " + text + " is not set");
+            out.secret = checked_secret(v, origin, where);
+        } else if (key == "secret_file") {
+            std::string secret;
+            try {
+                secret = read_file(text);
+            } catch (const config_error&) {
+                fail(origin, where, "cannot read the file " + text);
+            }
+            if (!secret.empty() && secret.back() == '\n')
+                secret.pop_back();
+            if (!secret.empty() && secret.back() == '\r')
+                secret.pop_back();
+            out.secret = checked_secret(std::move(secret), origin, where);
+        } else {
+            out.secret = checked_secret(text, origin, where);
+        }
+    }
+    if (sources != 1)
+        fail(origin, field, "expected exactly one of secret_env, secret_file and secret");
+    return out;
+}
+
+auth_options load_auth(const std::filesystem::path& file, std::string_view env)
+{
+    return parse_auth(read_file(file), env, file.string());
 }
 
 } // namespace mailroom

@@ -117,9 +117,11 @@ failure_kind classify(const call_failure& f) noexcept
 
 bool is_permanent_for_server(std::error_code ec) noexcept
 {
-    return ec == error::wrong_server || ec == error::version_mismatch ||
-           ec == error::unknown_server || ec == error::unknown_transport ||
-           ec == error::no_target_server;
+    // condition::permanent: wrong_server, version_mismatch, the auth refusals, and the
+    // transports' own (a certificate refused, a WebSocket upgrade refused with 401/403/404).
+    return ec == condition::permanent || ec == error::wrong_server ||
+           ec == error::version_mismatch || ec == error::unknown_server ||
+           ec == error::unknown_transport || ec == error::no_target_server;
 }
 
 idempotence idempotent_methods(std::vector<std::string> methods)

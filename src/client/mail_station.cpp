@@ -166,7 +166,8 @@ public:
 };
 
 mail_station::mail_station(executor_type ex, mail_station_options options)
-    : impl_(std::make_shared<impl>(std::move(ex), std::move(options)))
+    : impl_((check_auth_options(options.auth),
+             std::make_shared<impl>(std::move(ex), std::move(options))))
 {
 }
 

@@ -65,8 +65,9 @@ mailbox_fsm::admission mailbox_fsm::call(fsm_actions& out, time_point now, std::
                                          frame& f, time_point deadline, call_handler& h,
                                          std::size_t link_bytes)
 {
-    if (state_ == state::closed || state_ == state::draining)
-        return {admit::failed, closed_reason_};
+    if (state_ >= state::draining)
+        if (auto ec = refusal(now))
+            return {admit::failed, ec};
     if (down_)
         return {admit::failed, down_reason_};
     const std::size_t size = f.body_size();
@@ -97,8 +98,9 @@ mailbox_fsm::admission mailbox_fsm::call(fsm_actions& out, time_point now, std::
 mailbox_fsm::admission mailbox_fsm::notify(fsm_actions& out, time_point now, frame& f,
                                            status_handler& h, std::size_t link_bytes)
 {
-    if (state_ == state::closed || state_ == state::draining)
-        return {admit::failed, closed_reason_};
+    if (state_ >= state::draining)
+        if (auto ec = refusal(now))
+            return {admit::failed, ec};
     if (down_)
         return {admit::failed, down_reason_};
     // The same byte bound as calls: a notify flood must not overflow the mail box's write
@@ -117,6 +119,16 @@ mailbox_fsm::admission mailbox_fsm::notify(fsm_actions& out, time_point now, fra
     if (state_ == state::idle)
         start_cycle(out, now);
     return {admit::queued, {}};
+}
+
+std::error_code mailbox_fsm::refusal(time_point now)
+{
+    if (state_ != state::held)
+        return closed_reason_;
+    if (now < held_until_)
+        return held_reason_;
+    state_ = state::idle; // the hold is over: this call connects again
+    return {};
 }
 
 void mailbox_fsm::cancel(fsm_actions& out, std::uint64_t id)
@@ -166,9 +178,8 @@ void mailbox_fsm::on_connected(fsm_actions& out, time_point now, std::uint64_t g
     if (!config_.protocol->has_handshake())
         return opened(out, now);
     state_ = state::handshaking;
-    frame hello;
-    config_.protocol->encode_hello(hello, config_.client_id);
-    out.sends.push_back(std::move(hello));
+    handshake_.emplace();
+    out.sends.push_back(handshake_->hello(handshake_ends()));
 }
 
 void mailbox_fsm::opened(fsm_actions& out, time_point now)
@@ -234,6 +245,27 @@ void mailbox_fsm::fail_cycle(fsm_actions& out, time_point now, std::error_code e
     down_ = true;
     down_reason_ = ec;
     arm_connect_timer(out, now + delay);
+}
+
+void mailbox_fsm::handshake_failed(fsm_actions& out, time_point now,
+                                   client_handshake::step& s)
+{
+    handshake_.reset();
+    last_connect_error_ = s.cause;
+    if (!s.complaint.empty())
+        log(out, log_level::error, "{} at {} {}", config_.server_id, config_.address,
+            s.complaint);
+    fail_cycle(out, now, s.ec);
+    // Marked down (probe_delay), the server already refuses calls at once until a probe
+    // reaches it; without down marking, a hold does that for a while.
+    if (!down_ && (s.ec == error::auth_failed || s.ec == error::auth_required ||
+                   s.ec == error::auth_unavailable)) {
+        // A refused secret is refused again on every attempt: calls fail at once for a
+        // while instead of each opening a link the server refuses (issue 16).
+        state_ = state::held;
+        held_until_ = now + config_.max_reconnect_delay;
+        held_reason_ = s.ec;
+    }
 }
 
 void mailbox_fsm::fail_queued(fsm_actions& out, std::error_code ec)
@@ -312,20 +344,13 @@ void mailbox_fsm::on_message(fsm_actions& out, time_point now, std::uint64_t gen
         return;
     if (state_ == state::handshaking) {
         out.more = true;
-        if (dec || msg.kind != protocol::message_kind::hello_ack) {
-            last_connect_error_ = error::protocol_error;
-            fail_cycle(out, now, error::connect_failed);
-        } else if (msg.hello.code != 0) {
-            last_connect_error_ = std::error_code(msg.hello.code, error_category());
-            fail_cycle(out, now, last_connect_error_);
-        } else if (!msg.hello.peer_id.empty() && msg.hello.peer_id != config_.server_id) {
-            // The address now belongs to another server (a restart moved ids around): never
-            // deliver calls for one server to another.
-            last_connect_error_ = error::wrong_server;
-            log(out, log_level::error, "{} at {} answered as {}", config_.server_id,
-                config_.address, msg.hello.peer_id);
-            fail_cycle(out, now, error::wrong_server);
-        } else {
+        auto step = handshake_->on_message(handshake_ends(), dec, msg);
+        if (step.what == client_handshake::step::fail)
+            return handshake_failed(out, now, step);
+        if (step.reply)
+            out.sends.push_back(std::move(*step.reply));
+        if (step.what == client_handshake::step::open) {
+            handshake_.reset();
             opened(out, now);
         }
         return;

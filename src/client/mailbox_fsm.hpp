@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "client_handshake.hpp"
 #include "pending_calls.hpp"
 
 namespace mailroom::detail {
@@ -101,6 +102,9 @@ struct mailbox_fsm_config {
     /// The protocol the server speaks: whether there is a handshake, what a hello and a pong
     /// are, how a queued request's timeout is rewritten. Pure functions: no I/O.
     const wire_protocol* protocol = native_protocol().get();
+    /// The cluster secret (mail_station_options::auth); empty: the client does not
+    /// authenticate.
+    std::string auth_secret;
 };
 
 /** The station's state for one remote server, as a pure state machine (sans-I/O): no Asio,
@@ -110,7 +114,9 @@ struct mailbox_fsm_config {
     Lifecycle: idle -> connecting (-> retry_wait -> connecting ...) -> handshaking (a protocol
     with a handshake only) -> open
     -> (link lost) idle -> ...; removing the server with calls in flight goes to draining
-    (they may still finish), then closed; closed is final. Every mail box gets a new
+    (they may still finish), then closed; closed is final. A refused authentication goes to
+    held for `max_reconnect_delay`: calls made meanwhile fail at once with the refusal instead
+    of opening a link per call, then the next call connects again. Every mail box gets a new
     generation number: events of a generation the machine gave up on are ignored.
 
     A call is in exactly one place: in `pending_` (sent or queued; a queued one also has its
@@ -191,7 +197,8 @@ public:
     bool open() const noexcept { return state_ == state::open && !flushing_; }
 
 private:
-    enum class state { idle, connecting, retry_wait, handshaking, open, draining, closed };
+    // draining, closed and held refuse calls: they sit last, so one comparison tells.
+    enum class state { idle, connecting, retry_wait, handshaking, open, draining, closed, held };
 
     struct queued {
         frame f;
@@ -208,6 +215,11 @@ private:
     void fail_cycle(fsm_actions& out, time_point now, std::error_code ec);
     /// The next probe's delay, jittered into [d/2, d], and the one after it doubled.
     std::chrono::milliseconds next_probe_delay() noexcept;
+    /// The handshake ended in failure `s` (at `now`).
+    void handshake_failed(fsm_actions& out, time_point now, client_handshake::step& s);
+    /// A call or notify met a state that refuses it (draining, closed, held): the error,
+    /// or none when a hold has ended (the state is idle again).
+    std::error_code refusal(time_point now);
     void fail_queued(fsm_actions& out, std::error_code ec);
     void fail_all(fsm_actions& out, std::error_code queued_ec, std::error_code sent_ec);
     /// The link is ready for calls (handshake done, or none): queued calls leave.
@@ -217,6 +229,10 @@ private:
     void rearm_call_timer(fsm_actions& out);
     void finish_if_drained(fsm_actions& out);
     void arm_connect_timer(fsm_actions& out, time_point at);
+    client_handshake::ends handshake_ends() const noexcept
+    {
+        return {*config_.protocol, config_.auth_secret, config_.client_id, config_.server_id};
+    }
     void cancel_connect_timer(fsm_actions& out);
 
     template <class... Args>
@@ -245,6 +261,9 @@ private:
     std::chrono::milliseconds probe_backoff_{}; // the next probe's delay before jitter
     std::uint64_t jitter_state_;
     std::error_code last_connect_error_;
+    std::optional<client_handshake> handshake_; // while handshaking
+    time_point held_until_{};                    // state held: refused authentication
+    std::error_code held_reason_;
 };
 
 } // namespace mailroom::detail

@@ -61,6 +61,7 @@ mailbox_fsm_config fsm_config(const mail_station_options& o, const server_info& 
     c.max_in_flight = o.max_in_flight_per_server;
     c.max_queued_bytes = o.max_queued_bytes_per_server;
     c.min_log_level = o.log.min_level;
+    c.auth_secret = o.auth.secret;
     return c;
 }
 
@@ -79,7 +80,8 @@ void station_counters::count(std::error_code ec) noexcept
     else if (ec == error::not_sent)
         ++not_sent;
     else if (ec == error::connect_failed || ec == error::version_mismatch ||
-             ec == error::wrong_server)
+             ec == error::wrong_server || ec == error::auth_failed ||
+             ec == error::auth_required || ec == error::auth_unavailable)
         ++connect_failed;
     else if (ec == std::errc::operation_canceled) // error::cancelled compares equal
         ++cancelled;
@@ -318,9 +320,9 @@ void server_slot::on_message(std::uint64_t gen, std::span<const char> body)
     protocol::detail::scratch_zone zone;
     protocol::message msg;
     const auto dec = protocol_->decode(body, zone.get(), msg);
-    // The time matters only when the handshake ends (queued calls learn the time they have
-    // left): the clock is not read per response.
-    const auto now = !dec && msg.kind == protocol::message_kind::hello_ack
+    // The time matters only during the handshake (queued calls learn the time they have
+    // left; a refused one is held for a while): the clock is not read per response.
+    const auto now = !dec && msg.kind != protocol::message_kind::response
                          ? deadline_clock::now()
                          : deadline_clock::time_point{};
     std::unique_lock lock(mu_);

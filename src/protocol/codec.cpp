@@ -92,23 +92,63 @@ void encode_pong(frame& out, std::uint64_t nonce) { encode_nonce(out, message_ki
 
 void encode_hello(frame& out, std::string_view peer_id)
 {
-    packer pk(out);
-    pk.pack_array(3);
-    pk.pack_uint8(static_cast<std::uint8_t>(message_kind::hello));
-    pk.pack_uint32(version);
-    pk.pack(peer_id);
+    hello_view h;
+    h.version = min_version;
+    h.peer_id = peer_id;
+    encode_handshake(out, message_kind::hello, h);
 }
 
 void encode_hello_ack(frame& out, std::string_view peer_id, std::error_code code,
                       std::string_view message)
 {
+    hello_view h;
+    h.version = min_version;
+    h.peer_id = peer_id;
+    h.code = code.value();
+    h.message = message;
+    encode_handshake(out, message_kind::hello_ack, h);
+}
+
+void encode_handshake(frame& out, message_kind kind, const hello_view& h)
+{
     packer pk(out);
-    pk.pack_array(5);
-    pk.pack_uint8(static_cast<std::uint8_t>(message_kind::hello_ack));
-    pk.pack_uint32(version);
-    pk.pack(peer_id);
-    pk.pack_int32(code.value());
-    pk.pack(message);
+    auto bin = [&](std::string_view b) {
+        pk.pack_bin(static_cast<std::uint32_t>(b.size()));
+        pk.pack_bin_body(b.data(), static_cast<std::uint32_t>(b.size()));
+    };
+    switch (kind) {
+    case message_kind::hello:
+        pk.pack_array(h.nonce.empty() ? 3 : 4);
+        pk.pack_uint8(static_cast<std::uint8_t>(kind));
+        pk.pack_uint32(h.version);
+        pk.pack(h.peer_id);
+        if (!h.nonce.empty())
+            bin(h.nonce);
+        return;
+    case message_kind::hello_ack:
+        pk.pack_array(h.proof.empty() ? 5 : 6);
+        pk.pack_uint8(static_cast<std::uint8_t>(kind));
+        pk.pack_uint32(h.version);
+        pk.pack(h.peer_id);
+        pk.pack_int32(h.code);
+        pk.pack(h.message);
+        if (!h.proof.empty())
+            bin(h.proof);
+        return;
+    case message_kind::challenge:
+        pk.pack_array(3);
+        pk.pack_uint8(static_cast<std::uint8_t>(kind));
+        pk.pack(h.peer_id);
+        bin(h.nonce);
+        return;
+    case message_kind::proof:
+        pk.pack_array(2);
+        pk.pack_uint8(static_cast<std::uint8_t>(kind));
+        bin(h.proof);
+        return;
+    default:
+        return; // not a handshake message: nothing appended
+    }
 }
 
 namespace {
@@ -160,6 +200,15 @@ public:
             v = static_cast<int>(o.via.i64);
         else
             return false;
+        return true;
+    }
+
+    bool bin(std::string_view& v)
+    {
+        msgpack::object o;
+        if (!token(o) || o.type != mt::BIN)
+            return false;
+        v = {o.via.bin.ptr, o.via.bin.size};
         return true;
     }
 
@@ -445,7 +494,7 @@ bool decode_fields(reader& in, message& out)
     std::uint32_t n = 0;
     std::uint64_t kind = 0;
     if (!in.array(n) || n < 2 || !in.uint(kind) ||
-        kind > static_cast<std::uint64_t>(message_kind::hello_ack))
+        kind > static_cast<std::uint64_t>(message_kind::proof))
         return false;
     switch (static_cast<message_kind>(kind)) {
     case message_kind::request: {
@@ -492,10 +541,33 @@ bool decode_fields(reader& in, message& out)
         std::uint64_t v = 0;
         // Later versions may append fields; a hello must stay readable by older peers so that
         // they can answer version_mismatch instead of dropping the connection.
-        if (n < 3 || !in.uint(v) || !in.str(h.peer_id) || !in.skip(n - 3, field_depth))
+        if (n < 3 || !in.uint(v) || !in.str(h.peer_id))
             return false;
+        // Version 2: an optional fourth element, the client's nonce (bin) when it
+        // authenticates. Anything else there is no nonce: a hello must stay readable.
+        if (n >= 4 && v >= 2) {
+            msgpack::object nonce;
+            if (!in.value(nonce, field_depth) || !in.skip(n - 4, field_depth))
+                return false;
+            if (nonce.type == mt::BIN)
+                h.nonce = {nonce.via.bin.ptr, nonce.via.bin.size};
+        } else if (!in.skip(n - 3, field_depth)) {
+            return false;
+        }
         h.version = static_cast<std::uint32_t>(v);
         return v <= std::numeric_limits<std::uint32_t>::max();
+    }
+    case message_kind::challenge: {
+        out.kind = message_kind::challenge;
+        auto& h = out.hello;
+        h = {};
+        return n >= 3 && in.str(h.peer_id) && in.bin(h.nonce) && in.skip(n - 3, field_depth);
+    }
+    case message_kind::proof: {
+        out.kind = message_kind::proof;
+        auto& h = out.hello;
+        h = {};
+        return in.bin(h.proof) && in.skip(n - 2, field_depth);
     }
     case message_kind::hello_ack: {
         out.kind = message_kind::hello_ack;
@@ -503,8 +575,17 @@ bool decode_fields(reader& in, message& out)
         h = {};
         std::uint64_t v = 0;
         if (n < 5 || !in.uint(v) || !in.str(h.peer_id) || !in.int32(h.code) ||
-            !in.str(h.message) || !in.skip(n - 5, field_depth))
+            !in.str(h.message))
             return false;
+        // Version 2: an optional sixth element, the server's proof (bin) ending an
+        // authenticated handshake. Other trailing fields are ignored.
+        if (n >= 6) {
+            msgpack::object proof;
+            if (!in.value(proof, field_depth) || !in.skip(n - 6, field_depth))
+                return false;
+            if (proof.type == mt::BIN)
+                h.proof = {proof.via.bin.ptr, proof.via.bin.size};
+        }
         h.version = static_cast<std::uint32_t>(v);
         return v <= std::numeric_limits<std::uint32_t>::max();
     }

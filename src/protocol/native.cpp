@@ -71,6 +71,14 @@ public:
     }
 
     std::uint32_t version() const noexcept override { return protocol::version; }
+    std::uint32_t min_version() const noexcept override { return protocol::min_version; }
+    bool has_auth() const noexcept override { return true; }
+
+    void encode_handshake(frame& out, protocol::message_kind kind,
+                          const protocol::hello_view& h) const override
+    {
+        protocol::encode_handshake(out, kind, h);
+    }
 
     bool has_pings() const noexcept override { return true; }
 

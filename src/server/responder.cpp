@@ -30,6 +30,9 @@ bool describes_a_downstream_call(error e) noexcept
     case error::wrong_server:
     case error::not_encodable:
     case error::handshake_timeout:
+    case error::auth_failed:
+    case error::auth_required:
+    case error::auth_unavailable:
         return true;
     case error::server_busy:
     case error::unknown_service:

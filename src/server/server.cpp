@@ -6,10 +6,9 @@
 namespace mailroom {
 
 server::server(executor_type ex, server_options options)
-    : state_(std::make_shared<detail::server_state>())
+    : state_(std::make_shared<detail::server_state>(std::move(ex), std::move(options)))
 {
-    state_->executor = std::move(ex);
-    state_->options = std::move(options);
+    check_auth_options(state_->options.auth);
 }
 
 server::~server() { stop(); }
@@ -68,7 +67,8 @@ server::stats server::counters() const
 {
     const auto& c = state_->counters;
     return {c.busy.load(), c.deadline_exceeded.load(), c.shutting_down.load(),
-            c.protocol_errors.load(), c.remote_errors.load(), c.write_overflows.load()};
+            c.protocol_errors.load(), c.remote_errors.load(), c.write_overflows.load(),
+            c.auth_refused.load()};
 }
 
 void server::stop()

@@ -15,6 +15,12 @@ class session;
 
 /// What the sessions of one server share.
 struct server_state {
+    // The options come first: the limiters below are made from them.
+    server_state(asio::any_io_executor ex, server_options o)
+        : executor(std::move(ex)), options(std::move(o))
+    {
+    }
+
     asio::any_io_executor executor;
     server_options options;
     dispatcher disp;
@@ -26,7 +32,7 @@ struct server_state {
 
     struct counters_type {
         std::atomic<std::uint64_t> busy{0}, deadline_exceeded{0}, shutting_down{0},
-            protocol_errors{0}, remote_errors{0}, write_overflows{0};
+            protocol_errors{0}, remote_errors{0}, write_overflows{0}, auth_refused{0};
     } counters;
 
     /// Counts a call answered with `ec`.
@@ -34,6 +40,9 @@ struct server_state {
 
     /// Rate-limits warnings about bad connections per peer address.
     log_limiter warnings{options.warning_limit};
+    /// The same for authentication refusals, kept apart so that other warnings about a peer
+    /// never hide its first refusal.
+    log_limiter auth_warnings{options.warning_limit};
 
     std::mutex mu;
     bool stopped = false;

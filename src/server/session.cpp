@@ -18,6 +18,9 @@ log_level close_level(std::error_code ec)
     if (!ec || ec == std::errc::operation_canceled || ec == error::cancelled ||
         ec == to_std_error(asio::error::eof))
         return log_level::debug;
+    // An authentication refusal was logged as one (rate-limited) when it was decided.
+    if (ec == error::auth_failed || ec == error::auth_required || ec == error::auth_unavailable)
+        return log_level::debug;
     // frame_too_large, protocol_error, and the transports' own protocol errors.
     if (ec == condition::failed || ec == error::queue_full)
         return log_level::warning;
@@ -47,13 +50,18 @@ session::session(std::shared_ptr<server_state> state, std::shared_ptr<connection
 
 void session::warn(std::string_view line_format, std::string_view why)
 {
+    warn(state_->warnings, line_format, why);
+}
+
+void session::warn(log_limiter& limiter, std::string_view line_format, std::string_view why)
+{
     const auto& log = state_->options.log;
     if (!log.enabled(log_level::warning))
         return;
     const auto address = conn_->remote_address();
     std::uint64_t suppressed = 0;
     // One attack run wrote 1,140 such lines: a peer gets its share per interval.
-    if (!state_->warnings.admit(peer_host(address), log_limiter::clock::now(), suppressed))
+    if (!limiter.admit(peer_host(address), log_limiter::clock::now(), suppressed))
         return;
     auto line = fmt::format(fmt::runtime(line_format), address, why);
     if (suppressed)
@@ -114,9 +122,7 @@ void session::on_message(std::span<const char> body)
             return reject(ec, ec.message());
         }
         if (!ready_)
-            return msg.kind == protocol::message_kind::hello ? handle_hello(msg)
-                                                             : reject(error::protocol_error,
-                                                                      "expected a hello first");
+            return handle_handshake(msg);
         switch (msg.kind) {
         case protocol::message_kind::request:
         case protocol::message_kind::notify:
@@ -155,22 +161,34 @@ void session::refuse_oversized(const protocol::request_view& req)
     state_->count(error::frame_too_large);
 }
 
-void session::handle_hello(const protocol::message& msg)
+void session::handle_handshake(const protocol::message& msg)
 {
-    frame ack;
-    if (msg.hello.version != protocol_->version()) {
-        protocol_->encode_hello_ack(ack, state_->options.server_id, error::version_mismatch,
-                                    "server speaks protocol version " +
-                                        std::to_string(protocol_->version()));
-        conn_->send(std::move(ack));
-        return reject(error::version_mismatch,
-                      "unsupported protocol version " + std::to_string(msg.hello.version));
+    if (!handshake_)
+        handshake_ = std::make_unique<server_handshake>(*protocol_, state_->options.auth,
+                                                        state_->options.server_id);
+    auto step = handshake_->on_message(msg);
+    switch (step.what) {
+    case server_handshake::step::wait:
+        break;
+    case server_handshake::step::accept:
+        peer_id_ = handshake_->peer_id();
+        handshake_.reset();
+        ready_ = true;
+        conn_->handshake_done();
+        break;
+    case server_handshake::step::refuse:
+        if (step.reply)
+            conn_->send(std::move(*step.reply));
+        if (!step.auth)
+            return reject(step.ec, step.why);
+        // Counted per attempt, logged once per address and interval: a client retrying a
+        // wrong secret must not flood the log (issue 16).
+        ++state_->counters.auth_refused;
+        warn(state_->auth_warnings, "connection from {} {}", step.why);
+        return conn_->close(step.ec);
     }
-    peer_id_ = std::string(msg.hello.peer_id);
-    ready_ = true;
-    conn_->handshake_done();
-    protocol_->encode_hello_ack(ack, state_->options.server_id, {}, {});
-    conn_->send(std::move(ack));
+    if (step.reply)
+        conn_->send(std::move(*step.reply));
 }
 
 std::error_code session::admit(const protocol::request_view& req)

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "server_handshake.hpp"
 #include "server_state.hpp"
 
 #include <mailroom/server/acceptor.hpp>
@@ -14,9 +15,10 @@ namespace mailroom::detail {
 /** The core's side of one accepted connection: handshake, then requests to the dispatcher
     (through the server filters, if any).
 
-    States: awaiting hello -> ready (ready at once for a protocol without a handshake).
-    Anything but a hello first, an unsupported version, or a malformed frame closes this
-    connection only. Messages are decoded and answers encoded by the listener's protocol. Calls beyond `max_in_flight_per_connection`
+    States: handshake (server_handshake: hello, and for an authenticating one a challenge
+    and a proof) -> ready (ready at once for a protocol without a handshake). Anything but
+    a hello first, an unsupported version, a refused authentication, or a malformed frame
+    closes this connection only. Messages are decoded and answers encoded by the listener's protocol. Calls beyond `max_in_flight_per_connection`
     are answered `server_busy` at once; during a drain every call is answered `shutting_down`.
 */
 class session final : public connection_handler,
@@ -49,17 +51,20 @@ private:
     /// Closes this connection: the peer broke the protocol (`ec` says how; `why` is logged).
     void reject(std::error_code ec, std::string_view why);
     /// Logs a warning (`line_format` takes the peer's address and `why`), unless the peer's
-    /// address had its share of warnings in the current interval.
+    /// address had its share of warnings from `limiter` in the current interval.
     void warn(std::string_view line_format, std::string_view why);
+    void warn(log_limiter& limiter, std::string_view line_format, std::string_view why);
+    /// The handshake, until it accepts (server_handshake.hpp).
+    void handle_handshake(const protocol::message& msg);
     /// A request or notify whose arguments exceed max_decode_ratio: refused alone.
     void refuse_oversized(const protocol::request_view& req);
-    void handle_hello(const protocol::message& msg);
     void handle_call(std::span<const char> body, const protocol::request_view& req);
 
     std::shared_ptr<server_state> state_;
     std::shared_ptr<connection> conn_;
     const std::shared_ptr<const wire_protocol> protocol_;
     std::string peer_id_;
+    std::unique_ptr<server_handshake> handshake_; // until the handshake ends
     dispatcher::lookup_cache lookups_; // used on the connection's executor only
     std::atomic<std::size_t> in_flight_{0};
     bool ready_ = false;

@@ -258,4 +258,40 @@ TEST_F(app_fixture, AGracefulStopFinishesCallsInFlightAndRefusesNewOnes)
     game_app.wait();
 }
 
+// The cluster secret from servers.json: both Apps read it and call each other; an App given
+// another secret in code (which wins over the file) is refused with auth_failed.
+TEST(AppAuth, TheSecretInServersJsonAuthenticatesTheClusterAndCodeOverridesIt)
+{
+    cluster_config cfg;
+    {
+        std::ifstream in(cfg.file);
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        const auto at = text.find("\"game\"");
+        text.insert(at, R"("auth": {"secret": "servers-json-secret-0123"}, "tester": [{"id": "tester-1", "host": "127.0.0.1", "port": )" +
+                            std::to_string(free_port()) + "}], ");
+        std::ofstream(cfg.file) << text;
+    }
+    game_impl game;
+    mailroom::app<cluster_rpc> game_app{cfg.options("game-1")};
+    mailroom::app<cluster_rpc> connector{cfg.options("connector-1")};
+    auto stranger_options = cfg.options("tester-1");
+    stranger_options.station.auth.secret = "another-secret-0123456";
+    stranger_options.server.auth.secret = "another-secret-0123456";
+    mailroom::app<cluster_rpc> stranger{stranger_options};
+    for (auto* a : {&game_app, &connector, &stranger})
+        a->add_transport("tcp", mailroom::tcp::make_transport());
+    game_app.serve<mailroom::test::game_remote>(game);
+    game_app.start();
+    connector.start();
+    stranger.start();
+    EXPECT_EQ(game_app.options().server.auth.secret, "servers-json-secret-0123");
+    auto sum = connector.rpc.game.gameRemote.add("s", 1, 2, asio::use_future);
+    EXPECT_EQ(wait(sum), std::make_tuple(std::error_code{}, 3));
+    auto refused = stranger.rpc.game.gameRemote.add("s", 1, 2, asio::use_future);
+    EXPECT_EQ(std::get<0>(wait(refused)), mailroom::error::auth_failed);
+    game_app.stop();
+    connector.stop();
+    stranger.stop();
+}
+
 } // namespace

@@ -143,4 +143,72 @@ TEST(App, RefusesAServerIdThatIsNotInTheConfig)
     std::filesystem::remove_all(dir);
 }
 
+// --- the cluster's authentication (docs/guide.md, section 3) -------------------------------
+
+const std::string auth_json = R"({"development": {
+    "auth": {"secret_env": "MAILROOM_TEST_CHAT_SECRET"},
+    "chat": [{"id": "chat-1", "host": "127.0.0.1", "port": 3150}]}})";
+
+TEST(ConfigAuth, TheAuthObjectIsNotAServerTypeAndNamesWhereTheSecretIs)
+{
+    ::setenv("MAILROOM_TEST_CHAT_SECRET", "a-secret-of-more-than-16-bytes", 1);
+    const auto servers = parse_servers(auth_json, "development");
+    ASSERT_EQ(servers.size(), 1u);
+    EXPECT_EQ(servers[0].id, "chat-1");
+    const auto auth = mailroom::parse_auth(auth_json, "development");
+    EXPECT_EQ(auth.secret, "a-secret-of-more-than-16-bytes");
+    EXPECT_TRUE(auth.required);
+    ::unsetenv("MAILROOM_TEST_CHAT_SECRET");
+    const auto e = error_of([] { mailroom::parse_auth(auth_json, "development"); });
+    EXPECT_NE(e.find("development.auth.secret_env"), std::string::npos) << e;
+    EXPECT_NE(e.find("MAILROOM_TEST_CHAT_SECRET is not set"), std::string::npos) << e;
+}
+
+TEST(ConfigAuth, TheSecretMayBeInAFileOrInlineAndIsNeverInAnError)
+{
+    const auto dir = std::filesystem::temp_directory_path() /
+                     ("mailroom-auth-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const auto file = dir / "secret";
+    std::ofstream(file) << "file-secret-0123456789\n";
+    const auto a = mailroom::parse_auth(
+        R"({"development": {"auth": {"secret_file": ")" + file.string() + R"(", "required": false}}})",
+        "development");
+    EXPECT_EQ(a.secret, "file-secret-0123456789") << "one trailing newline is not part of it";
+    EXPECT_FALSE(a.required);
+    EXPECT_EQ(mailroom::parse_auth(R"({"development": {"auth": {"secret": "inline-secret-0123456"}}})",
+                                   "development")
+                  .secret,
+              "inline-secret-0123456");
+    const auto short_one = error_of([] {
+        mailroom::parse_auth(R"({"development": {"auth": {"secret": "tiny-secret"}}})", "development");
+    });
+    EXPECT_NE(short_one.find("development.auth.secret"), std::string::npos) << short_one;
+    EXPECT_NE(short_one.find("11 bytes"), std::string::npos) << short_one;
+    EXPECT_EQ(short_one.find("tiny-secret"), std::string::npos) << "never the secret";
+    ::setenv("MAILROOM_TEST_SECOND_SECRET", "second-secret-0123456789", 1);
+    EXPECT_NE(error_of([] {
+                  mailroom::parse_auth(R"({"development": {"auth": {"secret": "0123456789abcdef", "secret_env": "MAILROOM_TEST_SECOND_SECRET"}}})",
+                                       "development");
+              }).find("exactly one"),
+              std::string::npos);
+    ::unsetenv("MAILROOM_TEST_SECOND_SECRET");
+    EXPECT_NE(error_of([] {
+                  mailroom::parse_auth(R"({"development": {"auth": {"password": "0123456789abcdef"}}})",
+                                       "development");
+              }).find("unknown key"),
+              std::string::npos);
+    std::filesystem::remove_all(dir);
+}
+
+TEST(ConfigAuth, WithoutAnAuthObjectTheEnvironmentVariableHoldsTheSecret)
+{
+    const char* json = R"({"development": {"chat": [{"id": "c", "host": "h", "port": 1}]}})";
+    ::unsetenv("MAILROOM_CLUSTER_SECRET");
+    EXPECT_FALSE(mailroom::parse_auth(json, "development").enabled());
+    ::setenv("MAILROOM_CLUSTER_SECRET", "environment-secret-0123", 1);
+    EXPECT_EQ(mailroom::parse_auth(json, "development").secret, "environment-secret-0123");
+    ::unsetenv("MAILROOM_CLUSTER_SECRET");
+}
+
 } // namespace

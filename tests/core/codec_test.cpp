@@ -226,7 +226,8 @@ TEST(Codec, RoundTripsAHello)
     decoded d;
     ASSERT_FALSE(decode(f.body(), d));
     EXPECT_EQ(d.msg.kind, message_kind::hello);
-    EXPECT_EQ(d.msg.hello.version, protocol::version);
+    // A hello without authentication is a version-1 hello, byte for byte as before version 2.
+    EXPECT_EQ(d.msg.hello.version, protocol::min_version);
     EXPECT_EQ(d.msg.hello.peer_id, "connector-1");
     EXPECT_EQ(d.msg.hello.code, 0);
 }
@@ -248,7 +249,7 @@ TEST(Codec, RoundTripsAnAcceptingHelloAck)
     decoded d;
     ASSERT_FALSE(decode(f.body(), d));
     EXPECT_EQ(d.msg.kind, message_kind::hello_ack);
-    EXPECT_EQ(d.msg.hello.version, protocol::version);
+    EXPECT_EQ(d.msg.hello.version, protocol::min_version);
     EXPECT_EQ(d.msg.hello.peer_id, "chat-1");
     EXPECT_EQ(d.msg.hello.code, 0);
     EXPECT_EQ(d.msg.hello.message, "");
@@ -263,6 +264,67 @@ TEST(Codec, RoundTripsARefusingHelloAck)
     EXPECT_EQ(d.msg.kind, message_kind::hello_ack);
     EXPECT_EQ(d.msg.hello.code, static_cast<int>(error::version_mismatch));
     EXPECT_EQ(d.msg.hello.message, "speak version 1");
+}
+
+// --- version 2: the authenticated handshake (docs/protocol.md, section 4) -------------------
+
+TEST(Codec, TheAuthenticatedHandshakeHasTheDocumentedBytes)
+{
+    const std::string n(32, '\x5a');
+    const auto z = [&](bytes b) {
+        b.insert(b.end(), n.begin(), n.end());
+        return b;
+    };
+    frame hello, challenge, proof, ack;
+    protocol::encode_handshake(hello, message_kind::hello,
+                               {.version = 2, .peer_id = "connector-1", .nonce = n});
+    protocol::encode_handshake(challenge, message_kind::challenge, {.peer_id = "chat-1", .nonce = n});
+    protocol::encode_handshake(proof, message_kind::proof, {.proof = n});
+    protocol::encode_handshake(ack, message_kind::hello_ack,
+                               {.version = 2, .peer_id = "chat-1", .proof = n});
+    EXPECT_EQ(body_of(hello), z(with_text(from_hex("94 06 02 ab"), "connector-1", "c4 20")));
+    EXPECT_EQ(body_of(challenge), z(with_text(from_hex("93 08 a6"), "chat-1", "c4 20")));
+    EXPECT_EQ(body_of(proof), z(from_hex("92 09 c4 20")));
+    EXPECT_EQ(body_of(ack), z(with_text(from_hex("96 07 02 a6"), "chat-1", "00 a0 c4 20")));
+
+    decoded d;
+    ASSERT_FALSE(decode(hello.body(), d));
+    EXPECT_EQ(d.msg.hello.version, 2u);
+    EXPECT_EQ(d.msg.hello.nonce, n);
+    ASSERT_FALSE(decode(challenge.body(), d));
+    EXPECT_EQ(d.msg.kind, message_kind::challenge);
+    EXPECT_EQ(d.msg.hello.peer_id, "chat-1");
+    EXPECT_EQ(d.msg.hello.nonce, n);
+    ASSERT_FALSE(decode(proof.body(), d));
+    EXPECT_EQ(d.msg.kind, message_kind::proof);
+    EXPECT_EQ(d.msg.hello.proof, n);
+    ASSERT_FALSE(decode(ack.body(), d));
+    EXPECT_EQ(d.msg.kind, message_kind::hello_ack);
+    EXPECT_EQ(d.msg.hello.code, 0);
+    EXPECT_EQ(d.msg.hello.proof, n);
+}
+
+TEST(Codec, AVersion1HelloIgnoresTrailingFieldsAndAVersion2HelloMayOmitItsNonce)
+{
+    decoded d;
+    ASSERT_FALSE(decode(packed([](protocol::packer& pk) {
+                            pk.pack_array(4);
+                            pk.pack(6);
+                            pk.pack(1);
+                            pk.pack(std::string_view("old"));
+                            pk.pack(std::string_view("a later field"));
+                        }),
+                        d));
+    EXPECT_TRUE(d.msg.hello.nonce.empty());
+    ASSERT_FALSE(decode(packed([](protocol::packer& pk) {
+                            pk.pack_array(4);
+                            pk.pack(6);
+                            pk.pack(2);
+                            pk.pack(std::string_view("new"));
+                            pk.pack_nil();
+                        }),
+                        d));
+    EXPECT_TRUE(d.msg.hello.nonce.empty()) << "nil: no authentication offered";
 }
 
 TEST(Codec, DecodedStringsPointIntoTheBody)
@@ -499,10 +561,18 @@ TEST(Codec, RejectsATopLevelValueThatIsNotAnArray)
     expect_protocol_error(from_hex("91 04"), "array of one");
 }
 
+TEST(Codec, RejectsMalformedAuthenticationMessages)
+{
+    expect_protocol_error(from_hex("93 08 a0 a1 78"), "a challenge nonce as str");
+    expect_protocol_error(from_hex("92 08 a0"), "a challenge without a nonce");
+    expect_protocol_error(from_hex("92 09 a1 78"), "a proof as str");
+    expect_protocol_error(from_hex("91 09"), "a proof without its proof");
+}
+
 TEST(Codec, RejectsUnknownKinds)
 {
     expect_protocol_error(from_hex("92 00 01"), "kind 0");
-    expect_protocol_error(from_hex("92 08 01"), "kind 8");
+    expect_protocol_error(from_hex("92 0a 01"), "kind 10"); // 8 and 9 are version 2's
     expect_protocol_error(from_hex("92 7f 01"), "kind 127");
     expect_protocol_error(from_hex("92 cc ff 01"), "kind 255");
     expect_protocol_error(from_hex("92 ff 01"), "kind -1");

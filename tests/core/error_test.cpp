@@ -14,7 +14,7 @@ using mailroom::condition;
 using mailroom::error;
 
 constexpr int first_error = static_cast<int>(error::no_target_server);
-constexpr int last_error = static_cast<int>(error::handshake_timeout);
+constexpr int last_error = static_cast<int>(error::auth_unavailable);
 // The conditions a caller decides on; `permanent` (after them) is the station's.
 constexpr int last_condition = static_cast<int>(condition::timed_out);
 
@@ -52,6 +52,9 @@ const std::vector<std::pair<error, condition>>& expected_conditions()
         {error::wrong_server, condition::retryable},
         {error::not_encodable, condition::failed},
         {error::handshake_timeout, condition::failed},
+        {error::auth_failed, condition::failed},
+        {error::auth_required, condition::failed},
+        {error::auth_unavailable, condition::failed},
     };
     return table;
 }
@@ -155,6 +158,9 @@ TEST(Error, ValuesThatTravelOnTheWireAreStable)
     EXPECT_EQ(static_cast<int>(error::wrong_server), 22);
     EXPECT_EQ(static_cast<int>(error::not_encodable), 23);
     EXPECT_EQ(static_cast<int>(error::handshake_timeout), 24);
+    EXPECT_EQ(static_cast<int>(error::auth_failed), 25);
+    EXPECT_EQ(static_cast<int>(error::auth_required), 26);
+    EXPECT_EQ(static_cast<int>(error::auth_unavailable), 27);
 }
 
 TEST(Error, UnknownValuesGetAFallbackMessageAndFailedCondition)
@@ -200,9 +206,17 @@ TEST(Error, PermanentMarksConnectErrorsThatARetryMeetsAgain)
     // ... and keep their own condition.
     EXPECT_EQ(std::error_code(error::version_mismatch), condition::unimplemented);
     EXPECT_EQ(std::error_code(error::wrong_server), condition::retryable);
+    // A refused authentication meets the same refusal on every retry (issue 16).
+    for (auto e : {error::auth_failed, error::auth_required, error::auth_unavailable}) {
+        EXPECT_EQ(std::error_code(e), condition::permanent) << static_cast<int>(e);
+        EXPECT_EQ(std::error_code(e), condition::failed) << static_cast<int>(e);
+    }
     for (int ev = first_error; ev <= last_error; ++ev) {
         if (ev != static_cast<int>(error::version_mismatch) &&
-            ev != static_cast<int>(error::wrong_server)) {
+            ev != static_cast<int>(error::wrong_server) &&
+            ev != static_cast<int>(error::auth_failed) &&
+            ev != static_cast<int>(error::auth_required) &&
+            ev != static_cast<int>(error::auth_unavailable)) {
             EXPECT_NE(std::error_code(static_cast<error>(ev)), condition::permanent) << ev;
         }
     }

@@ -70,7 +70,7 @@ TEST(FaultCycles, TenCyclesOfEveryProxyFaultLeaveTheServerAndClientAtTheirBaseli
     server_process srv;
     fault_proxy proxy(srv.port());
     load_client c(proxy.port(), {.keepalive_interval = 50ms, .keepalive_timeout = 300ms},
-                  {.connect_timeout = 200ms});
+                  {.connect_timeout = 200ms, .probe_delay = 0ms});
 
     auto one_cycle = [&](int i) {
         // drop: calls fail at the keepalive

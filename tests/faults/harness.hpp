@@ -89,7 +89,9 @@ private:
 
 /** A mail station in this process on its own I/O thread, calling echo-1 at 127.0.0.1:`port`
     over `transport` (tcp, or ws with the keepalive of `stream`), with every call recorded in
-    a @ref ledger. */
+    a @ref ledger. The tests that check what each call meets while the server is away, and
+    that the next call reconnects, turn down marking off (`probe_delay = 0`: a connect cycle
+    per call); ProcessFaults.AKilledServerIsMarkedDownAndAProbeBringsItBack checks it. */
 class load_client
 {
 public:
@@ -103,6 +105,8 @@ public:
     int add(std::chrono::milliseconds timeout);
     /// One add(1, 2), waited for: its error (success, when the answer is 3).
     std::error_code call(std::chrono::milliseconds timeout = std::chrono::seconds(3));
+    /// The proxy the calls go through (its failure policies, say).
+    proxy& rpc() { return *rpc_; }
 
     ledger calls;
 

@@ -56,7 +56,7 @@ TEST(ProcessFaults, KillNineWhileDownForLongerThanTheConnectTimeoutFailsConnectF
 {
     std::optional<server_process> srv(std::in_place);
     const auto port = srv->port();
-    load_client c(port, {}, {.connect_timeout = 300ms});
+    load_client c(port, {}, {.connect_timeout = 300ms, .probe_delay = 0ms});
     ASSERT_EQ(c.call(), std::error_code{});
     srv->kill();
     // The link may still look open for a moment: a call sent on it sees disconnected, one
@@ -70,12 +70,40 @@ TEST(ProcessFaults, KillNineWhileDownForLongerThanTheConnectTimeoutFailsConnectF
     EXPECT_EQ(c.calls.doubled(), 0);
 }
 
+TEST(ProcessFaults, AKilledServerIsMarkedDownAndAProbeBringsItBack)
+{
+    std::optional<server_process> srv(std::in_place);
+    const auto port = srv->port();
+    load_client c(port, {}, {.connect_timeout = 2s, .probe_delay = 50ms, .max_probe_delay = 100ms});
+    ASSERT_EQ(c.call(), std::error_code{});
+    srv->kill();
+    // Until one connect cycle has failed (a call on the dying link may see disconnected).
+    std::error_code ec;
+    for (int i = 0; i < 3 && ec != error::connect_failed; ++i)
+        ec = c.call(10s);
+    ASSERT_EQ(ec, error::connect_failed);
+    // Down: a call fails at once instead of waiting out a connect cycle of its own.
+    const int id = c.add(10s);
+    ASSERT_TRUE(c.calls.wait(id, 20s));
+    const auto down = c.calls.outcomes(id, 1)[0];
+    EXPECT_EQ(down.ec, error::connect_failed);
+    EXPECT_LT(down.elapsed, 1s) << "well within the 2 s connect timeout";
+    // Back on the same port: a probe finds it; a failsafe call retries until then.
+    srv.emplace(port);
+    mailroom::failsafe::options retry;
+    retry.max_retries = 1000;
+    retry.backoff = {.initial = 10ms, .max = 10ms, .jitter = false};
+    c.rpc().policies().set_default(std::make_shared<mailroom::failsafe>(retry));
+    EXPECT_EQ(c.call(10s), std::error_code{});
+    EXPECT_EQ(c.calls.doubled(), 0);
+}
+
 TEST(ProcessFaults, SigstopLongerThanTheKeepaliveFailsCallsWithinTheWindowThenSigcontRecovers)
 {
     server_process srv;
     constexpr auto keepalive = 300ms;
     load_client c(srv.port(), {.keepalive_interval = 50ms, .keepalive_timeout = keepalive},
-                  {.connect_timeout = 500ms});
+                  {.connect_timeout = 500ms, .probe_delay = 0ms});
     ASSERT_EQ(c.call(), std::error_code{});
 
     srv.signal(SIGSTOP);

@@ -28,7 +28,8 @@ using mailroom::test::server_process;
 struct proxied
 {
     explicit proxied(mailroom::tcp::stream_options stream = {},
-                     mailroom::mail_station_options options = {.connect_timeout = 500ms})
+                     mailroom::mail_station_options options = {.connect_timeout = 500ms,
+                                                                .probe_delay = 0ms})
         : proxy(srv.port()), client(proxy.port(), stream, options)
     {
     }

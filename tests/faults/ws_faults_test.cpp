@@ -60,7 +60,8 @@ TEST(WsFaults, KillNineFailsCallsInFlightAsDisconnectedAndRestartHeals)
 TEST(WsFaults, SigstopFailsCallsAtTheKeepaliveThenSigcontRecovers)
 {
     server_process srv(0, "ws");
-    load_client c(srv.port(), short_keepalive, {.connect_timeout = 500ms}, "ws");
+    load_client c(srv.port(), short_keepalive, {.connect_timeout = 500ms, .probe_delay = 0ms},
+                  "ws");
     ASSERT_EQ(c.call(), std::error_code{});
     srv.signal(SIGSTOP);
     constexpr int n = 10;
@@ -78,7 +79,8 @@ TEST(WsFaults, ProxyDropResetAndDelay)
 {
     server_process srv(0, "ws");
     fault_proxy proxy(srv.port());
-    load_client c(proxy.port(), short_keepalive, {.connect_timeout = 500ms}, "ws");
+    load_client c(proxy.port(), short_keepalive, {.connect_timeout = 500ms, .probe_delay = 0ms},
+                  "ws");
     ASSERT_EQ(c.call(), std::error_code{});
 
     proxy.drop();

@@ -37,7 +37,7 @@ std::future<std::tuple<std::error_code, int>> add(cluster& c, int a, int b)
 
 TEST(Tls, EveryErrorHasATlsMessageAndIsRetryable)
 {
-    for (int v = 1; v <= static_cast<int>(tls_error::bad_ca_file); ++v) {
+    for (int v = 1; v <= static_cast<int>(tls_error::certificate_refused); ++v) {
         std::error_code ec = static_cast<tls_error>(v);
         EXPECT_STREQ(ec.category().name(), "mailroom.tls");
         EXPECT_NE(ec.message().find("TLS"), std::string::npos) << v;
@@ -51,7 +51,7 @@ TEST(Tls, CertificateAndKeyErrorsArePermanentAndAFailedHandshakeIsNot)
     // failed may be a server still starting, so it is retried.
     EXPECT_NE(std::error_code(tls_error::handshake_failed), mailroom::condition::permanent);
     for (int v = static_cast<int>(tls_error::untrusted_certificate);
-         v <= static_cast<int>(tls_error::bad_ca_file); ++v)
+         v <= static_cast<int>(tls_error::certificate_refused); ++v)
         EXPECT_EQ(std::error_code(static_cast<tls_error>(v)), mailroom::condition::permanent) << v;
 }
 

@@ -41,7 +41,8 @@ void cluster::start_server(const server_info& at)
                                                    .max_frame_size = server_max_frame_size,
                                                    .max_in_flight_per_connection =
                                                        server_max_in_flight_per_connection,
-                                                   .log = server_log});
+                                                   .log = server_log,
+                                                   .auth = server_auth});
     auto& d = srv->get_dispatcher();
     d.add("echoRemote", "echo", [](std::string s) { return s; });
     d.add("echoRemote", "add", [](int a, int b) { return a + b; });

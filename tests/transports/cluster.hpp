@@ -60,6 +60,8 @@ public:
     std::size_t server_max_in_flight_per_connection = 16'384;
     /// The server's logger (by default it logs nothing).
     logger server_log{.min_level = log_level::off};
+    /// The server's authentication (by default none).
+    auth_options server_auth{};
     /// Binds more methods on every (re)started server.
     std::function<void(dispatcher&)> bind_more;
 

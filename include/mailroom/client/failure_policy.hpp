@@ -174,8 +174,9 @@ enum class failure_kind {
 failure_kind classify(const call_failure& f) noexcept;
 
 /** Whether the failed server itself refused to take calls in a way that waiting will not
-    change (another id answered, another protocol version, not in the table, no transport):
-    a policy that retries the same server gives up on these at once.
+    change (another id answered, another protocol version, authentication refused, anything
+    equal to `condition::permanent`, not in the table, no transport): a policy that retries
+    the same server gives up on these at once.
 */
 bool is_permanent_for_server(std::error_code ec) noexcept;
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <mailroom/auth.hpp>
 #include <mailroom/client/call_options.hpp>
 #include <mailroom/client/mailbox.hpp>
 #include <mailroom/client/server_table.hpp>
@@ -67,6 +68,15 @@ struct mail_station_options {
     std::chrono::milliseconds drain_timeout{5'000};
     /// Where the station logs connects, disconnects and protocol errors.
     logger log{};
+    /** Shared-secret authentication of the native handshake (see @ref auth_options): with a
+        secret, every link proves it and requires the server to prove it first; calls to a
+        server that refuses it or cannot prove it complete with `auth_failed`,
+        `auth_required` or `auth_unavailable`, and so does every call to that server for
+        `max_reconnect_delay` afterwards (no link is opened per call meanwhile). The
+        constructor throws std::invalid_argument for a secret shorter than 16 bytes.
+        `required` is not used by a station. Default: none.
+    */
+    auth_options auth{};
 };
 
 /** The mail station: one mail box per remote server, created lazily on the first call.
@@ -76,7 +86,8 @@ struct mail_station_options {
     (bounded), matches responses to calls by request id, and applies timeouts. Every call
     completes exactly once: with its response (which may carry the remote's error), or with
     one of `timeout`, `disconnected` (sent, outcome unknown), `not_sent` (never left: safe to
-    retry), `connect_failed`, `version_mismatch`, `wrong_server`, `queue_full`,
+    retry), `connect_failed`, `version_mismatch`, `wrong_server`, `auth_failed`,
+    `auth_required`, `auth_unavailable`, `queue_full`,
     `frame_too_large` (above `max_frame_size`), `not_encodable` (an argument with no form in
     the server's protocol), `no_target_server`, `unknown_server`, `unknown_transport` or
     `cancelled` (docs/protocol.md lists what the caller may do after each).
@@ -148,7 +159,7 @@ public:
         std::uint64_t queue_full = 0;     ///< refused by a bound (pending, in flight, bytes)
         std::uint64_t timeouts = 0;       ///< `timeout`
         std::uint64_t disconnected = 0;   ///< `disconnected` (sent, then the link was lost)
-        std::uint64_t connect_failed = 0; ///< `connect_failed`, `version_mismatch`, `wrong_server`
+        std::uint64_t connect_failed = 0; ///< `connect_failed`, `version_mismatch`, `wrong_server`, `auth_*`
         std::uint64_t cancelled = 0;      ///< by a cancellation or by close()
         std::uint64_t late_replies = 0;   ///< responses to calls that had already completed
         std::uint64_t not_sent = 0;       ///< `not_sent` (server removed before they left)

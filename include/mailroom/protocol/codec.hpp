@@ -87,10 +87,20 @@ void encode_error_response(frame& out, std::uint64_t id, std::error_code code,
 
 void encode_ping(frame& out, std::uint64_t nonce);
 void encode_pong(frame& out, std::uint64_t nonce);
+/// Appends a version-1 hello (no authentication).
 void encode_hello(frame& out, std::string_view peer_id);
-/// `code` empty means accepted.
+/// Appends a version-1 hello_ack; `code` empty means accepted.
 void encode_hello_ack(frame& out, std::string_view peer_id, std::error_code code = {},
                       std::string_view message = {});
+
+/** Appends the handshake message `kind` (hello, hello_ack, challenge or proof) with the
+    fields of `h` it carries (docs/protocol.md, section 4): a hello its `version`, `peer_id`
+    and, when not empty, `nonce`; a hello_ack its `version`, `peer_id`, `code`, `message` and,
+    when not empty, `proof`; a challenge its `peer_id` (the server's id) and `nonce`; a proof
+    its `proof`.
+    Any other kind appends nothing.
+*/
+void encode_handshake(frame& out, message_kind kind, const hello_view& h);
 
 /** Decodes one message body.
 

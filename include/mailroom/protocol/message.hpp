@@ -11,8 +11,15 @@
 
 namespace mailroom::protocol {
 
-/// The protocol version this build speaks; sent in the handshake (docs/protocol.md).
-inline constexpr std::uint32_t version = 1;
+/** The newest protocol version this build speaks (docs/protocol.md, section 6). Version 2
+    adds authentication to the handshake (a nonce in the hello, then challenge and proof);
+    a client sends it only when it authenticates, and version 1 otherwise, so that a server
+    that predates authentication still accepts a client that does not use it.
+*/
+inline constexpr std::uint32_t version = 2;
+
+/// The oldest protocol version this build accepts in a hello: 1 (no authentication).
+inline constexpr std::uint32_t min_version = 1;
 
 /// The first element of every message array: what the message is.
 enum class message_kind : std::uint8_t {
@@ -23,6 +30,10 @@ enum class message_kind : std::uint8_t {
     pong = 5,
     hello = 6,
     hello_ack = 7,
+    /// Version 2: the server's answer to an authenticating hello (its id and nonce).
+    challenge = 8,
+    /// Version 2: the client's proof, answering a challenge.
+    proof = 9,
 };
 
 /// Where a call goes: namespace ("user" or "sys"), server type, service and method.
@@ -53,14 +64,21 @@ struct response_view {
     value_view result;
 };
 
-/// A decoded hello (client to server) or hello_ack (server to client).
+/// A decoded hello (client to server), hello_ack, challenge (server to client) or proof.
 struct hello_view {
     std::uint32_t version = 0;
-    /// The sender's server id (may be empty for a client that is not a server).
+    /// The sender's server id (may be empty for a client that is not a server); a
+    /// challenge's is the server's.
     std::string_view peer_id;
     /// hello_ack only: 0 if accepted, else a `mailroom::error` value.
     int code = 0;
     std::string_view message;
+    /// hello (version 2, authenticating): the client's nonce; challenge: the server's. Raw
+    /// bytes (msgpack bin); empty when absent.
+    std::string_view nonce;
+    /// proof: the client's proof; hello_ack ending an authenticated handshake: the server's.
+    /// Raw bytes; empty when absent.
+    std::string_view proof;
 };
 
 /// Any decoded message: `kind` tells which member is filled.
@@ -75,7 +93,7 @@ struct message {
     message_kind kind = message_kind::request;
     request_view request;   ///< request, notify
     response_view response; ///< response
-    hello_view hello;       ///< hello, hello_ack
+    hello_view hello;       ///< hello, hello_ack, challenge, proof
     std::uint64_t nonce = 0; ///< ping, pong
     /// Storage for a protocol that decodes JSON (`document.emplace(...)`): its values point
     /// into it. Empty otherwise, so a msgpack message pays nothing for it.

@@ -121,8 +121,30 @@ public:
         (void)message;
     }
 
-    /// The protocol version a hello must carry (0: no handshake).
+    /// The newest protocol version a hello may carry (0: no handshake).
     virtual std::uint32_t version() const noexcept { return 0; }
+
+    /// The oldest protocol version a hello may carry. Default: `version()` (an exact match).
+    virtual std::uint32_t min_version() const noexcept { return version(); }
+
+    /** Whether the handshake can authenticate both ends with a shared secret (a nonce in the
+        hello, then a challenge and a proof; docs/protocol.md section 6, docs/security.md). A
+        protocol that says true implements `encode_handshake`, and its `decode` reads
+        challenges, proofs and the hello's nonce. The native protocol does.
+    */
+    virtual bool has_auth() const noexcept { return false; }
+
+    /** Appends the handshake message `kind` (hello, hello_ack, challenge, proof) of any
+        version the protocol speaks, with the fields of `h` that kind carries (a protocol
+        with `has_auth()` implements it).
+    */
+    virtual void encode_handshake(frame& out, protocol::message_kind kind,
+                                  const protocol::hello_view& h) const
+    {
+        (void)out;
+        (void)kind;
+        (void)h;
+    }
 
     /** Whether the protocol has keepalive pings: a protocol that says true implements
         `encode_ping`, `encode_pong` and `keepalive_of` (links ask this once, when they are

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <mailroom/auth.hpp>
 #include <mailroom/detail/config.hpp>
 #include <mailroom/filters/filter_chain.hpp>
 #include <mailroom/log_limiter.hpp>
@@ -59,6 +60,13 @@ struct server_options {
         address every 10 s.
     */
     log_limit_settings warning_limit{};
+    /** Shared-secret authentication of the native handshake (see @ref auth_options): with a
+        secret, a peer that does not prove it is refused before any of its calls is
+        dispatched (`auth_required`, `auth_failed`), counted in `stats::auth_refused` and
+        logged at most once per address per `warning_limit` interval. The constructor
+        throws std::invalid_argument for a secret shorter than 16 bytes. Default: none.
+    */
+    auth_options auth{};
 };
 
 /** The server side of the call path: acceptors hand it connections, it performs the
@@ -128,6 +136,7 @@ public:
         std::uint64_t protocol_errors = 0;   ///< connections closed for bad input
         std::uint64_t remote_errors = 0;     ///< handlers that failed
         std::uint64_t write_overflows = 0;   ///< links closed: the peer did not read answers
+        std::uint64_t auth_refused = 0;      ///< links refused by authentication (any reason)
     };
     stats counters() const;
 

@@ -2,6 +2,7 @@
 
 #include <mailroom/detail/to_std_error.hpp>
 #include <mailroom/error.hpp>
+#include <mailroom/tcp/tls_context.hpp>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
@@ -155,8 +156,8 @@ void framed_stream<Socket>::on_read(const boost::system::error_code& ec, std::si
         parser_.release();
         return do_read();
     }
-    if (ec)
-        return shutdown(mailroom::detail::to_std_error(ec), false);
+    if (ec) // a TLS alert refusing our client certificate gets its name (mutual TLS)
+        return shutdown(read_error(ec), false);
     parser_.commit(n);
     largest_read_ = std::max(largest_read_, n);
     const auto now = clock::now();

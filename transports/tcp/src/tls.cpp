@@ -1,12 +1,15 @@
+#include <mailroom/detail/to_std_error.hpp>
 #include <mailroom/error.hpp>
 #include <mailroom/tcp/tls_context.hpp>
 #include <mailroom/tcp/tls.hpp>
 
 #include <boost/asio/error.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/ssl/error.hpp>
 
 #include <stdexcept>
 
+#include <openssl/err.h>
 #include <openssl/x509v3.h>
 
 namespace mailroom::tcp {
@@ -35,7 +38,10 @@ public:
             return "TLS: cannot load the private key (tls_key), or it does not match the "
                    "certificate";
         case tls_error::bad_ca_file:
-            return "TLS: cannot load the CA file (tls_ca)";
+            return "TLS: cannot load the CA file (tls_ca, or tls_client_ca on a server)";
+        case tls_error::certificate_refused:
+            return "TLS: the server refused our client certificate, or we presented none "
+                   "(check tls_client_cert and the server's tls_client_ca)";
         }
         return "TLS: unknown error";
     }
@@ -52,7 +58,7 @@ public:
         if (cond == condition::permanent)
             return static_cast<tls_error>(ev) != tls_error::handshake_failed &&
                    ev >= static_cast<int>(tls_error::untrusted_certificate) &&
-                   ev <= static_cast<int>(tls_error::bad_ca_file);
+                   ev <= static_cast<int>(tls_error::certificate_refused);
         return default_error_condition(ev) == cond;
     }
 };
@@ -85,6 +91,9 @@ tls_options tls_for(const server_info& server, tls_options defaults)
     text("tls_key", defaults.key_file);
     text("tls_ca", defaults.ca_file);
     text("tls_server_name", defaults.server_name);
+    text("tls_client_ca", defaults.client_ca_file);
+    text("tls_client_cert", defaults.client_cert_file);
+    text("tls_client_key", defaults.client_key_file);
     if (auto it = server.options.find("tls"); it != server.options.end())
         defaults.enabled = parse_bool("tls", it->second);
     else if (server.options.contains("tls_cert"))
@@ -114,6 +123,16 @@ std::shared_ptr<tls_context> make_server_context(const tls_options& o, std::erro
         ec = tls_error::bad_private_key;
         return nullptr;
     }
+    if (!o.client_ca_file.empty()) {
+        // Mutual TLS: a client without a certificate from these CAs fails the handshake.
+        if (ctx->load_verify_file(o.client_ca_file, bec)) {
+            ec = tls_error::bad_ca_file;
+            return nullptr;
+        }
+        ctx->set_verify_mode(boost::asio::ssl::verify_peer |
+                                 boost::asio::ssl::verify_fail_if_no_peer_cert,
+                             bec);
+    }
     ec.clear();
     return ctx;
 }
@@ -137,6 +156,18 @@ std::shared_ptr<tls_context> make_client_context(const tls_options& o, std::erro
         }
     } else {
         ctx->set_verify_mode(boost::asio::ssl::verify_none, bec);
+    }
+    if (!o.client_cert_file.empty() || !o.client_key_file.empty()) {
+        if (o.client_cert_file.empty() || ctx->use_certificate_chain_file(o.client_cert_file, bec)) {
+            ec = tls_error::bad_certificate;
+            return nullptr;
+        }
+        if (o.client_key_file.empty() ||
+            ctx->use_private_key_file(o.client_key_file, tls_context::pem, bec) ||
+            SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
+            ec = tls_error::bad_private_key;
+            return nullptr;
+        }
     }
     ec.clear();
     return ctx;
@@ -180,9 +211,30 @@ std::error_code handshake_error(const boost::system::error_code& ec, SSL* ssl)
     }
 }
 
+std::error_code read_error(const boost::system::error_code& ec)
+{
+    if (ec.category() == boost::asio::error::get_ssl_category()) {
+        switch (ERR_GET_REASON(static_cast<unsigned long>(ec.value()))) {
+        case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
+        case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+        case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
+        case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
+        case SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED:
+        case SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE:
+        case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
+        case SSL_R_TLSV1_ALERT_ACCESS_DENIED:
+            return tls_error::certificate_refused;
+        default:
+            break;
+        }
+    }
+    return mailroom::detail::to_std_error(ec);
+}
+
 std::shared_ptr<tls_context> client_context_cache::get(const tls_options& o, std::error_code& ec)
 {
-    const std::string key = o.ca_file + (o.verify_peer ? "\n1" : "\n0");
+    const std::string key = o.ca_file + (o.verify_peer ? "\n1\n" : "\n0\n") +
+                            o.client_cert_file + "\n" + o.client_key_file;
     std::lock_guard lock(mu_);
     for (auto& [k, ctx] : contexts_)
         if (k == key)

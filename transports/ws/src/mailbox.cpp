@@ -47,7 +47,9 @@ std::error_code opening_error(const boost::system::error_code& ec)
 {
     if (ec == boost::beast::error::timeout)
         return std::make_error_code(std::errc::timed_out);
-    return mailroom::detail::to_std_error(ec);
+    // With TLS 1.3 a server refusing our client certificate says so after our handshake
+    // completed: its alert fails the upgrade's read.
+    return tcp::read_error(ec);
 }
 
 /** Resolve, connect, (TLS handshake,) Beast's WebSocket handshake offering batches, then the
@@ -172,6 +174,10 @@ private:
         if (this->closing())
             return fail_connect(h, cancelled());
         const unsigned status = response_.result_int();
+        // A TLS alert refusing our client certificate ends the read before any status line
+        // (the response still holds its default status).
+        if (ec && ec.category() == asio::error::get_ssl_category())
+            return fail_connect(h, opening_error(ec));
         // A refusal is known from its status line.
         if (ec && status != 0 && status != 101)
             return fail_connect(h, refusal(status));

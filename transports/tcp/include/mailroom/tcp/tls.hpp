@@ -20,9 +20,16 @@ namespace mailroom::tcp {
     | `tls_key`         | acceptor: PEM private key file                                          |
     | `tls_ca`          | mail box: PEM file of the CAs trusted for this server; default: the system's store |
     | `tls_server_name` | mail box: name the certificate must carry; default: the entry's `host`  |
+    | `tls_client_ca`   | acceptor: PEM file of the CAs whose client certificates it accepts; set, it requires one (mutual TLS) |
+    | `tls_client_cert` | mail box: PEM certificate chain it presents to this server              |
+    | `tls_client_key`  | mail box: PEM private key of `tls_client_cert`                          |
 
     The same entry is read by both ends: the server loads `tls_cert` and `tls_key`, every
-    client of that server verifies it against `tls_ca`. There are no client certificates.
+    client of that server verifies it against `tls_ca`. With `tls_client_ca` (mutual TLS) the
+    server also requires every client to present a certificate issued by one of those CAs; a
+    client without one, or with another, is dropped during the TLS handshake, before the
+    core sees the connection. Clients present `tls_client_cert` and `tls_client_key`, from
+    the entry or from the transport's default `tls_options` (one certificate per process).
 
     @par Example
     @code
@@ -45,6 +52,14 @@ struct tls_options {
     /// Mail box: verify the server's certificate chain and name. Turning it off leaves the link
     /// open to interception; it exists for tests. Default: true.
     bool verify_peer = true;
+    /// Acceptor: PEM file of the CAs that issue client certificates. Set, every client must
+    /// present a certificate that chains to one of them (mutual TLS). Default: empty (none
+    /// asked for).
+    std::string client_ca_file{};
+    /// Mail box: PEM certificate chain presented to servers that ask for one. Default: empty.
+    std::string client_cert_file{};
+    /// Mail box: PEM private key of `client_cert_file`, unencrypted. Default: empty.
+    std::string client_key_file{};
 };
 
 /** The TLS settings for `server`: `defaults`, overridden by the `tls*` keys of its
@@ -76,8 +91,11 @@ enum class tls_error {
     /// The private key (`tls_key`) could not be loaded, does not match the certificate, or
     /// none was given.
     bad_private_key,
-    /// The CA file (`tls_ca`) could not be loaded.
+    /// The CA file (`tls_ca`, or `tls_client_ca` on an acceptor) could not be loaded.
     bad_ca_file,
+    /// The server refused our client certificate, or wanted one and we presented none (mutual
+    /// TLS: check `tls_client_cert` and the server's `tls_client_ca`).
+    certificate_refused,
 };
 
 /// The category of @ref tls_error, named `"mailroom.tls"`.

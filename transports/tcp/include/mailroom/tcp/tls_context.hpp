@@ -34,13 +34,17 @@ namespace mailroom::tcp {
 */
 using tls_context = boost::asio::ssl::context;
 
-/** A server context with the certificate chain and key of `o`. Returns null and sets `ec`
-    (`tls_error::bad_certificate`, `tls_error::bad_private_key`) if they do not load or match.
+/** A server context with the certificate chain and key of `o`, requiring client
+    certificates issued by `o.client_ca_file` when it is set (mutual TLS). Returns null and
+    sets `ec` (`tls_error::bad_certificate`, `tls_error::bad_private_key`,
+    `tls_error::bad_ca_file`) if they do not load or match.
 */
 std::shared_ptr<tls_context> make_server_context(const tls_options& o, std::error_code& ec);
 
 /** A client context trusting `o.ca_file` (or the system's default store) when
-    `o.verify_peer`; null and `ec` set (`tls_error::bad_ca_file`) if the file does not load.
+    `o.verify_peer`, presenting `o.client_cert_file` and `o.client_key_file` when set; null
+    and `ec` set (`tls_error::bad_ca_file`, `bad_certificate`, `bad_private_key`) if a file
+    does not load.
 */
 std::shared_ptr<tls_context> make_client_context(const tls_options& o, std::error_code& ec);
 
@@ -56,8 +60,16 @@ void prepare_client(SSL* ssl, const tls_options& o, const std::string& host);
 */
 std::error_code handshake_error(const boost::system::error_code& ec, SSL* ssl);
 
-/** Client contexts shared by the mail boxes of one factory, one per distinct CA file and
-    verification setting: loading a CA bundle per connect would be wasteful.
+/** The error to report for a failed read on a TLS link (any error: a plain socket's too):
+    `tls_error::certificate_refused` when the peer's alert says it refused our certificate or
+    wanted one (with TLS 1.3 a client learns it on its first read, after its handshake
+    completed), else `ec` as a std::error_code.
+*/
+std::error_code read_error(const boost::system::error_code& ec);
+
+/** Client contexts shared by the mail boxes of one factory, one per distinct CA file,
+    verification setting and client certificate: loading a CA bundle per connect would be
+    wasteful.
 
     @par Thread safety
     Thread-safe (a mutex guards the cache; `get` may load a CA file under it).
