@@ -1,7 +1,7 @@
 #include <mailroom/client/broadcast.hpp>
 // Test that header file is self-contained.
 
-#include "support/fake_transport.hpp"
+#include "support/fake_servers.hpp"
 
 #include <mailroom/client/mail_station.hpp>
 #include <mailroom/client/proxy.hpp>
@@ -44,44 +44,22 @@ using mailroom::test::fake_transport;
 using mailroom::test::run_until;
 namespace asio = boost::asio;
 
-/// Three servers of type "area", each on its own fake transport: area-1 and area-2 are
-/// opened by the tests, area-3's connect never completes (it is down).
-struct broadcast_fixture : ::testing::Test {
-    asio::io_context ioc;
-    fake_transport t[3];
-    std::optional<mailroom::mail_station> station;
-    mailroom::router router;
+/// area-1 to area-3 (see fake_servers), chat-1, the proxy and the typed stubs.
+struct broadcast_fixture : ::testing::Test, mailroom::test::fake_servers {
     std::optional<mailroom::proxy> rpc;
     std::optional<mailroom::test::game_rpc> typed;
 
     void SetUp() override
     {
-        mailroom::mail_station_options o;
-        o.connect_timeout = 30ms;
-        o.log.min_level = mailroom::log_level::off;
-        station.emplace(ioc.get_executor(), o);
-        for (int i = 0; i < 3; ++i) {
-            const auto n = std::to_string(i + 1);
-            station->add_transport("t" + n, t[i].factory());
-            station->add_server({.id = "area-" + n, .server_type = "area", .transport = "t" + n});
-        }
+        start("area");
         station->add_server({.id = "chat-1", .server_type = "chat", .transport = "t1"});
         rpc.emplace(*station, router);
         typed.emplace(*rpc);
     }
 
-    std::shared_ptr<fake_mailbox> open(int i)
-    {
-        EXPECT_TRUE(run_until(ioc, [&] { return t[i].created() > 0; }));
-        auto box = t[i].last();
-        box->open();
-        return box;
-    }
-
     std::uint64_t first_request(const std::shared_ptr<fake_mailbox>& box)
     {
-        EXPECT_TRUE(run_until(ioc, [&] { return !box->sent_request_ids().empty(); }));
-        return box->sent_request_ids().front();
+        return nth_request(box, 1);
     }
 };
 

@@ -128,6 +128,20 @@ struct auth_fsm : ::testing::Test {
         return std::string(p->msg.hello.proof);
     }
 
+    /// Call 1's link: connected, challenged, then refused (auth_failed) at t0.
+    fsm_actions refused()
+    {
+        connect();
+        challenge();
+        message m;
+        m.kind = message_kind::hello_ack;
+        m.hello.code = static_cast<int>(error::auth_failed);
+        fsm_actions a;
+        fsm.on_message(a, t0, gen, {}, m);
+        complete(a);
+        return a;
+    }
+
     fsm_actions ack(std::string_view proof)
     {
         message m;
@@ -212,14 +226,7 @@ TEST_F(auth_fsm, AChallengeFromAnotherServerIdIsWrongServerAndGetsNoProof)
 
 TEST_F(auth_fsm, AfterARefusalCallsFailAtOnceUntilTheHoldEndsThenConnectAgain)
 {
-    connect();
-    challenge();
-    message m;
-    m.kind = message_kind::hello_ack;
-    m.hello.code = static_cast<int>(error::auth_failed);
-    fsm_actions a;
-    fsm.on_message(a, t0, gen, {}, m);
-    complete(a);
+    refused();
     ASSERT_EQ(done.at(1), error::auth_failed);
 
     fsm_actions b;
@@ -245,14 +252,7 @@ struct auth_down_fsm : auth_fsm {
 
 TEST_F(auth_down_fsm, ARefusalMarksTheServerDownUntilAProbe)
 {
-    connect();
-    challenge();
-    message m;
-    m.kind = message_kind::hello_ack;
-    m.hello.code = static_cast<int>(error::auth_failed);
-    fsm_actions a;
-    fsm.on_message(a, t0, gen, {}, m);
-    complete(a);
+    fsm_actions a = refused();
     ASSERT_EQ(done.at(1), error::auth_failed);
     EXPECT_TRUE(fsm.down());
     ASSERT_TRUE(a.connect_timer) << "a probe";

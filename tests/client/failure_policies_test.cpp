@@ -1,7 +1,7 @@
 #include <mailroom/client/failure_policy.hpp>
 // Test that header file is self-contained.
 
-#include "support/fake_transport.hpp"
+#include "support/fake_servers.hpp"
 
 #include <mailroom/client/mail_station.hpp>
 #include <mailroom/client/proxy.hpp>
@@ -55,30 +55,16 @@ struct attempt_log : mailroom::client_filter {
     std::vector<std::string> targets;
 };
 
-/** Three servers of type "math", each on a fake transport of its own ("t1", "t2", "t3"):
-    a test opens a server's mail box and answers it, or leaves its connect hanging (the call
-    then fails with connect_failed after 30 ms, never sent).
-*/
-struct policies_fixture : ::testing::Test {
-    asio::io_context ioc;
-    fake_transport t[3];
-    std::optional<mailroom::mail_station> station;
-    mailroom::router router;
+/// math-1 to math-3 (see fake_servers), the proxy over them with a filter that records
+/// each attempt's server, calls routed to math-1.
+struct policies_fixture : ::testing::Test, mailroom::test::fake_servers {
     mailroom::client_filters filters;
     std::optional<mailroom::proxy> rpc;
     std::shared_ptr<attempt_log> log = std::make_shared<attempt_log>();
 
     void SetUp() override
     {
-        mailroom::mail_station_options o;
-        o.connect_timeout = 30ms;
-        o.log.min_level = mailroom::log_level::off;
-        station.emplace(ioc.get_executor(), o);
-        for (int i = 0; i < 3; ++i) {
-            const auto n = std::to_string(i + 1);
-            station->add_transport("t" + n, t[i].factory());
-            station->add_server({.id = "math-" + n, .server_type = "math", .transport = "t" + n});
-        }
+        start("math");
         filters.add(log);
         rpc.emplace(*station, router, &filters);
         route_to("math-1");
@@ -88,24 +74,6 @@ struct policies_fixture : ::testing::Test {
     {
         router.set("math", [id](const mailroom::route_param&, const mailroom::protocol::method_path&,
                                 const mailroom::server_table&) { return id; });
-    }
-
-    /// Server `i`'s mail box once made, opened.
-    std::shared_ptr<fake_mailbox> open(int i)
-    {
-        EXPECT_TRUE(run_until(ioc, [&] { return t[i].created() > 0; }));
-        auto box = t[i].last();
-        if (box)
-            box->open();
-        return box;
-    }
-
-    /// Waits for the `n`th request on `box` (counting re-sends) and returns its id.
-    std::uint64_t nth_request(const std::shared_ptr<fake_mailbox>& box, std::size_t n)
-    {
-        EXPECT_TRUE(run_until(ioc, [&] { return box->sent_request_ids().size() >= n; }));
-        auto ids = box->sent_request_ids();
-        return ids.size() >= n ? ids[n - 1] : 0;
     }
 
     std::function<void(std::error_code, int)> into(result& out)
