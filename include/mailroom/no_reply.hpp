@@ -12,4 +12,18 @@ namespace mailroom {
 */
 struct no_reply {};
 
+namespace detail {
+
+/// What a method declared with result `R` yields to its caller: `void` for a notify.
+template <class R>
+struct stub_result {
+    using type = R;
+};
+template <>
+struct stub_result<no_reply> {
+    using type = void;
+};
+
+} // namespace detail
+
 } // namespace mailroom

@@ -160,17 +160,6 @@ std::error_code load_client::call(std::chrono::milliseconds timeout)
     return calls.outcomes(id, 1)[0].ec;
 }
 
-bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds limit)
-{
-    const auto until = std::chrono::steady_clock::now() + limit;
-    while (!pred()) {
-        if (std::chrono::steady_clock::now() > until)
-            return false;
-        std::this_thread::sleep_for(5ms); // a polling period, not a synchronisation
-    }
-    return true;
-}
-
 std::size_t unread_bytes_at(std::uint16_t port)
 {
     // "sl local_address rem_address st tx_queue:rx_queue ...", addresses as hex "IP:PORT".

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "faults/child_process.hpp"
+#include "support/eventually.hpp"
 
 namespace mailroom::test {
 
@@ -119,10 +120,6 @@ private:
     std::thread thread_;
 };
 
-/// Waits (checking every few ms, up to `limit`) until `pred` holds; for state only another
-/// process shows (its /proc entries), where there is no event to wait on.
-bool eventually(const std::function<bool()>& pred,
-                std::chrono::milliseconds limit = std::chrono::seconds(10));
 
 /** Bytes waiting unread in established TCP sockets whose local port is `port` on 127.0.0.1
     (the server's end of its connections; from /proc/net/tcp): what a stopped server has not

@@ -3,6 +3,7 @@
 // TTLs, Redis going down and coming back, and a server process killed with calls in flight.
 #include "redis/redis_server.hpp"
 
+#include "support/eventually.hpp"
 #include "support/wait.hpp"
 
 #include <mailroom/client.hpp>
@@ -38,18 +39,8 @@ using mailroom::test::wait;
 namespace asio = boost::asio;
 using call_result = std::tuple<std::error_code, int>;
 
-/// Polls `pred` until it holds or `limit` passed (the events here happen in Redis or in
-/// another process, where there is nothing to wait on).
-bool eventually(const std::function<bool()>& pred, std::chrono::seconds limit = 30s)
-{
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (pred())
-            return true;
-        std::this_thread::sleep_for(10ms);
-    }
-    return pred();
-}
+// The events here happen in Redis or in another process: eventually() polls them.
+using mailroom::test::eventually;
 
 /// I/O threads, a client (station + proxy) on the Redis transport, and servers on demand.
 struct redis_cluster {

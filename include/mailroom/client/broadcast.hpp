@@ -40,16 +40,7 @@ namespace detail {
 
 /// The value a broadcast keeps per server for a method whose result is `R`.
 template <class R>
-struct broadcast_value {
-    using type = R;
-};
-template <>
-struct broadcast_value<no_reply> {
-    using type = void;
-};
-
-template <class R>
-using broadcast_value_t = typename broadcast_value<R>::type;
+using broadcast_value_t = typename stub_result<R>::type;
 
 } // namespace detail
 } // namespace mailroom

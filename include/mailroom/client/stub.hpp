@@ -58,15 +58,6 @@ template <class T>
 concept plain_callback = requires { &std::decay_t<T>::operator(); } ||
                          std::is_function_v<std::remove_pointer_t<std::decay_t<T>>>;
 
-template <class R>
-struct stub_result {
-    using type = R;
-};
-template <>
-struct stub_result<no_reply> {
-    using type = void;
-};
-
 template <class R, class Token>
 constexpr bool accepts_completion()
 {
