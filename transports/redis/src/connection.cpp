@@ -63,6 +63,7 @@ struct connection::impl {
     std::deque<reply_handler> waiting; // FIFO: one per command sent or queued
     connect_handler on_connect;
     std::function<void(std::error_code)> lost;
+    std::function<void(reply)> push; // replies nobody waits for (pub/sub messages)
     std::array<char, 64 * 1024> rbuf{};
 };
 
@@ -85,6 +86,13 @@ void connection::on_lost(std::function<void(std::error_code)> handler)
 {
     asio::post(impl_->strand, [self = shared_from_this(), h = std::move(handler)]() mutable {
         self->impl_->lost = std::move(h);
+    });
+}
+
+void connection::on_push(std::function<void(reply)> handler)
+{
+    asio::post(impl_->strand, [self = shared_from_this(), h = std::move(handler)]() mutable {
+        self->impl_->push = std::move(h);
     });
 }
 
@@ -155,8 +163,14 @@ struct driver {
                     if (!next)
                         break;
                     auto rep = std::move(*next);
-                    if (s.waiting.empty())
-                        return fail(c, s, make_error_code(error::protocol_error), true);
+                    if (s.waiting.empty()) {
+                        if (!s.push)
+                            return fail(c, s, make_error_code(error::protocol_error), true);
+                        s.push(std::move(rep));
+                        if (s.st == connection::impl::state::closed)
+                            return;
+                        continue;
+                    }
                     auto h = std::move(s.waiting.front());
                     s.waiting.pop_front();
                     if (rep.type == reply::kind::error)
