@@ -204,6 +204,11 @@ void basic_app::start()
         // Registered only once listening: a peer that finds us can call at once. The table
         // arrives on the registry's strand; it is applied on the App's context.
         options_.registry->start(ioc_.get_executor(), self_, [this](std::vector<server_info> m) {
+            // Our own entry carries the epoch the registry gave this incarnation: clients
+            // that learnt it check it in the handshake.
+            for (const auto& s : m)
+                if (s.id == self_.id && s.epoch != 0)
+                    server_->set_epoch(s.epoch);
             std::lock_guard lock(members_mu_);
             members_ = std::move(m);
             apply_members();

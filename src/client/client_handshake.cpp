@@ -66,6 +66,12 @@ client_handshake::step client_handshake::on_message(const ends& e, std::error_co
         // deliver calls for one server to another.
         return {step::fail, std::nullopt, error::wrong_server, error::wrong_server,
                 "answered as " + std::string(msg.hello.peer_id)};
+    if (e.epoch != 0 && msg.hello.epoch != 0 && msg.hello.epoch != e.epoch)
+        // Another incarnation of the server: our table is behind (or the process is a
+        // stale one). Its link must not carry calls meant for the one we know.
+        return {step::fail, std::nullopt, error::wrong_server, error::wrong_server,
+                "answered as incarnation " + std::to_string(msg.hello.epoch) + ", expected " +
+                    std::to_string(e.epoch)};
     if (!authenticating_)
         return {step::open, std::nullopt, {}, {}, {}};
     if (!challenged_)

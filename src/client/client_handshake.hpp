@@ -33,6 +33,8 @@ public:
         const std::string& secret; ///< empty: the client does not authenticate
         const std::string& client_id;
         const std::string& server_id;
+        /// The incarnation expected (from the registry); 0: any.
+        std::uint64_t epoch = 0;
     };
 
     /// The hello to send as the transport connects (a fresh nonce when authenticating).

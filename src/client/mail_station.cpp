@@ -109,11 +109,12 @@ struct station_transport {
 namespace {
 
 /// Whether a server's link must be renewed when its entry changes from `a` to `b`: what a
-/// mail box factory reads (address, transport and its options), not the weight or type.
+/// mail box factory reads (address, transport and its options) and the incarnation its
+/// handshake checks (epoch), not the weight or type.
 bool same_link(const server_info& a, const server_info& b) noexcept
 {
     return a.id == b.id && a.host == b.host && a.port == b.port && a.transport == b.transport &&
-           a.options == b.options;
+           a.options == b.options && a.epoch == b.epoch;
 }
 
 } // namespace

@@ -105,6 +105,8 @@ struct mailbox_fsm_config {
     /// The cluster secret (mail_station_options::auth); empty: the client does not
     /// authenticate.
     std::string auth_secret;
+    /// The incarnation expected (server_info::epoch); 0: any.
+    std::uint64_t epoch = 0;
 };
 
 /** The station's state for one remote server, as a pure state machine (sans-I/O): no Asio,
@@ -231,7 +233,8 @@ private:
     void arm_connect_timer(fsm_actions& out, time_point at);
     client_handshake::ends handshake_ends() const noexcept
     {
-        return {*config_.protocol, config_.auth_secret, config_.client_id, config_.server_id};
+        return {*config_.protocol, config_.auth_secret, config_.client_id, config_.server_id,
+                config_.epoch};
     }
     void cancel_connect_timer(fsm_actions& out);
 

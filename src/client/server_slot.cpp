@@ -62,6 +62,7 @@ mailbox_fsm_config fsm_config(const mail_station_options& o, const server_info& 
     c.max_queued_bytes = o.max_queued_bytes_per_server;
     c.min_log_level = o.log.min_level;
     c.auth_secret = o.auth.secret;
+    c.epoch = info.epoch;
     return c;
 }
 

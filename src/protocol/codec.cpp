@@ -126,7 +126,7 @@ void encode_handshake(frame& out, message_kind kind, const hello_view& h)
             bin(h.nonce);
         return;
     case message_kind::hello_ack:
-        pk.pack_array(h.proof.empty() ? 5 : 6);
+        pk.pack_array(h.epoch != 0 ? 7 : h.proof.empty() ? 5 : 6);
         pk.pack_uint8(static_cast<std::uint8_t>(kind));
         pk.pack_uint32(h.version);
         pk.pack(h.peer_id);
@@ -134,6 +134,10 @@ void encode_handshake(frame& out, message_kind kind, const hello_view& h)
         pk.pack(h.message);
         if (!h.proof.empty())
             bin(h.proof);
+        else if (h.epoch != 0)
+            pk.pack_nil(); // no proof, but the epoch follows
+        if (h.epoch != 0)
+            pk.pack_uint64(h.epoch);
         return;
     case message_kind::challenge:
         pk.pack_array(3);
@@ -578,14 +582,24 @@ bool decode_fields(reader& in, message& out)
             !in.str(h.message))
             return false;
         // Version 2: an optional sixth element, the server's proof (bin) ending an
-        // authenticated handshake. Other trailing fields are ignored.
+        // authenticated handshake, and a seventh, the server's epoch (uint). Elements of
+        // another type there, and further elements, are ignored.
         if (n >= 6) {
             msgpack::object proof;
-            if (!in.value(proof, field_depth) || !in.skip(n - 6, field_depth))
+            if (!in.value(proof, field_depth))
                 return false;
             if (proof.type == mt::BIN)
                 h.proof = {proof.via.bin.ptr, proof.via.bin.size};
         }
+        if (n >= 7) {
+            msgpack::object epoch;
+            if (!in.value(epoch, field_depth))
+                return false;
+            if (epoch.type == mt::POSITIVE_INTEGER)
+                h.epoch = epoch.via.u64;
+        }
+        if (n > 7 && !in.skip(n - 7, field_depth))
+            return false;
         h.version = static_cast<std::uint32_t>(v);
         return v <= std::numeric_limits<std::uint32_t>::max();
     }

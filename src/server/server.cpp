@@ -61,6 +61,8 @@ void server::drain()
 
 std::size_t server::in_flight() const noexcept { return state_->in_flight.load(); }
 
+void server::set_epoch(std::uint64_t epoch) noexcept { state_->epoch = epoch; }
+
 server_filters& server::filters() noexcept { return state_->filters; }
 
 server::stats server::counters() const

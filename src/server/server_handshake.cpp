@@ -22,6 +22,7 @@ frame server_handshake::ack(std::error_code code, std::string_view message,
     h.code = code.value();
     h.message = message;
     h.proof = proof;
+    h.epoch = epoch_;
     protocol_.encode_handshake(f, protocol::message_kind::hello_ack, h);
     return f;
 }

@@ -24,8 +24,8 @@ class server_handshake {
 public:
     /// `protocol`, `auth` and `server_id` must outlive it (the server's options do).
     server_handshake(const wire_protocol& protocol, const auth_options& auth,
-                     const std::string& server_id)
-        : protocol_(protocol), auth_(auth), server_id_(server_id)
+                     const std::string& server_id, std::uint64_t epoch = 0)
+        : protocol_(protocol), auth_(auth), server_id_(server_id), epoch_(epoch)
     {
     }
 
@@ -58,6 +58,7 @@ private:
     const wire_protocol& protocol_;
     const auth_options& auth_;
     const std::string& server_id_;
+    std::uint64_t epoch_;
     bool awaiting_proof_ = false;
     std::uint32_t version_ = 0;
     std::string peer_id_;

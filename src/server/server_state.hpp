@@ -29,6 +29,8 @@ struct server_state {
     /// Calls received and not answered.
     std::atomic<std::size_t> in_flight{0};
     std::atomic<bool> draining{false};
+    /// This incarnation's registry epoch, told in the hello_ack; 0: none.
+    std::atomic<std::uint64_t> epoch{0};
 
     struct counters_type {
         std::atomic<std::uint64_t> busy{0}, deadline_exceeded{0}, shutting_down{0},

@@ -165,7 +165,8 @@ void session::handle_handshake(const protocol::message& msg)
 {
     if (!handshake_)
         handshake_ = std::make_unique<server_handshake>(*protocol_, state_->options.auth,
-                                                        state_->options.server_id);
+                                                        state_->options.server_id,
+                                                        state_->epoch.load());
     auto step = handshake_->on_message(msg);
     switch (step.what) {
     case server_handshake::step::wait:

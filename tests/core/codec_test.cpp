@@ -304,6 +304,30 @@ TEST(Codec, TheAuthenticatedHandshakeHasTheDocumentedBytes)
     EXPECT_EQ(d.msg.hello.proof, n);
 }
 
+TEST(Codec, AHelloAckCarriesTheServersEpochAfterTheProofOrANil)
+{
+    const std::string n(32, '\x5a');
+    frame plain, proven;
+    protocol::encode_handshake(plain, message_kind::hello_ack,
+                               {.version = 2, .peer_id = "chat-1", .epoch = 300});
+    protocol::encode_handshake(proven, message_kind::hello_ack,
+                               {.version = 2, .peer_id = "chat-1", .proof = n, .epoch = 5});
+    EXPECT_EQ(body_of(plain), with_text(from_hex("97 07 02 a6"), "chat-1", "00 a0 c0 cd 01 2c"));
+    decoded d;
+    ASSERT_FALSE(decode(plain.body(), d));
+    EXPECT_EQ(d.msg.hello.epoch, 300u);
+    EXPECT_TRUE(d.msg.hello.proof.empty()) << "the nil is no proof";
+    ASSERT_FALSE(decode(proven.body(), d));
+    EXPECT_EQ(d.msg.hello.epoch, 5u);
+    EXPECT_EQ(d.msg.hello.proof, n);
+    // Without an epoch the ack is what it was (a peer that predates epochs reads it as ever).
+    frame none;
+    protocol::encode_handshake(none, message_kind::hello_ack, {.version = 2, .peer_id = "chat-1"});
+    EXPECT_EQ(body_of(none), with_text(from_hex("95 07 02 a6"), "chat-1", "00 a0"));
+    ASSERT_FALSE(decode(none.body(), d));
+    EXPECT_EQ(d.msg.hello.epoch, 0u);
+}
+
 TEST(Codec, AVersion1HelloIgnoresTrailingFieldsAndAVersion2HelloMayOmitItsNonce)
 {
     decoded d;

@@ -43,6 +43,37 @@ std::future<std::tuple<std::error_code, int>> add(tcp_cluster& c, int a, int b,
                                   asio::use_future);
 }
 
+TEST(TcpEndToEnd, ALinkToAnotherIncarnationOfTheServerIsRefusedWithWrongServer)
+{
+    // The registry gave the running echo-1 epoch 7 (docs/membership.md). A station whose
+    // table says epoch 8 (the server restarted, and this process is the old one) refuses the
+    // link; one whose table says 7, or nothing (servers.json), uses it.
+    tcp_cluster c;
+    c.start_server();
+    c.srv->set_epoch(7);
+    auto at = c.address();
+    at.id = c.server_id;
+    at.server_type = c.server_type;
+    at.epoch = 8;
+    c.station->add_server(at);
+    auto refused = add(c, 1, 2);
+    auto [ec, sum] = wait(refused);
+    EXPECT_EQ(ec, error::wrong_server) << ec.message();
+    at.epoch = 7;
+    c.station->add_server(at);
+    auto same = add(c, 1, 2);
+    auto [ec7, sum7] = wait(same);
+    EXPECT_FALSE(ec7) << ec7.message();
+    EXPECT_EQ(sum7, 3);
+    at.epoch = 0;
+    c.station->add_server(at);
+    auto unchecked = add(c, 2, 2);
+    auto [ec0, sum0] = wait(unchecked);
+    EXPECT_FALSE(ec0) << ec0.message();
+    EXPECT_EQ(sum0, 4);
+    (void)sum;
+}
+
 TEST(TcpEndToEnd, KeepaliveDetectsAServerThatStoppedAnswering)
 {
     // A raw server that completes the handshake and then goes silent (no pongs, no replies).

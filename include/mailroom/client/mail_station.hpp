@@ -136,7 +136,7 @@ public:
     void remove_server(std::string_view id);
 
     /** Replaces the whole table. A server that vanished, or whose link changed (id, host,
-        port, transport or transport options), is closed as by @ref remove_server (a changed
+        port, transport, transport options or epoch), is closed as by @ref remove_server (a changed
         one gets a new mail box on its next call); one whose weight or server type changed
         keeps its mail box and its calls.
     */

@@ -79,6 +79,8 @@ struct hello_view {
     /// proof: the client's proof; hello_ack ending an authenticated handshake: the server's.
     /// Raw bytes; empty when absent.
     std::string_view proof;
+    /// hello_ack only: the server's incarnation (its registry epoch); 0 when it has none.
+    std::uint64_t epoch = 0;
 };
 
 /// Any decoded message: `kind` tells which member is filled.

@@ -125,6 +125,12 @@ public:
     /// Calls received and not answered yet.
     std::size_t in_flight() const noexcept;
 
+    /** Sets this incarnation's epoch (docs/membership.md), told to every client in the
+        hello_ack from now on; a client that expects another epoch for this server id
+        refuses the link with `wrong_server`. 0 (the default): none. Any thread.
+    */
+    void set_epoch(std::uint64_t epoch) noexcept;
+
     /// The server filters, run before dispatch (see filters/filter.hpp).
     server_filters& filters() noexcept;
 
