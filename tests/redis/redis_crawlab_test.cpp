@@ -15,7 +15,9 @@
 #include <mailroom/client.hpp>
 #include <mailroom/redis/acceptor.hpp>
 #include <mailroom/redis/mailbox.hpp>
+#include <mailroom/redis/error.hpp>
 #include <mailroom/redis/protocol.hpp>
+#include <mailroom/redis/transport.hpp>
 #include <mailroom/server.hpp>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -108,11 +110,12 @@ std::string request(const std::string& id, const std::string& method, const para
 
 /// I/O threads, and a mailroom node served in Crawlab mode.
 struct crawlab_node {
-    explicit crawlab_node(const redis_server& r, std::string prefix = "rpc")
+    explicit crawlab_node(const redis_server& r, std::string prefix = "rpc",
+                          std::string node_id = "node-1")
         : work(ioc.get_executor())
     {
         srv.emplace(ioc.get_executor(),
-                    mailroom::server_options{.server_id = "node-1",
+                    mailroom::server_options{.server_id = node_id,
                                              .log = {.min_level = mailroom::log_level::off}});
         auto& d = srv->get_dispatcher();
         d.add("crawlab", "Join", [](params p) { return p["a"] + p["b"]; });
@@ -121,7 +124,7 @@ struct crawlab_node {
         d.add("spider", "Count", [](params p) { return std::to_string(p.size()); });
         auto acc = mailroom::redis::make_acceptor(
             ioc.get_executor(),
-            {.url = r.url(), .node_id = "node-1", .reply_ttl = 30s, .max_backoff = 200ms,
+            {.url = r.url(), .node_id = node_id, .reply_ttl = 30s, .max_backoff = 200ms,
              .log = log.logger(), .format = mailroom::redis::wire_format::crawlab,
              .crawlab = {.prefix = std::move(prefix)}});
         EXPECT_FALSE(srv->listen(acc, mailroom::redis::protocol()));
@@ -383,6 +386,94 @@ TEST(RedisCrawlab, AMailroomCallerAndAMailroomNodeTalkInCrawlabMode)
               ok("12"));
     EXPECT_EQ(std::get<0>(settle(c.call("Fail", std::tuple{params{}}))),
               mailroom::error::remote_error);
+}
+
+TEST(RedisCrawlab, AMalformedReplyFailsTheCallWithProtocolError)
+{
+    redis_server redis;
+    crawlab_caller c(redis);
+    auto call = c.call("GetSystemInfo", std::tuple{params{}});
+    auto req = c.take();
+    redis_cli(redis, {"LPUSH", "rpc:node-2:" + req["id"].get<std::string>(), "{not json"});
+    EXPECT_EQ(std::get<0>(wait(call)), mailroom::error::protocol_error);
+}
+
+TEST(RedisCrawlab, ANotifyIsSentAndItsReplyIsTakenAndDropped)
+{
+    redis_server redis;
+    crawlab_caller c(redis);
+    auto sent = c.rpc->async_notify({.server_type = "node", .service = "crawlab", .method = "Log"},
+                                    "k", std::tuple{params{{"line", "hello"}}}, asio::use_future);
+    EXPECT_FALSE(wait(sent));
+    auto req = c.take();
+    EXPECT_EQ(req["method"], "Log");
+    EXPECT_EQ(req["params"]["line"], "hello");
+    const auto key = "rpc:node-2:" + req["id"].get<std::string>();
+    c.reply(req, "ignored");
+    EXPECT_TRUE(mailroom::test::eventually([&] { return redis.command({"EXISTS", key}) == "0"; }))
+        << "the caller took the reply nobody waits for, so it does not stay in Redis";
+}
+
+TEST(RedisCrawlab, RedisDownFailsCallsWithANamedErrorAndTheyWorkAgainOnceItIsBack)
+{
+    redis_server redis;
+    crawlab_caller c(redis);
+    auto in_flight = c.call("Unanswered", std::tuple{params{}}, 20s);
+    ASSERT_TRUE(mailroom::test::eventually([&] { return redis.command({"LLEN", "rpc:node-2"}) == "1"; }));
+    redis.stop();
+    const auto ec = std::get<0>(wait(in_flight));
+    EXPECT_EQ(ec, mailroom::error::disconnected) << ec.category().name() << ": " << ec.message();
+    for (int i = 0; i < 3; ++i) {
+        auto e = std::get<0>(settle(c.call("Join", std::tuple{params{}}, 20s)));
+        EXPECT_TRUE(e == mailroom::redis::error::unreachable || e == mailroom::error::connect_failed ||
+                    e == mailroom::error::disconnected)
+            << e.category().name() << ": " << e.message();
+    }
+
+    redis.restart();
+    crawlab_node node(redis, "rpc", "node-2");
+    std::error_code last = mailroom::redis::error::unreachable;
+    EXPECT_TRUE(mailroom::test::eventually([&] {
+        auto [e, v] = settle(c.call("Join", std::tuple{params{{"a", "back"}}}, 2s));
+        last = e;
+        return !e && v == "back";
+    })) << "the caller reconnects: " << last.message();
+}
+
+TEST(RedisCrawlab, AnUnknownFormatInAServerEntryFailsItsCallsWithANamedError)
+{
+    redis_server redis;
+    crawlab_caller c(redis, {{"redis_format", "celery"}});
+    const auto start = std::chrono::steady_clock::now();
+    const auto ec = std::get<0>(settle(c.call("X", std::tuple{params{}})));
+    EXPECT_TRUE(ec == mailroom::redis::error::bad_option || ec == mailroom::error::connect_failed)
+        << ec.category().name() << ": " << ec.message();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 2s) << "a permanent error: not retried";
+}
+
+TEST(RedisCrawlab, AnAppServerEntrySelectsCrawlabModeForItsAcceptor)
+{
+    redis_server redis;
+    auto t = mailroom::redis::make_transport({.default_url = redis.url()});
+    asio::io_context ioc;
+    EXPECT_THROW(t.acceptor(ioc.get_executor(),
+                            {.id = "node-1", .transport = "redis",
+                             .options = {{"redis_format", "celery"}}}),
+                 std::invalid_argument);
+    auto acc = t.acceptor(ioc.get_executor(),
+                          {.id = "node-1", .transport = "redis",
+                           .options = {{"redis_format", "crawlab"}, {"redis_prefix", "nodes"}}});
+    mailroom::server srv(ioc.get_executor(),
+                         {.server_id = "node-1", .log = {.min_level = mailroom::log_level::off}});
+    srv.get_dispatcher().add("crawlab", "Hello", [](params) { return std::string("hi"); });
+    ASSERT_FALSE(srv.listen(acc, t.protocol));
+    auto work = asio::make_work_guard(ioc);
+    std::thread io([&] { ioc.run(); });
+    redis_cli(redis, {"LPUSH", "nodes:node-1", request("m-1", "Hello")});
+    EXPECT_EQ(answer(redis, "nodes:node-1:m-1")["result"], "hi");
+    srv.stop();
+    work.reset();
+    io.join();
 }
 
 // --- the message, without Redis --------------------------------------------------------------

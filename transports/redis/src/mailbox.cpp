@@ -376,8 +376,7 @@ mailbox_factory make_mailbox_factory(client_options options)
             return std::make_shared<failed_mailbox>(ctx.executor, make_error_code(error::bad_url));
         const auto format = detail::format_of(ctx.server, h->options.format);
         if (!format) // "redis_format" names no format this transport speaks
-            return std::make_shared<failed_mailbox>(ctx.executor,
-                                                    make_error_code(mailroom::error::unknown_transport));
+            return std::make_shared<failed_mailbox>(ctx.executor, make_error_code(error::bad_option));
         if (*format == wire_format::crawlab)
             return detail::make_crawlab_mailbox(
                 h->crawlab, ctx, *where, text, detail::prefix_of(ctx.server, h->options.crawlab.prefix));
