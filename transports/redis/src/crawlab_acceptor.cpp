@@ -221,6 +221,12 @@ private:
 
     void handle(const std::string& entry)
     {
+        if (entry.size() > options_.max_frame_size) {
+            options_.log.log(log_level::warning,
+                             "redis acceptor {} (crawlab): dropped a request of {} bytes (limit {})",
+                             options_.node_id, entry.size(), options_.max_frame_size);
+            return;
+        }
         crawlab::message msg;
         if (auto problem = crawlab::decode(entry, msg); !problem.empty()) {
             options_.log.log(log_level::warning,

@@ -147,7 +147,8 @@ public:
                     const crawlab_options& o)
         : ep_(std::move(ep)), node_(node_of(ctx.server)), prefix_(std::move(prefix)),
           list_(crawlab::request_list(prefix_, node_)), service_(o.service),
-          reply_wait_(o.reply_wait), handler_(ctx.handler), protocol_(ctx.protocol)
+          reply_wait_(o.reply_wait), handler_(ctx.handler), protocol_(ctx.protocol),
+          max_frame_size_(ctx.max_frame_size)
     {
         ep_->retain();
     }
@@ -238,6 +239,9 @@ public:
             handler_->on_close(ec);
     }
 
+    /// Largest reply accepted, in bytes.
+    std::size_t max_frame_size() const noexcept { return max_frame_size_; }
+
 private:
     std::shared_ptr<endpoint> ep_;
     std::string node_, prefix_, list_, service_;
@@ -246,6 +250,7 @@ private:
     std::shared_ptr<const wire_protocol> protocol_;
     std::atomic<bool> closed_{false};
     std::atomic<bool> released_{false};
+    const std::size_t max_frame_size_;
 };
 
 void endpoint::attach(std::shared_ptr<crawlab_mailbox> m)
@@ -370,6 +375,9 @@ void endpoint::arrived(const std::string& key, const std::string& value)
     pending_.erase(it);
     if (w.id == 0)
         return; // a notify's reply: nobody waits for it
+    if (value.size() > w.box->max_frame_size())
+        return w.box->fail(w.id, mailroom::error::frame_too_large,
+                           "Crawlab reply of " + std::to_string(value.size()) + " bytes");
     crawlab::message m;
     if (auto problem = crawlab::decode(value, m); !problem.empty())
         return w.box->fail(w.id, mailroom::error::protocol_error,
