@@ -496,6 +496,17 @@ TEST(RedisCrawlabMessage, RoundTripsAndReadsWhatCrawlabLeavesOut)
     EXPECT_EQ(back.id, "x") << "the id is read even when the rest is malformed";
     EXPECT_NE(crawlab::decode("[1]", back), "");
     EXPECT_EQ(back.id, "");
+    // Timeouts: truncated, clamped, never a conversion out of range.
+    const std::pair<const char*, std::int64_t> timeouts[] = {
+        {"2.9", 2}, {"-3", 0}, {"-1e300", 0}, {"1e300", crawlab::max_timeout},
+        {"18446744073709551615", crawlab::max_timeout}, {"null", 0}};
+    for (auto [text, expected] : timeouts) {
+        EXPECT_EQ(crawlab::decode(std::string(R"({"id":"x","method":"M","timeout":)") + text + "}",
+                                  back),
+                  "")
+            << text;
+        EXPECT_EQ(back.timeout, expected) << text;
+    }
 }
 
 TEST(RedisCrawlabMessage, MethodNamesMapOntoRemotesBothWays)

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <random>
 
 namespace mailroom::redis::crawlab {
@@ -56,14 +57,20 @@ std::string decode(std::string_view text, message& out) noexcept
             }
         }
         if (auto t = j.find("timeout"); t != j.end() && !t->is_null()) {
-            if (t->is_number_integer())
-                out.timeout = t->get<std::int64_t>();
-            else if (t->is_number_float())
-                out.timeout = static_cast<std::int64_t>(t->get<double>());
-            else
+            // Clamped to [0, max_timeout] before any conversion: a float out of range of
+            // int64 would be undefined behaviour to cast.
+            if (t->is_number_unsigned())
+                out.timeout = static_cast<std::int64_t>(
+                    std::min<std::uint64_t>(t->get<std::uint64_t>(), max_timeout));
+            else if (t->is_number_integer())
+                out.timeout = std::clamp<std::int64_t>(t->get<std::int64_t>(), 0, max_timeout);
+            else if (t->is_number_float()) {
+                const double d = t->get<double>();
+                out.timeout = d >= 0 && d < static_cast<double>(max_timeout)
+                                  ? static_cast<std::int64_t>(d)
+                                  : (d >= static_cast<double>(max_timeout) ? max_timeout : 0);
+            } else
                 return "timeout is not a number";
-            if (out.timeout < 0)
-                out.timeout = 0;
         }
         return {};
     } catch (...) {

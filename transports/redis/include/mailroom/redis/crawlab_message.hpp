@@ -35,12 +35,16 @@ struct message {
     std::string error{};
 };
 
+/// The longest `timeout` read, in seconds (larger values read as this): about 136 years.
+inline constexpr std::int64_t max_timeout = std::int64_t{1} << 32;
+
 /// The message as Crawlab writes it: every field present, `params` an object of strings.
 std::string encode(const message& m);
 
 /** Reads a message. Returns empty on success, else what is wrong with it; `out.id` is set
     whenever the id could be read, so that a malformed request can still be answered.
-    Never throws. Missing `params`, `timeout`, `result` and `error` read as empty.
+    Never throws. Missing `params`, `timeout`, `result` and `error` read as empty; a
+    fractional `timeout` is truncated, a negative one reads as 0.
 */
 std::string decode(std::string_view text, message& out) noexcept;
 
