@@ -170,6 +170,19 @@ TEST(RedisCrawlab, AServedNodeAnswersACrawlabCallerOnTheReplyKey)
     EXPECT_EQ(answer(redis, "rpc:node-1:m-2")["result"], "1");
 }
 
+TEST(RedisCrawlab, ABurstOfRequestsIsTakenInBatchesAndEveryOneAnswered)
+{
+    redis_server redis;
+    crawlab_node node(redis);
+    std::vector<std::string> push{"LPUSH", "rpc:node-1"};
+    constexpr int n = 150; // more than one RPOP batch of 64
+    for (int i = 0; i < n; ++i)
+        push.push_back(request("b-" + std::to_string(i), "Join", {{"a", std::to_string(i)}}));
+    redis_cli(redis, push);
+    for (int i = 0; i < n; ++i)
+        EXPECT_EQ(answer(redis, "rpc:node-1:b-" + std::to_string(i))["result"], std::to_string(i));
+}
+
 TEST(RedisCrawlab, ReplyKeysGetATimeToLive)
 {
     redis_server redis;

@@ -213,9 +213,26 @@ private:
         blk_->exec({"BRPOP", queue_, "0"}, [self, blk = blk_](std::error_code ec, reply r) {
             if (ec || blk != self->blk_ || self->closing_)
                 return;
-            if (r.type == reply::kind::array && r.elements.size() == 2)
+            if (r.type == reply::kind::array && r.elements.size() == 2) {
                 self->handle(r.elements[1].str);
+                return self->drain();
+            }
             self->take();
+        });
+    }
+
+    /// Takes what else waits, up to 64 requests per round trip, then blocks again.
+    void drain()
+    {
+        auto self = shared_from_this();
+        blk_->exec({"RPOP", queue_, "64"}, [self, blk = blk_](std::error_code ec, reply r) {
+            if (ec || blk != self->blk_ || self->closing_)
+                return;
+            if (r.type != reply::kind::array)
+                return self->take();
+            for (auto& e : r.elements)
+                self->handle(e.str);
+            self->drain();
         });
     }
 
