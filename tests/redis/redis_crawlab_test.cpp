@@ -239,13 +239,15 @@ TEST(RedisCrawlab, TheKeyPrefixIsAnOption)
 /// A mailroom caller in Crawlab mode, and the node's side done by hand with redis-cli.
 struct crawlab_caller {
     explicit crawlab_caller(const redis_server& r,
-                            std::map<std::string, std::string, std::less<>> entry_options = {})
+                            std::map<std::string, std::string, std::less<>> entry_options = {},
+                            std::size_t max_in_flight = 1024)
         : redis(r), work(ioc.get_executor())
     {
         station.emplace(ioc.get_executor(),
                         mailroom::mail_station_options{.log = {.min_level = mailroom::log_level::off}});
         // Crawlab mode for every entry without "redis_format", unless the entry says native.
-        mailroom::redis::client_options o{.default_url = r.url(), .max_backoff = 200ms};
+        mailroom::redis::client_options o{.default_url = r.url(), .max_backoff = 200ms,
+                                          .crawlab = {.max_in_flight = max_in_flight}};
         if (entry_options.empty())
             o.format = mailroom::redis::wire_format::crawlab;
         station->add_transport("redis", mailroom::redis::make_mailbox_factory(o),
@@ -377,6 +379,24 @@ TEST(RedisCrawlab, ManyCallsInFlightShareOneReaderAndEachGetsItsOwnReply)
     EXPECT_TRUE(mailroom::test::eventually([&] {
         return redis.command({"INFO", "clients"}).find("connected_clients:3\r") != std::string::npos;
     })) << redis.command({"CLIENT", "LIST"});
+}
+
+TEST(RedisCrawlab, CallsBeyondTheInFlightBoundFailWithQueueFull)
+{
+    redis_server redis;
+    crawlab_caller c(redis, {}, 2);
+    auto first = c.call("A", std::tuple{params{}});
+    auto second = c.call("B", std::tuple{params{}});
+    auto a = c.take();
+    auto b = c.take(); // both are in Redis, so both are in flight
+    EXPECT_EQ(std::get<0>(settle(c.call("C", std::tuple{params{}}))), mailroom::error::queue_full);
+    c.reply(a, "a");
+    c.reply(b, "b");
+    EXPECT_EQ(wait(first), ok(a["method"] == "A" ? "a" : "b"));
+    EXPECT_EQ(wait(second), ok(b["method"] == "B" ? "b" : "a"));
+    auto third = c.call("C", std::tuple{params{}});
+    c.reply(c.take(), "c");
+    EXPECT_EQ(wait(third), ok("c")) << "room again once the replies came";
 }
 
 TEST(RedisCrawlab, AServerEntrySelectsTheFormatAndThePrefix)
