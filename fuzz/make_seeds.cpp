@@ -5,6 +5,7 @@
 #include <mailroom/pomelo/json_protocol.hpp>
 #include <mailroom/pomelo/mqtt.hpp>
 #include <mailroom/protocol/codec.hpp>
+#include <mailroom/redis/crawlab_message.hpp>
 #include <mailroom/redis/envelope.hpp>
 
 #include <msgpack.hpp>
@@ -177,6 +178,17 @@ int main(int argc, char** argv)
         write("redis", "resp", std::string("\2\x12\x34") + "+OK\r\n:3\r\n$-1\r\n" +
                                    "*2\r\n$19\r\nmailroom:{caller}:r\r\n$5\r\nhello\r\n" +
                                    "-ERR wrong type\r\n*3\r\n*0\r\n*-1\r\n*1\r\n:1\r\n");
+    }
+    {
+        // Crawlab mode: one JSON message per entry.
+        namespace crawlab = mailroom::redis::crawlab;
+        write("crawlab", "request",
+              crawlab::encode({.id = "9b2c3d4e-0f1a-4b2c-8d3e-4f5a6b7c8d9e", .method = "GetSystemInfo",
+                               .node_id = "node-1", .params = {{"lang", "go"}}, .timeout = 5}));
+        write("crawlab", "reply",
+              crawlab::encode({.id = "m-1", .method = "spider.Run", .node_id = "node-1",
+                               .result = "ok", .error = ""}));
+        write("crawlab", "sparse", R"({"id":"x","method":"sys.a.b","timeout":2.5,"params":null})");
     }
     return 0;
 }

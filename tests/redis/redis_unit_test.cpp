@@ -146,7 +146,7 @@ TEST(RedisReplyReader, RefusesAnArrayBeyondItsLimitAndStaysBroken)
 
 TEST(RedisError, EveryCodeHasAMessageAndACondition)
 {
-    for (int i = 1; i <= static_cast<int>(error::command_failed); ++i) {
+    for (int i = 1; i <= static_cast<int>(error::bad_option); ++i) {
         std::error_code ec = static_cast<error>(i);
         EXPECT_STREQ(ec.category().name(), "mailroom.redis");
         EXPECT_FALSE(ec.message().empty());
@@ -155,6 +155,7 @@ TEST(RedisError, EveryCodeHasAMessageAndACondition)
     EXPECT_TRUE(std::error_code(error::unreachable) == mailroom::condition::permanent);
     EXPECT_TRUE(std::error_code(error::unreachable) == mailroom::condition::retryable);
     EXPECT_TRUE(std::error_code(error::auth_failed) == mailroom::condition::permanent);
+    EXPECT_TRUE(std::error_code(error::bad_option) == mailroom::condition::permanent);
     EXPECT_FALSE(std::error_code(error::connection_lost) == mailroom::condition::permanent);
     EXPECT_TRUE(std::error_code(error::connection_lost) == mailroom::condition::disconnected);
 }

@@ -1,3 +1,5 @@
+#include "crawlab.hpp"
+
 #include <mailroom/error.hpp>
 #include <mailroom/redis/acceptor.hpp>
 #include <mailroom/redis/connection.hpp>
@@ -477,6 +479,8 @@ std::shared_ptr<acceptor> make_acceptor(asio::any_io_executor ex, acceptor_optio
         throw std::system_error(make_error_code(error::bad_url),
                                 "mailroom::redis::make_acceptor: URL '" + options.url +
                                     "' or node id '" + options.node_id + "'");
+    if (options.format == wire_format::crawlab)
+        return detail::make_crawlab_acceptor(std::move(ex), std::move(options), std::move(*where));
     if (options.instance.empty())
         options.instance = make_instance_id();
     return std::make_shared<redis_acceptor>(std::move(ex), std::move(options), std::move(*where));

@@ -20,6 +20,7 @@ public:
         case error::bad_url: return "malformed redis:// URL";
         case error::protocol_error: return "Redis sent bytes that are not RESP";
         case error::command_failed: return "Redis answered with an error";
+        case error::bad_option: return "a server entry's option the Redis transport does not understand";
         }
         return "unknown mailroom.redis error";
     }
@@ -40,7 +41,8 @@ public:
         if (cond == mailroom::condition::permanent)
             return ev == static_cast<int>(error::unreachable) ||
                    ev == static_cast<int>(error::auth_failed) ||
-                   ev == static_cast<int>(error::bad_url);
+                   ev == static_cast<int>(error::bad_url) ||
+                   ev == static_cast<int>(error::bad_option);
         return default_error_condition(ev) == cond;
     }
 };

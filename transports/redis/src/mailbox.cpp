@@ -1,3 +1,5 @@
+#include "crawlab.hpp"
+
 #include <mailroom/error.hpp>
 #include <mailroom/redis/connection.hpp>
 #include <mailroom/redis/envelope.hpp>
@@ -337,6 +339,7 @@ struct hub {
     std::string reply_list;
     std::mutex mu;
     std::map<std::string, std::shared_ptr<endpoint>, std::less<>> endpoints;
+    std::shared_ptr<detail::crawlab_hub> crawlab; // the mail boxes of Crawlab-mode servers
 };
 
 /// A mail box whose connect fails (a malformed URL); sends are dropped.
@@ -363,6 +366,7 @@ mailbox_factory make_mailbox_factory(client_options options)
     if (options.instance.empty())
         options.instance = make_instance_id();
     h->reply_list = keys::reply_list(options.instance);
+    h->crawlab = detail::make_crawlab_hub(options);
     h->options = std::move(options);
     return [h](const mailbox_context& ctx) -> std::shared_ptr<mailbox> {
         auto it = ctx.server.options.find("redis_url");
@@ -370,6 +374,12 @@ mailbox_factory make_mailbox_factory(client_options options)
         auto where = parse_url(text);
         if (!where)
             return std::make_shared<failed_mailbox>(ctx.executor, make_error_code(error::bad_url));
+        const auto format = detail::format_of(ctx.server, h->options.format);
+        if (!format) // "redis_format" names no format this transport speaks
+            return std::make_shared<failed_mailbox>(ctx.executor, make_error_code(error::bad_option));
+        if (*format == wire_format::crawlab)
+            return detail::make_crawlab_mailbox(
+                h->crawlab, ctx, *where, text, detail::prefix_of(ctx.server, h->options.crawlab.prefix));
         std::shared_ptr<endpoint> ep;
         {
             std::lock_guard lock(h->mu);

@@ -1,8 +1,12 @@
+#include "crawlab.hpp"
+
 #include <mailroom/redis/acceptor.hpp>
 #include <mailroom/redis/mailbox.hpp>
 #include <mailroom/redis/protocol.hpp>
 #include <mailroom/redis/keys.hpp>
 #include <mailroom/redis/transport.hpp>
+
+#include <stdexcept>
 
 namespace mailroom::redis {
 
@@ -16,6 +20,14 @@ transport make_transport(transport_options options)
                 auto it = self.options.find("redis_url");
                 o.url = it != self.options.end() ? it->second : fallback;
                 o.node_id = node_of(self);
+                // Crawlab mode: the entry's "redis_format" and "redis_prefix".
+                auto format = detail::format_of(self, o.format);
+                if (!format)
+                    throw std::invalid_argument("server " + self.id + ": redis_format '" +
+                                                self.options.at("redis_format") +
+                                                "' (expected native or crawlab)");
+                o.format = *format;
+                o.crawlab.prefix = detail::prefix_of(self, o.crawlab.prefix);
                 return make_acceptor(std::move(ex), std::move(o));
             },
             protocol()};

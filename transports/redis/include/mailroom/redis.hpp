@@ -4,6 +4,7 @@
 
 #include <mailroom/redis/acceptor.hpp>
 #include <mailroom/redis/connection.hpp>
+#include <mailroom/redis/crawlab_message.hpp>
 #include <mailroom/redis/envelope.hpp>
 #include <mailroom/redis/error.hpp>
 #include <mailroom/redis/keys.hpp>

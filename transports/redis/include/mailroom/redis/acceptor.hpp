@@ -22,6 +22,10 @@ namespace mailroom::redis {
     closed after `idle_timeout` without calls; that connection's frames go to the caller's
     reply list, which expires `reply_ttl` after the last push.
 
+    With `options.format == wire_format::crawlab` it is a Crawlab-style node instead: it takes
+    Crawlab's JSON messages from `<crawlab.prefix>:<node>` and answers each on
+    `<crawlab.prefix>:<node>:<id>`, at most once (docs/redis-transport.md, "Crawlab mode").
+
     `start` fails only for a malformed URL or an empty node id; an unreachable Redis is
     retried with a bounded backoff (calls wait in Redis meanwhile).
 

@@ -6,7 +6,7 @@ namespace mailroom::redis {
 
 /** The errors of the Redis transport, category `"mailroom.redis"`. Values are append-only.
 
-    `unreachable`, `auth_failed` and `bad_url` are equivalent to
+    `unreachable`, `auth_failed`, `bad_url` and `bad_option` are equivalent to
     `mailroom::condition::permanent`: the station fails the calls queued for a server at once
     instead of retrying until its `connect_timeout`; the next call tries again.
 */
@@ -23,6 +23,9 @@ enum class error {
     protocol_error,
     /// Redis answered a command with an error reply.
     command_failed,
+    /// A server entry's option this transport does not understand (a `redis_format` other
+    /// than `native` or `crawlab`).
+    bad_option,
 };
 
 /// The category of @ref error, named `"mailroom.redis"`.

@@ -17,6 +17,13 @@ namespace mailroom::redis {
     reply list, which routes each reply to the mail box of the node that sent it. So a
     factory serves one mail station: node ids are unique within it.
 
+    A server whose entry says `"redis_format": "crawlab"` (or any server, with
+    `options.format == wire_format::crawlab`) is called in Crawlab's format instead: a call of
+    a remote `(std::map<std::string, std::string>) -> std::string` becomes one JSON message on
+    `<prefix>:<node>`, its reply is taken from `<prefix>:<node>:<id>`, and other signatures fail
+    with `mailroom::error::not_encodable` (docs/redis-transport.md, "Crawlab mode"). An entry
+    naming another format fails its connects with `error::bad_option`.
+
     `async_connect` completes once that connection is up; when Redis cannot be reached it
     fails at once with `error::unreachable` (a `condition::permanent` error, so the station
     fails the queued calls now), and so does every connect inside the reconnect backoff.

@@ -10,6 +10,31 @@
 
 namespace mailroom::redis {
 
+/** What the transport puts in Redis (docs/redis-transport.md). Selected per server entry
+    with `"redis_format"` (`"native"` or `"crawlab"`), else by the options.
+*/
+enum class wire_format {
+    /// mailroom's queue: msgpack envelopes, processing lists, leases (at-least-once).
+    native,
+    /// Crawlab's RPC: JSON messages on `<prefix>:<node>`, replies on `<prefix>:<node>:<id>`.
+    crawlab,
+};
+
+/// Crawlab mode's settings (both halves); a server entry's `"redis_prefix"` overrides `prefix`.
+struct crawlab_options {
+    /// The first part of every key. Crawlab's code uses `rpc`, its documentation `nodes`.
+    std::string prefix = "rpc";
+    /// The service a bare Crawlab method name (no dot) belongs to: `"GetSystemInfo"` is
+    /// `user.<service>.GetSystemInfo`. Default `crawlab`.
+    std::string service = "crawlab";
+    /// Caller: most calls waiting for a reply per Redis; more fail at once with
+    /// `mailroom::error::queue_full`. Default 1024.
+    std::size_t max_in_flight = 1024;
+    /// Caller: how long a call without a timeout, or a notify, watches its reply key.
+    /// Default 60 s.
+    std::chrono::milliseconds reply_wait{60000};
+};
+
 /// The client half: mail boxes that push calls onto nodes' request lists.
 struct client_options {
     /// Redis of a server whose entry has no `redis_url` option. Default: local Redis.
@@ -25,6 +50,10 @@ struct client_options {
     std::chrono::milliseconds max_backoff{1000};
     /// Most replies taken from the reply list per round trip. Default 256.
     std::size_t max_replies_per_read = 256;
+    /// Wire format of a server entry without a `"redis_format"` option. Default native.
+    wire_format format = wire_format::native;
+    /// Crawlab mode's keys and method names.
+    crawlab_options crawlab{};
 };
 
 /// The server half: one node's request list.
@@ -54,6 +83,10 @@ struct acceptor_options {
     std::chrono::milliseconds max_backoff{1000};
     /// Where dropped requests (deadline passed, malformed) are reported.
     logger log{};
+    /// Wire format. Default native.
+    wire_format format = wire_format::native;
+    /// Crawlab mode's keys and method names (`reply_ttl` applies to its reply keys).
+    crawlab_options crawlab{};
 };
 
 /// Both halves, for an App (@ref make_transport).
