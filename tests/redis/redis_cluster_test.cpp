@@ -14,7 +14,6 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <iostream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -245,13 +244,73 @@ TEST(RedisCluster, CallsFollowANodesSlotAndTheCallersSlotToOtherMasters)
     h.call(t, node, 100);
     t.wait_all();
     calls += 300;
-    std::cout << "MOVED replies: " << redirections(c, "MOVED")
-              << ", ASK replies: " << redirections(c, "ASK")
-              << ", ASKING: " << redirections(c, "ASKING") << "\n";
 
     EXPECT_EQ(h.runs[node]->load(), calls) << "no request ran twice, none was lost";
     EXPECT_EQ(c.master_of(key_slot(node)), 0u);
     EXPECT_TRUE(eventually([&] { return h.drained(node); }));
+}
+
+TEST(RedisCluster, RequestsPushedDuringAMigrationFollowAskAndAreAnsweredOnceItEnds)
+{
+    redis_test_cluster c;
+    const auto caller = id_on(c, "caller", 0);
+    const auto node = id_on(c, "node", 1);
+    harness h(c, caller, {node});
+    {
+        tally t;
+        h.call(t, node, 10);
+        t.wait_all();
+    }
+    const auto slot = key_slot(node);
+    const auto asking_before = redirections(c, "ASKING");
+    c.begin_migration(slot, 2);
+    // The request list is empty (so not on the source): the source answers the caller's
+    // LPUSH with ASK, and the requests wait on the target, which the node does not read yet.
+    tally t;
+    h.call(t, node, 50);
+    EXPECT_TRUE(eventually([&] {
+        return c.node(2).command({"CLUSTER", "COUNTKEYSINSLOT", std::to_string(slot)}) != "0";
+    })) << "the requests went to the importing node";
+    EXPECT_GT(redirections(c, "ASKING"), asking_before);
+    c.end_migration(slot, 2);
+    // The node's BLMOVE is answered MOVED once the source no longer serves the slot; it
+    // follows the slot and takes the requests.
+    t.wait_all();
+    EXPECT_EQ(h.runs[node]->load(), 60);
+    EXPECT_TRUE(eventually([&] { return h.drained(node); }));
+}
+
+TEST(RedisCluster, ACallerWhoseSeedsDoNotAnswerOrWhoseUrlIsBadFailsCallsAtOnce)
+{
+    asio::io_context ioc;
+    mailroom::mail_station station(
+        ioc.get_executor(),
+        {.connect_timeout = 20s, .log = {.min_level = mailroom::log_level::off}});
+    const auto nobody = "redis+cluster://127.0.0.1:" + std::to_string(mailroom::test::free_port());
+    station.add_transport("redis", mailroom::redis::make_mailbox_factory({.default_url = nobody}),
+                          mailroom::redis::protocol());
+    station.add_server({.id = "n", .server_type = "n", .transport = "redis"});
+    station.add_server({.id = "bad",
+                        .server_type = "bad",
+                        .transport = "redis",
+                        .options = {{"redis_url", "redis+cluster://127.0.0.1:1/2"}}});
+    mailroom::router routes;
+    mailroom::proxy rpc(station, routes);
+    std::map<std::string, std::error_code> got;
+    for (std::string type : {"n", "bad"})
+        rpc.async_call<int>({.server_type = type, .service = "work", .method = "add"}, "k",
+                            std::tuple{1, 2}, mailroom::call_options{.timeout = 20s},
+                            [&got, type](std::error_code ec, int) { got[type] = ec; });
+    const auto start = std::chrono::steady_clock::now();
+    while (got.size() < 2 && ioc.run_one()) {
+    }
+    // The mail boxes' connects failed with redis::error::unreachable and bad_url, both
+    // condition::permanent: the station fails the calls now, not after its 20 s.
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 10s) << "not after the timeouts";
+    EXPECT_EQ(got["n"], mailroom::error::connect_failed) << got["n"].message();
+    EXPECT_EQ(got["bad"], mailroom::error::connect_failed) << got["bad"].message();
+    station.close();
+    ioc.run_for(1s); // lets the station finish closing
 }
 
 } // namespace

@@ -104,9 +104,15 @@ std::size_t redis_test_cluster::master_of(std::uint16_t slot) const
 
 void redis_test_cluster::move_slot(std::uint16_t slot, std::size_t to)
 {
-    const auto from = master_of(slot);
-    if (from == to)
+    if (master_of(slot) == to)
         return;
+    begin_migration(slot, to);
+    end_migration(slot, to);
+}
+
+void redis_test_cluster::begin_migration(std::uint16_t slot, std::size_t to)
+{
+    const auto from = master_of(slot);
     const auto s = std::to_string(slot);
     auto& src = *nodes_[from];
     auto& dst = *nodes_[to];
@@ -120,13 +126,19 @@ void redis_test_cluster::move_slot(std::uint16_t slot, std::size_t to)
             if (!k.empty())
                 args.push_back(k);
         if (args.size() == 7)
-            break;
+            return;
         auto r = src.command(args);
         if (r != "OK" && r != "NOKEY")
             throw std::runtime_error("MIGRATE: " + r);
     }
-    dst.command({"CLUSTER", "SETSLOT", s, "NODE", ids_[to]});
-    src.command({"CLUSTER", "SETSLOT", s, "NODE", ids_[to]});
+}
+
+void redis_test_cluster::end_migration(std::uint16_t slot, std::size_t to)
+{
+    const auto from = master_of(slot);
+    const auto s = std::to_string(slot);
+    nodes_[to]->command({"CLUSTER", "SETSLOT", s, "NODE", ids_[to]});
+    nodes_[from]->command({"CLUSTER", "SETSLOT", s, "NODE", ids_[to]});
     for (std::size_t n = 0; n < size; ++n)
         if (n != from && n != to)
             nodes_[n]->command({"CLUSTER", "SETSLOT", s, "NODE", ids_[to]});

@@ -32,11 +32,19 @@ public:
     /// The index of the node that serves `slot`, as node 0 sees it.
     std::size_t master_of(std::uint16_t slot) const;
 
-    /** Moves `slot` to node `to` the way `redis-cli --cluster reshard` does: IMPORTING on the
-        target, MIGRATING on the source, MIGRATE of every key in the slot, then SETSLOT NODE on
-        every node. Clients see ASK while it runs and MOVED afterwards.
+    /** Moves `slot` to node `to` the way `redis-cli --cluster reshard` does: @ref
+        begin_migration, then @ref end_migration. Clients see ASK while it runs and MOVED
+        afterwards.
     */
     void move_slot(std::uint16_t slot, std::size_t to);
+
+    /** IMPORTING on node `to`, MIGRATING on the slot's master, and MIGRATE of every key in
+        the slot: the source answers ASK for keys it no longer has (new keys go to `to`).
+    */
+    void begin_migration(std::uint16_t slot, std::size_t to);
+
+    /// CLUSTER SETSLOT NODE on every node, the target first; waits until node 0 agrees.
+    void end_migration(std::uint16_t slot, std::size_t to);
 
     /// Runs a command on the node that serves `key` (see redis_server::command).
     std::string command(const std::string& key, const std::vector<std::string>& args) const;

@@ -22,6 +22,11 @@ namespace mailroom::redis {
     closed after `idle_timeout` without calls; that connection's frames go to the caller's
     reply list, which expires `reply_ttl` after the last push.
 
+    On a Redis Cluster (a `redis+cluster://` URL) everything runs on the master of the node's
+    slot, except the replies, which go to the master of each caller's slot; the request leaves
+    the processing list once that push was acknowledged. MOVED and ASK are followed, and the
+    blocking BLMOVE follows the slot to its new master (docs/redis-transport.md "Redis Cluster").
+
     `start` fails only for a malformed URL or an empty node id; an unreachable Redis is
     retried with a bounded backoff (calls wait in Redis meanwhile).
 
