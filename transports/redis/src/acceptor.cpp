@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <deque>
+#include <set>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -227,8 +228,7 @@ private:
     void reclaim()
     {
         auto self = shared_from_this();
-        cmd_->exec({"LRANGE", processing_, "0", "-1"}, [self, cmd = cmd_](std::error_code ec,
-                                                                          reply r) {
+        own({"LRANGE", processing_, "0", "-1"}, [self, cmd = cmd_](std::error_code ec, reply r) {
             if (cmd != self->cmd_ || self->closing_ || !self->up_)
                 return;
             if (!ec && r.type == reply::kind::array && !r.elements.empty()) {
@@ -236,16 +236,18 @@ private:
                 for (auto& [rl, vc] : self->conns_)
                     for (auto& [id, entry] : vc->pending_)
                         held.insert(entry);
+                for (auto& entry : self->replying_)
+                    held.insert(entry);
                 for (auto& e : r.elements) {
                     if (auto it = held.find(e.str); it != held.end()) {
                         held.erase(it);
                         continue;
                     }
                     ++self->requeued_;
-                    self->cmd_->exec({"LREM", self->processing_, "1", e.str},
-                                     [](std::error_code, reply) {});
-                    self->cmd_->exec({"RPUSH", self->queue_, std::move(e.str)},
-                                     [](std::error_code, reply) {});
+                    self->own({"LREM", self->processing_, "1", e.str},
+                              [](std::error_code, reply) {});
+                    self->own({"RPUSH", self->queue_, std::move(e.str)},
+                              [](std::error_code, reply) {});
                 }
             }
             self->take();
@@ -483,6 +485,9 @@ private:
     url where_;
     std::vector<url> seeds_;
     std::shared_ptr<cluster> cluster_;
+    /// Entries whose reply is being pushed to another master and whose LREM has not been
+    /// answered yet (cluster only). A multiset: its iterators outlive other inserts.
+    std::multiset<std::string> replying_;
     const std::string address_; // for logs and local_address, without the password
     std::shared_ptr<const wire_protocol> protocol_ =
         options_.protocol ? options_.protocol : redis::protocol();
@@ -535,24 +540,30 @@ void redis_acceptor::connect_cluster()
 void redis_acceptor::push_to_cluster(outgoing o)
 {
     auto list = o.reply_list;
-    cluster_->exec(list, {"LPUSH", list, std::move(o.value)},
-                   [self = shared_from_this(), cl = cluster_, list,
-                    entry = std::move(o.entry)](std::error_code ec, reply) mutable {
-                       if (ec || cl != self->cluster_)
-                           return; // not pushed: the request stays in the processing list
-                       const auto ttl = std::to_string(self->options_.reply_ttl.count());
-                       cl->exec(list, {"PEXPIRE", list, ttl}, [](std::error_code, reply) {});
-                       if (!entry.empty())
-                           cl->exec(self->processing_,
-                                    {"LREM", self->processing_, "1", std::move(entry)},
-                                    [](std::error_code, reply) {});
-                   });
+    // Until its LREM was answered the entry is neither pending nor surely gone: reclaim(),
+    // whose LRANGE may run before that LREM on the same connection, must leave it.
+    std::optional<std::multiset<std::string>::iterator> replying;
+    if (!o.entry.empty())
+        replying = replying_.insert(o.entry);
+    cluster_->exec(
+        list, {"LPUSH", list, std::move(o.value)},
+        [self = shared_from_this(), cl = cluster_, list, replying,
+         entry = std::move(o.entry)](std::error_code ec, reply) mutable {
+            if (ec || cl != self->cluster_) {
+                if (replying)
+                    self->replying_.erase(*replying);
+                return; // not pushed: the request stays in the processing list
+            }
+            const auto ttl = std::to_string(self->options_.reply_ttl.count());
+            cl->exec(list, {"PEXPIRE", list, ttl}, [](std::error_code, reply) {});
+            if (replying)
+                cl->exec(self->processing_, {"LREM", self->processing_, "1", std::move(entry)},
+                         [self, it = *replying](std::error_code, reply) {
+                             self->replying_.erase(it);
+                         });
+        });
 }
 
-/// BLMOVE was answered with an error reply: the node's slot moved (MOVED: at once) or is
-/// moving (ASK, TRYAGAIN: after the backoff, so a migration is not polled in a tight loop).
-/// The blocking connection follows the slot to its master; the cluster's connections stay,
-/// so replies and removals in flight are not lost; answers made meanwhile wait in the backlog.
 void redis_acceptor::reroute(const std::string& why)
 {
     if (!up_)
