@@ -9,6 +9,8 @@ MAILROOM_TEST_PACKAGES=(libgtest-dev libgmock-dev libbenchmark-dev)
 MAILROOM_TEST_PACKAGES+=(nodejs node-ws chromium)
 # The Redis transport's tests start their own redis-server.
 MAILROOM_TEST_PACKAGES+=(redis-server)
+# redis-cli --cluster create joins the Redis Cluster of redis_cluster_test.
+MAILROOM_TEST_PACKAGES+=(redis-tools)
 # The fuzz targets (scripts/fuzz.sh): clang 14 and its runtimes (libFuzzer, ASan, UBSan);
 # Debian 12 names them libclang-rt-14-dev.
 MAILROOM_FUZZ_PACKAGES=(clang libclang-rt-14-dev)

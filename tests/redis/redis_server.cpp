@@ -25,12 +25,13 @@ std::uint16_t free_port()
     return a.local_endpoint().port();
 }
 
-redis_server::redis_server(std::vector<std::string> extra) : extra_(std::move(extra))
+redis_server::redis_server(std::vector<std::string> extra, std::uint16_t (*pick_port)())
+    : extra_(std::move(extra))
 {
     dir_ = make_temp_dir("redis");
     // Another process may take the free port before redis-server binds it: try again.
     for (int attempt = 0; attempt < 10; ++attempt) {
-        port_ = free_port();
+        port_ = pick_port();
         if (launch())
             return;
     }

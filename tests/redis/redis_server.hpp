@@ -11,10 +11,15 @@
 
 namespace mailroom::test {
 
+/// A TCP port nothing listened on a moment ago (bind to port 0, read it, close).
+std::uint16_t free_port();
+
 class redis_server {
 public:
-    /// Starts redis-server (`extra` are more command-line options, e.g. {"--appendonly", "yes"}).
-    explicit redis_server(std::vector<std::string> extra = {});
+    /// Starts redis-server (`extra` are more command-line options, e.g. {"--appendonly", "yes"})
+    /// on a port `pick_port` chooses (a Redis Cluster node needs port + 10000 free too).
+    explicit redis_server(std::vector<std::string> extra = {},
+                          std::uint16_t (*pick_port)() = &free_port);
     ~redis_server();
 
     redis_server(const redis_server&) = delete;
@@ -44,8 +49,5 @@ private:
     std::uint16_t port_ = 0;
     int pid_ = -1;
 };
-
-/// A TCP port nothing listened on a moment ago (bind to port 0, read it, close).
-std::uint16_t free_port();
 
 } // namespace mailroom::test

@@ -2,6 +2,7 @@
 
 #include <mailroom/error.hpp>
 #include <mailroom/redis/acceptor.hpp>
+#include <mailroom/redis/cluster.hpp>
 #include <mailroom/redis/connection.hpp>
 #include <mailroom/redis/envelope.hpp>
 #include <mailroom/redis/error.hpp>
@@ -13,6 +14,7 @@
 
 #include <atomic>
 #include <deque>
+#include <set>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -48,9 +50,13 @@ public:
 class redis_acceptor final : public mailroom::acceptor,
                              public std::enable_shared_from_this<redis_acceptor> {
 public:
-    redis_acceptor(asio::any_io_executor ex, acceptor_options o, url where)
+    /// `seeds` not empty: a Redis Cluster; `where` is then the master of the node's slot,
+    /// found at each connect.
+    redis_acceptor(asio::any_io_executor ex, acceptor_options o, url where,
+                   std::vector<url> seeds = {})
         : strand_(asio::make_strand(ex)), timer_(strand_), options_(std::move(o)),
-          where_(std::move(where)), queue_(keys::request_list(options_.node_id)),
+          where_(std::move(where)), seeds_(std::move(seeds)), address_(display(where_, seeds_)),
+          queue_(keys::request_list(options_.node_id)),
           processing_(keys::processing_list(options_.node_id, options_.instance)),
           lease_(keys::lease(options_.node_id, options_.instance)), backoff_(options_.min_backoff)
     {
@@ -70,10 +76,7 @@ public:
         asio::post(strand_, [self = shared_from_this()] { self->shut_down(); });
     }
 
-    std::string local_address() const override
-    {
-        return to_string(where_) + " " + queue_;
-    }
+    std::string local_address() const override { return address_ + " " + queue_; }
 
     /// On the strand: a frame the core sent to `vc`'s caller.
     void answer(const std::shared_ptr<virtual_connection>& vc, frame f)
@@ -110,7 +113,7 @@ public:
         if (!closing_ && up_) {
             // The core refused these (a bad message): running them again would fail again.
             for (auto& [id, entry] : vc->pending_)
-                cmd_->exec({"LREM", processing_, "1", entry}, [](std::error_code, reply) {});
+                own({"LREM", processing_, "1", entry}, [](std::error_code, reply) {});
         }
         vc->pending_.clear();
         auto h = std::move(vc->handler_);
@@ -125,8 +128,20 @@ private:
         std::string entry;
     };
 
+    /// A command on the node's own keys (all in the node's slot): on the command connection,
+    /// or through the cluster, which follows the slot when it moves.
+    void own(std::vector<std::string> args, connection::reply_handler h)
+    {
+        if (cluster_)
+            cluster_->exec(queue_, std::move(args), std::move(h));
+        else
+            cmd_->exec(std::move(args), std::move(h));
+    }
+
     void push(outgoing o)
     {
+        if (cluster_)
+            return push_to_cluster(std::move(o));
         cmd_->exec({"LPUSH", o.reply_list, o.value}, [](std::error_code, reply) {});
         cmd_->exec({"PEXPIRE", o.reply_list, std::to_string(options_.reply_ttl.count())},
                    [](std::error_code, reply) {});
@@ -139,6 +154,14 @@ private:
     {
         if (closing_)
             return;
+        if (!seeds_.empty())
+            return connect_cluster();
+        connect_links();
+    }
+
+    /// The command and the blocking connection, to `where_`.
+    void connect_links()
+    {
         // The connections run their handlers through our strand: they touch our state.
         asio::any_io_executor ex = strand_;
         cmd_ = connection::create(ex, where_, options_.connect_timeout);
@@ -164,9 +187,11 @@ private:
             return;
         if (ec) {
             options_.log.log(log_level::warning, "redis acceptor {}: {} ({}), retrying",
-                             options_.node_id, ec.message(), to_string(where_));
+                             options_.node_id, ec.message(), address_);
             cmd_->close();
             blk_->close();
+            if (cluster_)
+                cluster_->close();
             return retry_later();
         }
         up_ = true;
@@ -180,6 +205,8 @@ private:
         };
         cmd_->on_lost(lost);
         blk_->on_lost(lost);
+        if (cluster_)
+            cluster_->on_lost(lost);
         renew_lease();
         for (auto& o : backlog_)
             push(std::move(o));
@@ -203,8 +230,7 @@ private:
     void reclaim()
     {
         auto self = shared_from_this();
-        cmd_->exec({"LRANGE", processing_, "0", "-1"}, [self, cmd = cmd_](std::error_code ec,
-                                                                          reply r) {
+        own({"LRANGE", processing_, "0", "-1"}, [self, cmd = cmd_](std::error_code ec, reply r) {
             if (cmd != self->cmd_ || self->closing_ || !self->up_)
                 return;
             if (!ec && r.type == reply::kind::array && !r.elements.empty()) {
@@ -212,16 +238,18 @@ private:
                 for (auto& [rl, vc] : self->conns_)
                     for (auto& [id, entry] : vc->pending_)
                         held.insert(entry);
+                for (auto& entry : self->replying_)
+                    held.insert(entry);
                 for (auto& e : r.elements) {
                     if (auto it = held.find(e.str); it != held.end()) {
                         held.erase(it);
                         continue;
                     }
                     ++self->requeued_;
-                    self->cmd_->exec({"LREM", self->processing_, "1", e.str},
-                                     [](std::error_code, reply) {});
-                    self->cmd_->exec({"RPUSH", self->queue_, std::move(e.str)},
-                                     [](std::error_code, reply) {});
+                    self->own({"LREM", self->processing_, "1", e.str},
+                              [](std::error_code, reply) {});
+                    self->own({"RPUSH", self->queue_, std::move(e.str)},
+                              [](std::error_code, reply) {});
                 }
             }
             self->take();
@@ -235,6 +263,8 @@ private:
         up_ = false;
         cmd_->close();
         blk_->close();
+        if (cluster_)
+            cluster_->close();
         timer_.cancel();
         retry_later();
     }
@@ -259,7 +289,13 @@ private:
             blk_->close();
         if (cmd_) {
             // Our processing list is requeued by the next incarnation at once.
-            cmd_->exec({"DEL", lease_}, [c = cmd_](std::error_code, reply) { c->close(); });
+            own({"DEL", lease_}, [c = cmd_, cl = cluster_](std::error_code, reply) {
+                c->close();
+                if (cl)
+                    cl->close();
+            });
+        } else if (cluster_) {
+            cluster_->close(); // still reading the slot map
         }
         // The core closes the connections it has; the ones it never took are ours.
         auto conns = conns_;
@@ -271,7 +307,7 @@ private:
 
     void renew_lease()
     {
-        cmd_->exec({"SET", lease_, "1", "PX", std::to_string(options_.lease_ttl.count())},
+        own({"SET", lease_, "1", "PX", std::to_string(options_.lease_ttl.count())},
                    [](std::error_code, reply) {});
     }
 
@@ -315,7 +351,7 @@ private:
         }
         pattern += '*';
         auto self = shared_from_this();
-        cmd_->exec({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"},
+        own({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"},
                    [self, cmd = cmd_](std::error_code ec, reply r) {
                        if (ec || cmd != self->cmd_ || r.type != reply::kind::array ||
                            r.elements.size() != 2)
@@ -332,7 +368,7 @@ private:
     void check_lease(std::string list, std::string instance)
     {
         auto self = shared_from_this();
-        cmd_->exec({"EXISTS", keys::lease(options_.node_id, instance)},
+        own({"EXISTS", keys::lease(options_.node_id, instance)},
                    [self, list = std::move(list), cmd = cmd_](std::error_code ec, reply r) {
                        if (!ec && cmd == self->cmd_ && r.type == reply::kind::integer && r.integer == 0)
                            self->requeue(list);
@@ -344,7 +380,7 @@ private:
     void requeue(std::string list)
     {
         auto self = shared_from_this();
-        cmd_->exec({"LMOVE", list, queue_, "RIGHT", "RIGHT"},
+        own({"LMOVE", list, queue_, "RIGHT", "RIGHT"},
                    [self, list, cmd = cmd_](std::error_code ec, reply r) {
                        if (ec || cmd != self->cmd_ || r.type == reply::kind::nil)
                            return;
@@ -358,7 +394,11 @@ private:
         auto self = shared_from_this();
         blk_->exec({"BLMOVE", queue_, processing_, "RIGHT", "LEFT", "0"},
                    [self, blk = blk_](std::error_code ec, reply r) {
-                       if (ec || blk != self->blk_ || self->closing_)
+                       if (blk != self->blk_ || self->closing_)
+                           return;
+                       if (ec == error::command_failed && self->cluster_)
+                           return self->reroute(r.str);
+                       if (ec)
                            return;
                        if (r.type == reply::kind::string)
                            self->handle(std::move(r.str));
@@ -368,7 +408,7 @@ private:
 
     void drop(const std::string& entry)
     {
-        cmd_->exec({"LREM", processing_, "1", entry}, [](std::error_code, reply) {});
+        own({"LREM", processing_, "1", entry}, [](std::error_code, reply) {});
     }
 
     void handle(std::string entry)
@@ -396,8 +436,8 @@ private:
         auto vc = connection_for(std::string(env->reply_list));
         if (!vc) {
             // Stopping: the request goes back for the next incarnation.
-            cmd_->exec({"LREM", processing_, "1", entry}, [](std::error_code, reply) {});
-            cmd_->exec({"RPUSH", queue_, entry}, [](std::error_code, reply) {});
+            own({"LREM", processing_, "1", entry}, [](std::error_code, reply) {});
+            own({"RPUSH", queue_, entry}, [](std::error_code, reply) {});
             return;
         }
         msgpack::zone zone;
@@ -432,6 +472,12 @@ private:
         return vc;
     }
 
+    // Redis Cluster (docs/redis-transport.md, "Redis Cluster").
+    static std::string display(const url& where, const std::vector<url>& seeds);
+    void connect_cluster();
+    void push_to_cluster(outgoing o);
+    void reroute(const std::string& why);
+
 public:
     asio::strand<asio::any_io_executor> strand_;
 
@@ -439,6 +485,12 @@ private:
     asio::steady_timer timer_;
     acceptor_options options_;
     url where_;
+    std::vector<url> seeds_;
+    std::shared_ptr<cluster> cluster_;
+    /// Entries whose reply is being pushed to another master and whose LREM has not been
+    /// answered yet (cluster only). A multiset: its iterators outlive other inserts.
+    std::multiset<std::string> replying_;
+    const std::string address_; // for logs and local_address, without the password
     std::shared_ptr<const wire_protocol> protocol_ =
         options_.protocol ? options_.protocol : redis::protocol();
     std::string queue_, processing_, lease_;
@@ -452,6 +504,100 @@ private:
     std::uint64_t expired_ = 0;
     std::uint64_t requeued_ = 0;
 };
+
+std::string redis_acceptor::display(const url& where, const std::vector<url>& seeds)
+{
+    if (seeds.empty())
+        return to_string(where);
+    std::string out = "redis+cluster://";
+    for (auto& s : seeds)
+        out += (&s == &seeds.front() ? "" : ",") + s.host + ":" + std::to_string(s.port);
+    return out;
+}
+
+/// Reads the slot map, then opens both connections to the master of the node's slot: every
+/// key of the node is in that slot, so everything but the replies goes there as with one Redis.
+void redis_acceptor::connect_cluster()
+{
+    if (cluster_)
+        cluster_->close();
+    cluster_ = cluster::create(strand_, seeds_, options_.connect_timeout);
+    cluster_->async_connect([self = shared_from_this(), cl = cluster_](std::error_code ec) {
+        if (cl != self->cluster_ || self->closing_)
+            return;
+        if (ec) {
+            self->options_.log.log(log_level::warning, "redis acceptor {}: {} ({}), retrying",
+                                   self->options_.node_id, ec.message(), self->address_);
+            cl->close();
+            return self->retry_later();
+        }
+        self->where_ = cl->master_of(self->queue_);
+        self->connect_links();
+    });
+}
+
+/// A reply goes to the master of the caller's slot, usually not the one of the processing
+/// list: the request leaves the processing list only once the push was acknowledged, so it
+/// never leaves before its reply is in Redis.
+void redis_acceptor::push_to_cluster(outgoing o)
+{
+    auto list = o.reply_list;
+    // Until its LREM was answered the entry is neither pending nor surely gone: reclaim(),
+    // whose LRANGE may run before that LREM on the same connection, must leave it.
+    std::optional<std::multiset<std::string>::iterator> replying;
+    if (!o.entry.empty())
+        replying = replying_.insert(o.entry);
+    cluster_->exec(
+        list, {"LPUSH", list, std::move(o.value)},
+        [self = shared_from_this(), cl = cluster_, list, replying,
+         entry = std::move(o.entry)](std::error_code ec, reply) mutable {
+            if (ec || cl != self->cluster_) {
+                if (replying)
+                    self->replying_.erase(*replying);
+                return; // not pushed: the request stays in the processing list
+            }
+            const auto ttl = std::to_string(self->options_.reply_ttl.count());
+            cl->exec(list, {"PEXPIRE", list, ttl}, [](std::error_code, reply) {});
+            if (replying)
+                cl->exec(self->processing_, {"LREM", self->processing_, "1", std::move(entry)},
+                         [self, it = *replying](std::error_code, reply) {
+                             self->replying_.erase(it);
+                         });
+        });
+}
+
+void redis_acceptor::reroute(const std::string& why)
+{
+    if (!up_)
+        return;
+    options_.log.log(log_level::info, "redis acceptor {}: {}, re-routing", options_.node_id, why);
+    up_ = false;
+    cmd_->close();
+    blk_->close();
+    timer_.cancel();
+    auto follow = [self = shared_from_this(), cl = cluster_] {
+        if (cl != self->cluster_ || self->closing_ || self->up_)
+            return;
+        cl->refresh([self, cl](std::error_code ec) {
+            if (cl != self->cluster_ || self->closing_ || self->up_)
+                return;
+            if (ec) {
+                cl->close();
+                return self->retry_later(); // a full reconnect, with a new slot map
+            }
+            self->where_ = cl->master_of(self->queue_);
+            self->connect_links();
+        });
+    };
+    if (why.starts_with("MOVED "))
+        return follow();
+    timer_.expires_after(backoff_);
+    backoff_ = std::min(backoff_ * 2, options_.max_backoff);
+    timer_.async_wait([follow](boost::system::error_code ec) {
+        if (!ec)
+            follow();
+    });
+}
 
 void virtual_connection::send(frame f)
 {
@@ -474,7 +620,15 @@ void virtual_connection::close()
 
 std::shared_ptr<acceptor> make_acceptor(asio::any_io_executor ex, acceptor_options options)
 {
-    auto where = parse_url(options.url);
+    std::optional<url> where;
+    std::optional<std::vector<url>> seeds;
+    if (is_cluster_url(options.url)) {
+        seeds = parse_cluster_url(options.url);
+        if (seeds)
+            where = seeds->front();
+    } else {
+        where = parse_url(options.url);
+    }
     if (!where || options.node_id.empty())
         throw std::system_error(make_error_code(error::bad_url),
                                 "mailroom::redis::make_acceptor: URL '" + options.url +
@@ -483,7 +637,8 @@ std::shared_ptr<acceptor> make_acceptor(asio::any_io_executor ex, acceptor_optio
         return detail::make_crawlab_acceptor(std::move(ex), std::move(options), std::move(*where));
     if (options.instance.empty())
         options.instance = make_instance_id();
-    return std::make_shared<redis_acceptor>(std::move(ex), std::move(options), std::move(*where));
+    return std::make_shared<redis_acceptor>(std::move(ex), std::move(options), std::move(*where),
+                                            seeds.value_or(std::vector<url>{}));
 }
 
 } // namespace mailroom::redis

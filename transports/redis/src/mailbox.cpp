@@ -1,6 +1,7 @@
 #include "crawlab.hpp"
 
 #include <mailroom/error.hpp>
+#include <mailroom/redis/cluster.hpp>
 #include <mailroom/redis/connection.hpp>
 #include <mailroom/redis/envelope.hpp>
 #include <mailroom/redis/error.hpp>
@@ -8,6 +9,7 @@
 #include <mailroom/redis/mailbox.hpp>
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
 #include <map>
@@ -24,9 +26,11 @@ class redis_mailbox;
 /// reader, and the mail boxes to route replies to. Everything runs on `strand_`.
 class endpoint : public std::enable_shared_from_this<endpoint> {
 public:
-    endpoint(asio::any_io_executor ex, url where, const client_options& o, std::string reply_list)
+    /// `seeds` not empty: a Redis Cluster (`where` is unused).
+    endpoint(asio::any_io_executor ex, url where, const client_options& o, std::string reply_list,
+             std::vector<url> seeds = {})
         : strand_(asio::make_strand(ex)), where_(std::move(where)), options_(o),
-          reply_list_(std::move(reply_list)), backoff_(o.min_backoff)
+          reply_list_(std::move(reply_list)), backoff_(o.min_backoff), seeds_(std::move(seeds))
     {
     }
 
@@ -118,6 +122,9 @@ private:
     void connect()
     {
         state_ = state::connecting;
+        ++generation_;
+        if (!seeds_.empty())
+            return connect_cluster();
         // The connections run their handlers through our strand: they touch our state.
         asio::any_io_executor ex = strand_;
         cmd_ = connection::create(ex, where_, options_.connect_timeout);
@@ -144,8 +151,7 @@ private:
         waiters_.clear();
         if (ec) {
             state_ = state::down;
-            cmd_->close();
-            reader_->close();
+            close_links();
             next_attempt_ = std::chrono::steady_clock::now() + backoff_;
             backoff_ = std::min(backoff_ * 2, options_.max_backoff);
             for (auto& w : waiters)
@@ -155,13 +161,11 @@ private:
         state_ = state::up;
         backoff_ = options_.min_backoff;
         auto self = shared_from_this();
-        auto lost = [self, cmd = cmd_](std::error_code) {
-            asio::post(self->strand_, [self, cmd] {
-                if (cmd == self->cmd_)
-                    self->lose();
-            });
-        };
-        cmd_->on_lost(lost);
+        auto lost = lost_handler();
+        if (cmd_)
+            cmd_->on_lost(lost);
+        if (cluster_)
+            cluster_->on_lost(lost);
         reader_->on_lost(lost);
         read_replies();
         for (auto& w : waiters)
@@ -175,8 +179,7 @@ private:
         if (state_ != state::up)
             return;
         state_ = state::down;
-        cmd_->close();
-        reader_->close();
+        close_links();
         batches_.clear();
         flush_posted_ = false;
         auto boxes = std::move(boxes_);
@@ -189,7 +192,11 @@ private:
     {
         flush_posted_ = false;
         for (auto& [list, args] : batches_)
-            if (!args.empty())
+            if (args.empty())
+                continue;
+            else if (cluster_)
+                cluster_->exec(list, std::move(args), [](std::error_code, reply) {});
+            else
                 cmd_->exec(std::move(args), [](std::error_code, reply) {});
         batches_.clear();
     }
@@ -199,7 +206,11 @@ private:
     {
         auto self = shared_from_this();
         reader_->exec({"BRPOP", reply_list_, "0"}, [self, r = reader_](std::error_code ec, reply rep) {
-            if (ec || r != self->reader_)
+            if (r != self->reader_)
+                return;
+            if (ec == error::command_failed && self->cluster_)
+                return self->reroute_reader(rep.str);
+            if (ec)
                 return;
             if (rep.type == reply::kind::array && rep.elements.size() == 2)
                 self->route(rep.elements[1].str);
@@ -212,7 +223,11 @@ private:
         auto self = shared_from_this();
         reader_->exec({"RPOP", reply_list_, std::to_string(options_.max_replies_per_read)},
                       [self, r = reader_](std::error_code ec, reply rep) {
-                          if (ec || r != self->reader_)
+                          if (r != self->reader_)
+                              return;
+                          if (ec == error::command_failed && self->cluster_)
+                              return self->reroute_reader(rep.str);
+                          if (ec)
                               return;
                           if (rep.type != reply::kind::array)
                               return self->read_replies();
@@ -221,6 +236,32 @@ private:
                           self->drain();
                       });
     }
+
+    std::function<void(std::error_code)> lost_handler()
+    {
+        return [self = shared_from_this(), gen = generation_](std::error_code) {
+            asio::post(self->strand_, [self, gen] {
+                if (gen == self->generation_)
+                    self->lose();
+            });
+        };
+    }
+
+    void close_links()
+    {
+        if (cmd_)
+            cmd_->close();
+        if (cluster_)
+            cluster_->close();
+        if (reader_)
+            reader_->close();
+    }
+
+    // Redis Cluster (docs/redis-transport.md, "Redis Cluster"): pushes go through the slot
+    // map to each node's master; the reader blocks on the master of our reply list's slot.
+    void connect_cluster();
+    void open_reader(std::uint64_t gen);
+    void reroute_reader(const std::string& why);
 
     void route(const std::string& entry);
     void report_lost(const std::shared_ptr<redis_mailbox>& m, std::error_code ec);
@@ -238,6 +279,10 @@ private:
     std::map<std::string, std::vector<std::string>> batches_;
     bool flush_posted_ = false;
     int users_ = 0;
+    /// Bumped by every connect: handlers of older connections see they are stale.
+    std::uint64_t generation_ = 0;
+    std::vector<url> seeds_;
+    std::shared_ptr<cluster> cluster_;
 };
 
 class redis_mailbox final : public mailbox, public std::enable_shared_from_this<redis_mailbox> {
@@ -317,6 +362,64 @@ private:
     std::atomic<bool> released_{false};
 };
 
+void endpoint::connect_cluster()
+{
+    cmd_ = nullptr;
+    reader_ = nullptr;
+    cluster_ = cluster::create(strand_, seeds_, options_.connect_timeout);
+    cluster_->async_connect([self = shared_from_this(), gen = generation_](std::error_code ec) {
+        if (gen != self->generation_)
+            return;
+        if (ec)
+            return self->connected(ec);
+        self->open_reader(gen);
+    });
+}
+
+/// Opens the blocking reader on the master of our reply list's slot; `connected` on the first
+/// connect, `read_replies` on a re-route.
+void endpoint::open_reader(std::uint64_t gen)
+{
+    asio::any_io_executor ex = strand_;
+    reader_ = connection::create(ex, cluster_->master_of(reply_list_), options_.connect_timeout);
+    reader_->async_connect([self = shared_from_this(), gen, r = reader_](std::error_code ec) {
+        asio::post(self->strand_, [self, gen, r, ec] {
+            if (gen != self->generation_ || r != self->reader_)
+                return;
+            if (self->state_ == state::connecting)
+                return self->connected(ec);
+            if (ec)
+                return self->lose();
+            r->on_lost(self->lost_handler());
+            self->read_replies();
+        });
+    });
+}
+
+/// The reader's command was answered with an error reply: MOVED when our reply list's slot
+/// moved to another master (at once), ASK or TRYAGAIN while it is being migrated (after a
+/// pause, so that a migration in progress is not polled in a tight loop).
+void endpoint::reroute_reader(const std::string& why)
+{
+    reader_->close();
+    auto gen = generation_;
+    auto again = [self = shared_from_this(), gen] {
+        if (gen != self->generation_ || self->state_ != state::up)
+            return;
+        self->cluster_->refresh([self, gen](std::error_code ec) {
+            if (gen != self->generation_ || self->state_ != state::up)
+                return;
+            if (ec)
+                return self->lose();
+            self->open_reader(gen);
+        });
+    };
+    if (why.starts_with("MOVED "))
+        return again();
+    auto timer = std::make_shared<asio::steady_timer>(strand_, std::chrono::milliseconds(20));
+    timer->async_wait([timer, again](boost::system::error_code) { again(); });
+}
+
 void endpoint::route(const std::string& entry)
 {
     auto e = decode_reply(entry);
@@ -371,8 +474,13 @@ mailbox_factory make_mailbox_factory(client_options options)
     return [h](const mailbox_context& ctx) -> std::shared_ptr<mailbox> {
         auto it = ctx.server.options.find("redis_url");
         const std::string& text = it != ctx.server.options.end() ? it->second : h->options.default_url;
-        auto where = parse_url(text);
-        if (!where)
+        std::optional<url> where;
+        std::optional<std::vector<url>> seeds;
+        if (is_cluster_url(text))
+            seeds = parse_cluster_url(text);
+        else
+            where = parse_url(text);
+        if (!where && !seeds)
             return std::make_shared<failed_mailbox>(ctx.executor, make_error_code(error::bad_url));
         const auto format = detail::format_of(ctx.server, h->options.format);
         if (!format) // "redis_format" names no format this transport speaks
@@ -385,7 +493,9 @@ mailbox_factory make_mailbox_factory(client_options options)
             std::lock_guard lock(h->mu);
             auto& slot = h->endpoints[text];
             if (!slot)
-                slot = std::make_shared<endpoint>(ctx.executor, *where, h->options, h->reply_list);
+                slot = std::make_shared<endpoint>(ctx.executor, where.value_or(url{}), h->options,
+                                                  h->reply_list,
+                                                  seeds.value_or(std::vector<url>{}));
             ep = slot;
         }
         return std::make_shared<redis_mailbox>(ctx, std::move(ep));

@@ -3,6 +3,7 @@
 // The Redis-queue transport (docs/redis-transport.md).
 
 #include <mailroom/redis/acceptor.hpp>
+#include <mailroom/redis/cluster.hpp>
 #include <mailroom/redis/connection.hpp>
 #include <mailroom/redis/crawlab_message.hpp>
 #include <mailroom/redis/envelope.hpp>
@@ -12,5 +13,6 @@
 #include <mailroom/redis/options.hpp>
 #include <mailroom/redis/protocol.hpp>
 #include <mailroom/redis/reply.hpp>
+#include <mailroom/redis/slot.hpp>
 #include <mailroom/redis/transport.hpp>
 #include <mailroom/redis/url.hpp>

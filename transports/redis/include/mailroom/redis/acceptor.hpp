@@ -26,6 +26,11 @@ namespace mailroom::redis {
     Crawlab's JSON messages from `<crawlab.prefix>:<node>` and answers each on
     `<crawlab.prefix>:<node>:<id>`, at most once (docs/redis-transport.md, "Crawlab mode").
 
+    On a Redis Cluster (a `redis+cluster://` URL) everything runs on the master of the node's
+    slot, except the replies, which go to the master of each caller's slot; the request leaves
+    the processing list once that push was acknowledged. MOVED and ASK are followed, and the
+    blocking BLMOVE follows the slot to its new master (docs/redis-transport.md "Redis Cluster").
+
     `start` fails only for a malformed URL or an empty node id; an unreachable Redis is
     retried with a bounded backoff (calls wait in Redis meanwhile).
 

@@ -29,6 +29,10 @@ namespace mailroom::redis {
     fails the queued calls now), and so does every connect inside the reconnect backoff.
     When the connection to Redis is lost, every mail box reports `on_close`.
 
+    On a Redis Cluster (a `redis+cluster://` URL) each push goes to the master of the node's
+    slot and the reader blocks on the master of the reply list's slot; MOVED and ASK are
+    followed (@ref cluster, docs/redis-transport.md "Redis Cluster").
+
     @par Thread safety
     The factory and the mail boxes may be used from any thread.
 

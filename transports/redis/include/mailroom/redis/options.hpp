@@ -37,7 +37,8 @@ struct crawlab_options {
 
 /// The client half: mail boxes that push calls onto nodes' request lists.
 struct client_options {
-    /// Redis of a server whose entry has no `redis_url` option. Default: local Redis.
+    /// Redis of a server whose entry has no `redis_url` option (`redis://...`, or
+    /// `redis+cluster://...` for a Redis Cluster, see @ref cluster). Default: local Redis.
     std::string default_url = "redis://127.0.0.1:6379";
     /// Names this process's reply list (`mailroom:{instance}:r`). Default: a random id.
     std::string instance{};
@@ -58,7 +59,8 @@ struct client_options {
 
 /// The server half: one node's request list.
 struct acceptor_options {
-    /// The Redis the node's lists live in. Default: local Redis.
+    /// The Redis the node's lists live in (`redis://...`, or `redis+cluster://...` for a Redis
+    /// Cluster, see @ref cluster). Default: local Redis.
     std::string url = "redis://127.0.0.1:6379";
     /// The node id callers address (the servers.json `id`). Required.
     std::string node_id{};
