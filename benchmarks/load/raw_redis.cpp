@@ -32,6 +32,7 @@
 #include <hiredis/hiredis.h>
 
 #include <array>
+#include <charconv>
 #include <cstring>
 #include <functional>
 #include <initializer_list>
@@ -101,11 +102,11 @@ public:
     {
         if (closed_)
             return;
-        fmt::format_to(std::back_inserter(out_), "*{}\r\n", args.size());
+        append_header('*', args.size());
         for (auto a : args) {
-            fmt::format_to(std::back_inserter(out_), "${}\r\n", a.size());
+            append_header('$', a.size());
             out_.append(a);
-            out_.append("\r\n");
+            out_.append("\r\n", 2);
         }
         if (!writing_) {
             writing_ = true;
@@ -124,6 +125,17 @@ public:
     }
 
 private:
+    /// "*N\r\n" or "$N\r\n".
+    void append_header(char kind, std::size_t n)
+    {
+        char b[24];
+        b[0] = kind;
+        auto end = std::to_chars(b + 1, b + sizeof b - 2, n).ptr;
+        *end++ = '\r';
+        *end++ = '\n';
+        out_.append(b, end);
+    }
+
     void do_write()
     {
         if (closed_ || out_.empty()) {
@@ -419,6 +431,15 @@ private:
 
 constexpr std::string_view crawlab_queue = "rpc:echo-1";
 
+/// `rpc:<node>:<id>`, the key of one call's reply.
+void reply_key(std::string& out, std::uint64_t id)
+{
+    char b[24];
+    out.assign(crawlab_queue);
+    out.push_back(':');
+    out.append(b, std::to_chars(b, b + sizeof b, id).ptr);
+}
+
 class raw_crawlab_server final : public echo_server {
 public:
     raw_crawlab_server(asio::io_context& ioc, const load_options& o)
@@ -452,8 +473,7 @@ private:
         if (r.type == REDIS_REPLY_ARRAY && r.elements == 2) {
             const auto message = as_view(*r.element[1]);
             if (message.size() >= 8) {
-                key_.assign(crawlab_queue);
-                fmt::format_to(std::back_inserter(key_), ":{}", get_id(message));
+                reply_key(key_, get_id(message));
                 cmd_->command({"LPUSH", key_, message});
             }
         }
@@ -528,8 +548,7 @@ private:
                 return;
             // Crawlab waits for the LPUSH, then blocks on the call's own reply key.
             s.pushed = true;
-            s.key.assign(crawlab_queue);
-            fmt::format_to(std::back_inserter(s.key), ":{}", s.call);
+            reply_key(s.key, s.call);
             s.link->command({"BRPOP", s.key, "0"});
             return;
         }
