@@ -11,6 +11,7 @@
 
 #include <array>
 #include <deque>
+#include <typeinfo>
 
 namespace mailroom::redis {
 
@@ -55,13 +56,24 @@ std::string format(const std::vector<std::string>& args)
     return out;
 }
 
+/// The connection's strand: the owner's own when it passes one (the transport's endpoint
+/// and acceptor do), rather than a strand inside it, which would lock and dispatch twice
+/// for every handler and heap-allocate each copy of the socket's executor.
+connection::strand_type strand_on(const asio::any_io_executor& ex)
+{
+    // Boost 1.74's target<T>() casts without checking the type: check it first.
+    if (ex.target_type() == typeid(connection::strand_type))
+        return *ex.target<connection::strand_type>();
+    return asio::make_strand(ex);
+}
+
 } // namespace
 
 struct connection::impl {
     enum class state { idle, connecting, open, closed };
 
     impl(asio::any_io_executor ex, url u, std::chrono::milliseconds t)
-        : strand(asio::make_strand(ex)), socket(strand), resolver(strand), timer(strand),
+        : strand(strand_on(ex)), socket(strand), resolver(strand), timer(strand),
           where(std::move(u)), connect_timeout(t), reader(redisReaderCreate())
     {
     }

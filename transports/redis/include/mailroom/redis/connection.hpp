@@ -28,8 +28,9 @@ namespace mailroom::redis {
 
     @par Thread safety
     `exec` and `close` may be called from any thread. Handlers run on the connection's
-    strand (@ref get_executor), one at a time; the strand is made on the executor given to
-    @ref create, so an owner that passes its own strand gets every handler on it.
+    strand (@ref get_executor), one at a time: the executor given to @ref create when it is a
+    `strand_type` (so an owner that passes its own strand gets every handler on it), else a
+    strand made on it.
 
     @par Example
     @code
