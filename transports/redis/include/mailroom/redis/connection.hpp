@@ -19,8 +19,8 @@
 namespace mailroom::redis {
 
 /** One RESP connection to Redis over Asio: commands are pipelined, and their replies
-    complete in the order the commands were issued. hiredis only encodes commands and parses
-    replies; every byte moves through Asio and nothing blocks a thread.
+    complete in the order the commands were issued. Commands are written as RESP here and
+    hiredis only parses replies; every byte moves through Asio and nothing blocks a thread.
 
     A blocking command (BRPOP, BLMOVE) blocks the whole connection in Redis, so a reader
     that blocks gets a connection of its own. A connection is used once: after it is lost,
