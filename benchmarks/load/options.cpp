@@ -122,7 +122,8 @@ per call and peak RSS.
                                1000 with --duration)
   --payload BYTES              size of the echoed string (default 64)
   --threads N                  threads running the io_context (default 1); in inproc
-                               mode server and client share them
+                               mode server and client share them; raw-redis and
+                               raw-crawlab (and redis with --vs-raw) need 1
   --connections N              client links (default 1): tcp opens N mail stations with
                                the one server (a station has one mail box per server id);
                                raw opens N sockets; calls go round robin over them
@@ -287,8 +288,9 @@ std::optional<load_options> parse_options(int argc, char** argv, std::string& er
                                 to_string(o.mode), o.transport);
             return std::nullopt;
         }
-        if (o.transport != "redis" && o.threads != 1) {
-            error = fmt::format("--transport {} runs on one thread", o.transport);
+        if ((o.transport != "redis" || o.vs_raw) && o.threads != 1) {
+            error = fmt::format("--transport {} runs on one thread",
+                                o.transport == "redis" ? "raw-redis" : o.transport);
             return std::nullopt;
         }
         if (o.idle_connections || o.hold_calls || o.overload_us) {
