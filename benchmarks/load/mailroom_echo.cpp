@@ -124,7 +124,8 @@ public:
             acceptor_ = redis::make_acceptor(ioc.get_executor(),
                                              {.url = o.redis_url,
                                               .node_id = std::string(echo_server_id),
-                                              .max_frame_size = frame_limit(o)});
+                                              .max_frame_size = frame_limit(o),
+                                              .take_depth = o.take_depth});
             protocol = redis::protocol();
         } else if (o.transport == "ws")
             acceptor_ = ws_acceptor = ws::make_acceptor(

@@ -111,6 +111,10 @@ per call and peak RSS.
                                of their own on a free loopback port (one per run), and
                                its CPU is measured too (/proc/PID/stat; with --redis-url,
                                the PID INFO reports, when /proc shows it)
+  --take-depth N               redis, raw-redis and raw-crawlab: the node keeps N blocking
+                               takes (BLMOVE, BRPOP) pipelined on its connection instead of
+                               one (default 1, the transport's default and Crawlab's);
+                               redis: acceptor_options::take_depth
   --host ADDR                  address to listen on / connect to (default 127.0.0.1);
                                with --transport unix, the socket path (inproc: a fresh
                                one in the temp directory unless ADDR contains a '/')
@@ -167,11 +171,11 @@ std::optional<load_options> parse_options(int argc, char** argv, std::string& er
 {
     load_options o;
     constexpr auto u64_max = std::numeric_limits<std::uint64_t>::max();
-    constexpr std::array<std::string_view, 18> valued{
+    constexpr std::array<std::string_view, 19> valued{
         "--transport", "--mode",     "--host",   "--port",        "--inflight",
         "--calls",     "--payload",  "--threads", "--duration",   "--warmup",
         "--connections", "--pin",    "--repeat", "--idle-connections", "--hold-calls",
-        "--overload",  "--busy-limit", "--redis-url"};
+        "--overload",  "--busy-limit", "--redis-url", "--take-depth"};
     for (int i = 1; i < argc; ++i) {
         std::string_view flag = argv[i];
         if (flag == "--help" || flag == "-h") {
@@ -213,6 +217,8 @@ std::optional<load_options> parse_options(int argc, char** argv, std::string& er
                                     value);
                 return std::nullopt;
             }
+        } else if (flag == "--take-depth") {
+            ok = parse_number<unsigned>(value, 1, 10'000, o.take_depth);
         } else if (flag == "--redis-url") {
             o.redis_url = value;
             ok = value.starts_with("redis://");
@@ -297,6 +303,10 @@ std::optional<load_options> parse_options(int argc, char** argv, std::string& er
             error = "the memory and overload scenarios run over tcp, ws or unix";
             return std::nullopt;
         }
+    }
+    if (o.take_depth != 1 && !uses_redis(o.transport)) {
+        error = "--take-depth is for --transport redis, raw-redis or raw-crawlab";
+        return std::nullopt;
     }
     if (o.mode == run_mode::client && o.port == 0 && o.transport != "unix" &&
         !uses_redis(o.transport)) {

@@ -33,6 +33,9 @@ struct load_options {
     /// The Redis of the redis transports; empty: inproc and separate runs start their own
     /// redis-server on a free loopback port (server and client modes need one).
     std::string redis_url;
+    /// The redis transports: blocking takes (BLMOVE, BRPOP) the node keeps outstanding on its
+    /// connection (redis: acceptor_options::take_depth); 1 is the default and Crawlab's.
+    unsigned take_depth = 1;
     run_mode mode = run_mode::inproc;
     std::string host = "127.0.0.1";
     /// 0 picks a free port (server, inproc); a client needs a real one.

@@ -16,6 +16,10 @@
 // the reply came; the node BRPOPs `rpc:<node>` one at a time and LPUSHes each reply onto
 // its key. So N calls in flight hold N connections, each blocked in Redis.
 //
+// --take-depth N keeps N blocking takes pipelined on the node's connection instead of one:
+// Redis runs them in order, each as soon as the list has an entry, so a burst of requests
+// is taken in one round trip; the processing list keeps them as with one.
+//
 // Both: hiredis's reader parses replies, commands are written as RESP by hand, Asio moves
 // the bytes on one thread, and commands queued while a write is in flight leave together in
 // the next write (as the raw socket mode does). A request is `[reply list length: 1 byte]
@@ -251,7 +255,9 @@ public:
         auto on_error = [this](const std::string&) { stop(); };
         cmd_->start([](const redisReply&) {}, on_error);
         blk_->start([this](const redisReply& r) { on_taken(r); }, on_error);
-        take();
+        // Each entry taken issues the next take: `take_depth` stay outstanding.
+        for (unsigned k = 0; k < o.take_depth; ++k)
+            take();
     }
 
     ~raw_redis_server() override { stop(); }
@@ -450,7 +456,9 @@ public:
         auto on_error = [this](const std::string&) { stop(); };
         cmd_->start([](const redisReply&) {}, on_error);
         blk_->start([this](const redisReply& r) { on_taken(r); }, on_error);
-        take();
+        // Each entry taken issues the next take: `take_depth` stay outstanding.
+        for (unsigned k = 0; k < o.take_depth; ++k)
+            take();
     }
 
     ~raw_crawlab_server() override { stop(); }

@@ -37,6 +37,10 @@ std::vector<std::string> server_child_args(const load_options& o)
         a.push_back("--redis-url");
         a.push_back(o.redis_url);
     }
+    if (o.take_depth != 1) {
+        a.push_back("--take-depth");
+        a.push_back(std::to_string(o.take_depth));
+    }
     return a;
 }
 

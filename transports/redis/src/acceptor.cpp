@@ -9,6 +9,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <deque>
 #include <unordered_map>
@@ -182,7 +183,9 @@ private:
             push(std::move(o));
         backlog_.clear();
         recover();
-        take();
+        // Each entry taken issues the next take, so take_depth of them stay outstanding.
+        for (unsigned k = 0; k < std::max(options_.take_depth, 1u); ++k)
+            take();
         tick();
     }
 
