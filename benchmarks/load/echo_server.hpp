@@ -45,10 +45,14 @@ std::unique_ptr<caller> make_mailroom_caller(boost::asio::io_context& ioc, const
 std::unique_ptr<echo_server> make_raw_server(boost::asio::io_context& ioc, const load_options& o);
 std::unique_ptr<caller> make_raw_caller(boost::asio::io_context& ioc, const load_options& o,
                                         std::uint16_t port, echo_load& load);
-/// raw-redis and raw-crawlab (raw_redis.cpp), on `o.redis_url`.
+/// raw-redis (raw_redis.cpp) and raw-crawlab (raw_crawlab.cpp), on `o.redis_url`.
 std::unique_ptr<echo_server> make_raw_redis_server(boost::asio::io_context& ioc,
                                                    const load_options& o);
 std::unique_ptr<caller> make_raw_redis_caller(boost::asio::io_context& ioc, const load_options& o,
                                               echo_load& load);
+std::unique_ptr<echo_server> make_raw_crawlab_server(boost::asio::io_context& ioc,
+                                                     const load_options& o);
+std::unique_ptr<caller> make_raw_crawlab_caller(boost::asio::io_context& ioc,
+                                                const load_options& o, echo_load& load);
 
 } // namespace mailroom::load

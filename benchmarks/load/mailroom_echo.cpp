@@ -231,16 +231,20 @@ std::unique_ptr<caller> make_mailroom_caller(boost::asio::io_context& ioc, const
 
 std::unique_ptr<echo_server> make_echo_server(boost::asio::io_context& ioc, const load_options& o)
 {
-    if (o.transport == "raw-redis" || o.transport == "raw-crawlab")
+    if (o.transport == "raw-redis")
         return make_raw_redis_server(ioc, o);
+    if (o.transport == "raw-crawlab")
+        return make_raw_crawlab_server(ioc, o);
     return o.transport == "raw" ? make_raw_server(ioc, o) : make_mailroom_server(ioc, o);
 }
 
 std::unique_ptr<caller> make_caller(boost::asio::io_context& ioc, const load_options& o,
                                     std::uint16_t port, echo_load& load)
 {
-    if (o.transport == "raw-redis" || o.transport == "raw-crawlab")
+    if (o.transport == "raw-redis")
         return make_raw_redis_caller(ioc, o, load);
+    if (o.transport == "raw-crawlab")
+        return make_raw_crawlab_caller(ioc, o, load);
     return o.transport == "raw" ? make_raw_caller(ioc, o, port, load)
                                 : make_mailroom_caller(ioc, o, port, load);
 }
