@@ -5,6 +5,7 @@
 #include <mailroom/pomelo/json_protocol.hpp>
 #include <mailroom/pomelo/mqtt.hpp>
 #include <mailroom/protocol/codec.hpp>
+#include <mailroom/redis/envelope.hpp>
 
 #include <msgpack.hpp>
 
@@ -157,5 +158,25 @@ int main(int argc, char** argv)
     }
     write("servers_json", "bad_port", std::string(1, '\0') +
           R"({"development": {"chat": [{"id": "c", "host": "h", "port": 70000}]}})");
+    {
+        // The Redis transport: byte 0 picks the decoder (0 request entry, 1 reply entry,
+        // 2 RESP stream with bytes 1-2 seeding the read sizes).
+        frame req, resp;
+        protocol::encode_request(req, 7, {.server_type = "chat", .service = "chatRemote",
+                                          .method = "add"},
+                                 std::make_tuple(std::string("alice"), 1));
+        protocol::encode_response(resp, 7, std::string("ok"));
+        write("redis", "request", std::string(1, '\0') +
+                                      redis::encode(redis::request_envelope{
+                                          .reply_list = "mailroom:{caller}:r",
+                                          .deadline_ms = 1700000000000,
+                                          .body = req.body()}));
+        write("redis", "reply", std::string(1, '\1') +
+                                    redis::encode(redis::reply_envelope{.node = "chat-1",
+                                                                        .body = resp.body()}));
+        write("redis", "resp", std::string("\2\x12\x34") + "+OK\r\n:3\r\n$-1\r\n" +
+                                   "*2\r\n$19\r\nmailroom:{caller}:r\r\n$5\r\nhello\r\n" +
+                                   "-ERR wrong type\r\n*3\r\n*0\r\n*-1\r\n*1\r\n:1\r\n");
+    }
     return 0;
 }

@@ -4,14 +4,17 @@
 #  2. examples/chat: pomelo's chat demo as a cluster — two connector and two chat server
 #     processes from one servers.json — and a driver that makes users join, list and leave
 #     channels through the connectors, which call app.rpc.chat.chatRemote.add(session, ...);
-#  3. examples/pomelo_mixed: a mixed cluster, a stock Node pomelo-rpc connector calling a C++
+#  3. the same chat cluster with its chat servers on the Redis-queue transport: they have no
+#     host or port, only an id; requests wait in a redis-server the script starts on a free
+#     loopback port and stops afterwards (docs/redis-transport.md);
+#  4. examples/pomelo_mixed: a mixed cluster, a stock Node pomelo-rpc connector calling a C++
 #     chat server over pomelo-rpc's own wire, and the C++ server calling back into a remote
 #     that exists only in JavaScript (docs/pomelo-interop.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/common.sh
 
-mailroom_install "${MAILROOM_BUILD_PACKAGES[@]}"
+mailroom_install "${MAILROOM_BUILD_PACKAGES[@]}" redis-server
 mailroom_build build-demo -DMAILROOM_BUILD_TESTS=OFF -DMAILROOM_BUILD_EXAMPLES=ON \
     -DMAILROOM_BUILD_BENCHMARKS=OFF >/dev/null
 echo "== examples/echo: a server and a client, one process, loopback TCP"
@@ -19,6 +22,9 @@ echo "== examples/echo: a server and a client, one process, loopback TCP"
 echo
 echo "== examples/chat: four chat-server processes (2 connectors, 2 chat servers) and a driver"
 examples/chat/run_cluster.sh build-demo
+echo
+echo "== examples/chat again, the chat servers on the redis transport: addressed by id alone"
+examples/chat/run_cluster.sh --transport redis build-demo
 echo
 echo "== examples/pomelo_mixed: a stock Node pomelo-rpc connector and a C++ chat server"
 command -v node >/dev/null || mailroom_install nodejs

@@ -15,7 +15,7 @@ source scripts/lib/common.sh
 seconds=${1:-30}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(frame_parser codec values ws_batch servers_json pomelo)
+[ ${#targets[@]} -eq 0 ] && targets=(frame_parser codec values ws_batch servers_json pomelo redis)
 
 mailroom_install "${MAILROOM_BUILD_PACKAGES[@]}" "${MAILROOM_FUZZ_PACKAGES[@]}"
 launcher=()

@@ -94,14 +94,17 @@ asio::awaitable<bool> conversation::wait_until_up()
             s.id,
             {.ns = "sys", .server_type = s.server_type, .service = "health", .method = "ping"},
             std::tuple{}, asio::use_awaitable);
-        if (!check(!ec, fmt::format("{} ({}:{}) did not answer sys.health.ping: {}", s.id,
-                                    s.host, s.port, ec.message())))
+        if (!check(!ec, fmt::format("{} ({}) did not answer sys.health.ping: {}", s.id,
+                                    s.transport, ec.message())))
             co_return false;
         if (!check(status.server_id == s.id && status.server_type == s.server_type,
                    fmt::format("{} answered as {} ({})", s.id, status.server_id,
                                status.server_type)))
             co_return false;
-        fmt::print("{} ({}) is up on {}:{}\n", s.id, s.server_type, s.host, s.port);
+        if (s.transport == "redis") // addressed by id alone: no host or port of its own
+            fmt::print("{} ({}) is up, by id over redis\n", s.id, s.server_type);
+        else
+            fmt::print("{} ({}) is up on {}:{}\n", s.id, s.server_type, s.host, s.port);
     }
     co_return true;
 }

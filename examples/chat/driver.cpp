@@ -1,7 +1,7 @@
 // chat-driver: plays a scripted chat conversation against a running chat cluster and checks
 // every answer (see conversation.hpp), as a user's clients would through the connectors.
 //
-// It is a plain client, not an App: a mail station with the TCP mail boxes, a router and a
+// It is a plain client, not an App: a mail station with the TCP and Redis mail boxes, a router and a
 // proxy, and the typed stubs of chat_protocol.hpp on top. It reads the same servers.json as
 // the servers, waits until each answers sys.health.ping, then calls the connectors'
 // entryRemote with to_server(connector id). Prints "chat: N checks passed" and exits 0, or
@@ -17,6 +17,7 @@
 
 #include <mailroom/app/config.hpp>
 #include <mailroom/client.hpp>
+#include <mailroom/redis.hpp>
 #include <mailroom/tcp.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -75,6 +76,8 @@ int play(const std::vector<mailroom::server_info>& cluster)
                                     .request_timeout = std::chrono::seconds(10),
                                     .connect_timeout = std::chrono::seconds(10)});
     station.add_transport("tcp", mailroom::tcp::make_mailbox_factory());
+    station.add_transport("redis", mailroom::redis::make_mailbox_factory(),
+                          mailroom::redis::protocol());
     station.replace_servers(cluster);
     mailroom::router router;
     mailroom::proxy proxy(station, router);

@@ -5,7 +5,8 @@
 //   - "chat":      chatRemote, the channels this server holds (chat_service);
 //   - "connector": entryRemote, which forwards users' requests to the chat server of the
 //                  channel, picked by a custom route function (chat_route) from the session.
-// Every server also answers the App's built-in sys remotes (sys.health.ping, ...).
+// Every server also answers the App's built-in sys remotes (sys.health.ping, ...). A server
+// entry may use "transport": "tcp" (the default) or "redis" (docs/redis-transport.md).
 // It runs until SIGINT or SIGTERM, then stops gracefully. run_cluster.sh starts a cluster of
 // four and runs chat-driver against it; README.md shows how to start one by hand.
 //
@@ -17,6 +18,7 @@
 #include "connector_service.hpp"
 
 #include <mailroom/app/app.hpp>
+#include <mailroom/redis.hpp>
 #include <mailroom/tcp.hpp>
 
 #include <cstdio>
@@ -48,6 +50,10 @@ int main(int argc, char** argv)
         options.log.min_level = mailroom::log_level::info;
         mailroom::app<chat::chat_rpc> app(std::move(options));
         app.add_transport("tcp", mailroom::tcp::make_transport());
+        // Servers with "transport": "redis" are addressed by id alone, through the Redis their
+        // "redis_url" names (run_cluster.sh --transport redis); nothing connects to Redis
+        // unless such a server is called or is this one.
+        app.add_transport("redis", mailroom::redis::make_transport());
         // Calls to chat servers go to the server of their channel.
         app.routes().set("chat", chat::chat_route());
 

@@ -4,12 +4,27 @@
 # conversation against it, then stops the servers with SIGTERM and waits for them.
 # Exits with the driver's status (or 1 if a server did not stop cleanly).
 #
-# usage: run_cluster.sh [build dir]     (default ./build; the binaries are in <dir>/examples)
+# With --transport redis the two chat servers are on the Redis-queue transport: they have no
+# host or port, only an id; the script starts its own redis-server on a free loopback port
+# (no persistence) and stops it at the end. Exits 77 (skipped) if redis-server is missing.
+#
+# usage: run_cluster.sh [--transport tcp|redis] [build dir]
+#        (default tcp and ./build; the binaries are in <dir>/examples)
 set -euo pipefail
 
-if [ $# -gt 1 ] || [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then
-    echo "usage: $0 [build dir]     (default ./build)" >&2
+usage() {
+    echo "usage: $0 [--transport tcp|redis] [build dir]     (default tcp, ./build)" >&2
     exit 2
+}
+transport=tcp
+if [ "${1:-}" = "--transport" ]; then
+    [ $# -ge 2 ] || usage
+    transport=$2
+    shift 2
+fi
+case "$transport" in tcp | redis) ;; *) usage ;; esac
+if [ $# -gt 1 ] || [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then
+    usage
 fi
 build=${1:-./build}
 server=$build/examples/chat-server
@@ -20,9 +35,14 @@ for bin in "$server" "$driver"; do
         exit 2
     fi
 done
+if [ "$transport" = redis ] && ! command -v redis-server >/dev/null; then
+    echo "$0: redis-server not found (Debian package redis-server); skipped" >&2
+    exit 77
+fi
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/mailroom-chat.XXXXXX")
 pids=()
+redis_pid=
 cleanup() {
     # Any server still running (the script failed half way) is stopped, then the files go.
     for pid in "${pids[@]}"; do
@@ -31,6 +51,11 @@ cleanup() {
     for pid in "${pids[@]}"; do
         wait "$pid" 2>/dev/null || true
     done
+    # Redis last: the servers delete their leases when they stop.
+    if [ -n "$redis_pid" ]; then
+        kill -TERM "$redis_pid" 2>/dev/null || true
+        wait "$redis_pid" 2>/dev/null || true
+    fi
     rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -39,6 +64,32 @@ mapfile -t ports < <("$driver" --free-ports 4)
 if [ ${#ports[@]} -ne 4 ]; then
     echo "$0: could not get 4 free ports" >&2
     exit 1
+fi
+
+if [ "$transport" = redis ]; then
+    # The chat servers' entries name only an id and the Redis their requests queue in; the
+    # third free port is Redis's.
+    redis_port=${ports[2]}
+    redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no \
+        --dir "$dir" --logfile "$dir/redis.log" --daemonize no &
+    redis_pid=$!
+    # Wait for the log line that says it listens (polled, for at most 10 s).
+    for _ in $(seq 200); do
+        grep -q "Ready to accept connections" "$dir/redis.log" 2>/dev/null && break
+        kill -0 "$redis_pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    if ! grep -q "Ready to accept connections" "$dir/redis.log" 2>/dev/null; then
+        echo "$0: redis-server did not start on port $redis_port" >&2
+        cat "$dir/redis.log" >&2 || true
+        exit 1
+    fi
+    chat_servers='{"id": "chat-server-1", "transport": "redis", "redis_url": "redis://127.0.0.1:'$redis_port'"},
+      {"id": "chat-server-2", "transport": "redis", "redis_url": "redis://127.0.0.1:'$redis_port'"}'
+    echo "chat servers on the redis transport: ids only, requests queued in redis://127.0.0.1:$redis_port"
+else
+    chat_servers='{"id": "chat-server-1", "host": "127.0.0.1", "port": '${ports[2]}'},
+      {"id": "chat-server-2", "host": "127.0.0.1", "port": '${ports[3]}'}'
 fi
 
 config=$dir/servers.json
@@ -50,8 +101,7 @@ cat >"$config" <<JSON
       {"id": "connector-server-2", "host": "127.0.0.1", "port": ${ports[1]}, "frontend": true}
     ],
     "chat": [
-      {"id": "chat-server-1", "host": "127.0.0.1", "port": ${ports[2]}},
-      {"id": "chat-server-2", "host": "127.0.0.1", "port": ${ports[3]}}
+      $chat_servers
     ]
   }
 }

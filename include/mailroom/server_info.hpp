@@ -30,6 +30,11 @@ struct server_info {
     int weight = 1;
     /// Transport-specific settings (e.g. a socket path), read by that transport's factory.
     std::map<std::string, std::string, std::less<>> options{};
+    /** The incarnation: a registry gives each start of a server a larger epoch (0: none, as
+        in servers.json). An entry with a new epoch is a new server to the mail station: the
+        old incarnation's mail box drains and closes, a new one connects.
+    */
+    std::uint64_t epoch = 0;
 
     friend bool operator==(const server_info&, const server_info&) = default;
 };

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <csignal>
+#include <map>
 #include <cstdlib>
 #include <system_error>
 
@@ -96,7 +98,8 @@ basic_app::basic_app(app_options options) : options_(std::move(options))
     if (options_.server_id.empty())
         throw config_error("no server id: pass --server-id ID (or serverId=ID, or set "
                            "MAILROOM_SERVER_ID)");
-    cluster_ = load_servers(options_.config, options_.env);
+    config_ = load_servers(options_.config, options_.env);
+    cluster_ = config_;
     auto it = std::find_if(cluster_.begin(), cluster_.end(),
                            [&](const server_info& s) { return s.id == options_.server_id; });
     if (it == cluster_.end())
@@ -153,8 +156,8 @@ sys_stubs basic_app::sys(std::string server_id)
 {
     auto c = std::make_shared<stub_context>();
     c->rpc = &*proxy_;
-    // The server type names the target in logs and filters; cluster_ outlives the stubs.
-    for (const auto& s : cluster_)
+    // The server type names the target in logs and filters.
+    for (const auto& s : cluster())
         if (s.id == server_id)
             c->server_type = s.server_type;
     c->target = std::move(server_id);
@@ -188,12 +191,24 @@ void basic_app::start()
                            "\", which this program did not register (registered: " +
                            (registered.empty() ? "none" : registered) + ")");
     }
-    station_->replace_servers(cluster_);
+    {
+        std::lock_guard lock(members_mu_);
+        station_->replace_servers(cluster_);
+    }
     if (auto ec = server_->listen(own->acceptor(ioc_.get_executor(), self_), own->protocol))
         throw std::system_error(ec, self_.id + ": cannot listen on " + self_.host + ":" +
                                         std::to_string(self_.port));
     options_.log.log(log_level::info, "{} ({}) listening on {}:{} over {}", self_.id,
                      self_.server_type, self_.host, self_.port, self_.transport);
+    if (options_.registry) {
+        // Registered only once listening: a peer that finds us can call at once. The table
+        // arrives on the registry's strand; it is applied on the App's context.
+        options_.registry->start(ioc_.get_executor(), self_, [this](std::vector<server_info> m) {
+            std::lock_guard lock(members_mu_);
+            members_ = std::move(m);
+            apply_members();
+        });
+    }
     work_.emplace(ioc_.get_executor());
     for (unsigned i = 0; i < std::max(1u, options_.threads); ++i)
         threads_.emplace_back([this] { ioc_.run(); });
@@ -213,15 +228,86 @@ int basic_app::run()
         if (!ec)
             stop();
     });
+    wait_for_hangup();
     start();
     wait();
     return 0;
+}
+
+void basic_app::wait_for_hangup()
+{
+    if (!hangup_)
+        hangup_.emplace(ioc_, SIGHUP);
+    hangup_->async_wait([this](const boost::system::error_code& ec, int) {
+        if (ec)
+            return;
+        try {
+            reload_config();
+        } catch (const config_error& e) {
+            options_.log.log(log_level::error, "{}: SIGHUP: {}; keeping the servers it had",
+                             self_.id, e.what());
+        }
+        wait_for_hangup();
+    });
+}
+
+void basic_app::reload_config()
+{
+    auto servers = load_servers(options_.config, options_.env);
+    std::lock_guard lock(members_mu_);
+    config_ = std::move(servers);
+    apply_members();
+    options_.log.log(log_level::info, "{}: reloaded {}: {} servers known", self_.id,
+                     options_.config.string(), cluster_.size());
+}
+
+std::vector<server_info> basic_app::cluster() const
+{
+    std::lock_guard lock(members_mu_);
+    return cluster_;
+}
+
+void basic_app::apply_members()
+{
+    std::map<std::string, server_info, std::less<>> merged;
+    for (const auto& s : config_)
+        merged[s.id] = s;
+    if (members_)
+        for (const auto& s : *members_)
+            merged[s.id] = s; // the registry is live: it wins over the file
+    merged[self_.id] = self_;
+    if (members_)
+        for (const auto& s : *members_)
+            if (s.id == self_.id)
+                merged[s.id] = s; // our own entry with its epoch
+    std::vector<server_info> next;
+    next.reserve(merged.size());
+    for (auto& [id, s] : merged) {
+        const bool known = std::any_of(transports_.begin(), transports_.end(),
+                                       [&](const auto& t) { return t.first == s.transport; });
+        if (!known) {
+            options_.log.log(log_level::error,
+                             "{}: server \"{}\" uses transport \"{}\", which this program did "
+                             "not register; it is left out",
+                             self_.id, s.id, s.transport);
+            continue;
+        }
+        next.push_back(std::move(s));
+    }
+    if (next == cluster_)
+        return;
+    cluster_ = next;
+    if (started_flag_ && !stopping_)
+        station_->replace_servers(std::move(next));
 }
 
 void basic_app::stop()
 {
     if (stopping_.exchange(true))
         return;
+    // Leave the registry first: peers stop routing here while the calls in flight drain.
+    if (options_.registry)
+        options_.registry->stop();
     asio::post(ioc_, [this] {
         options_.log.log(log_level::info, "{} stopping (grace {} ms)", self_.id,
                          options_.grace.count());
@@ -248,6 +334,12 @@ void basic_app::drain_step(std::chrono::steady_clock::time_point deadline)
 
 void basic_app::finish()
 {
+    if (options_.registry)
+        options_.registry->stop();
+    if (hangup_) {
+        boost::system::error_code ignored;
+        hangup_->cancel(ignored);
+    }
     client_filters_.close();
     station_->close();
     server_->stop();

@@ -25,7 +25,9 @@
 #include <csignal>
 #include <functional>
 #include <future>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include <sys/wait.h>
@@ -268,6 +270,116 @@ TEST(RedisTransport, WithAofQueuedRequestsSurviveARedisRestartAndRunWhenTheNodeC
     EXPECT_TRUE(eventually([&] { return runs.load() == 10; })) << "the node ran every queued request";
     auto after = c.add(2, 3);
     EXPECT_EQ(wait(after), call_result(std::error_code{}, 5));
+}
+
+TEST(RedisTransport, RedisRestartedMidLoadWithAofCompletesEveryCallOnceAndLosesNoRequest)
+{
+    redis_server redis({"--appendonly", "yes"});
+    redis_cluster c(redis, {.connect_timeout = 20s, .reconnect_delay = 5ms});
+    std::mutex mu;
+    std::set<int> ran;
+    c.start_server([&](mailroom::dispatcher& d) {
+        d.add("work", "add", [&](int a, int b) {
+            std::lock_guard lock(mu);
+            ran.insert(a);
+            return a + b;
+        });
+    });
+    // A closed loop of 50 calls in flight: each completion issues the next call, so calls
+    // are being made, queued and answered while Redis goes away and comes back.
+    constexpr int n = 1000, in_flight = 50;
+    std::vector<std::atomic<int>> completions(n);
+    std::atomic<int> next{0}, done{0}, ok{0};
+    std::promise<void> all_done;
+    std::mutex emu;
+    std::set<std::string> errors;
+    std::function<void()> issue = [&] {
+        const int i = next++;
+        if (i >= n)
+            return;
+        c.rpc->async_call<int>({.server_type = "work", .service = "work", .method = "add"}, "k",
+                               std::tuple{i, 1000}, mailroom::call_options{.timeout = 30s},
+                               [&, i](std::error_code ec, int v) {
+                                   ++completions[i];
+                                   if (!ec) {
+                                       ok += (v == i + 1000);
+                                   } else {
+                                       std::lock_guard lock(emu);
+                                       errors.insert(ec.message());
+                                   }
+                                   if (++done == n)
+                                       all_done.set_value();
+                                   issue();
+                               });
+    };
+    for (int i = 0; i < in_flight; ++i)
+        issue();
+    ASSERT_TRUE(eventually([&] {
+        std::lock_guard lock(mu);
+        return ran.size() >= 100;
+    })) << "load is running";
+    redis.restart(); // SIGTERM: the AOF is flushed; every queued request survives
+    auto finished = all_done.get_future();
+    wait(finished);
+    for (int i = 0; i < n; ++i)
+        EXPECT_EQ(completions[i].load(), 1) << "call " << i << " completes exactly once";
+    for (const auto& e : errors)
+        EXPECT_TRUE(e == make_error_code(mailroom::error::disconnected).message() ||
+                    e == make_error_code(mailroom::redis::error::unreachable).message() ||
+                    e == make_error_code(mailroom::error::connect_failed).message())
+            << "a call that failed names the link to Redis: " << e;
+    // Nothing stays behind: every request that reached Redis is taken and answered, before
+    // or after the restart (the acceptor reconnects by itself).
+    EXPECT_TRUE(eventually([&] {
+        return length(redis, mailroom::redis::keys::request_list("work-1")) == 0 &&
+               redis.command({"KEYS", "mailroom:{work-1}:p:*"}).empty();
+    })) << "the request list and the processing list drain: "
+        << length(redis, mailroom::redis::keys::request_list("work-1")) << " queued, processing "
+        << redis.command({"KEYS", "mailroom:{work-1}:p:*"});
+    {
+        std::lock_guard lock(mu);
+        EXPECT_GE(static_cast<int>(ran.size()), ok.load()) << "every answered call ran";
+        EXPECT_GT(ok.load(), 0);
+        std::printf("%d of %d calls answered, %d failed with an error of the link to Redis; "
+                    "%zu requests ran\n", ok.load(), n, n - ok.load(), ran.size());
+    }
+    std::error_code ec;
+    EXPECT_TRUE(eventually([&] {
+        auto f = c.add(2, 3, 2s);
+        auto [e, v] = wait(f);
+        ec = e;
+        return !e && v == 5;
+    })) << "calls work again once the mail box's backoff ends: " << ec.message();
+}
+
+TEST(RedisTransport, MalformedAndOversizedEntriesAreDroppedWithoutHarmingOtherCallers)
+{
+    redis_server redis;
+    redis_cluster c(redis);
+    std::atomic<int> runs{0};
+    c.start_server([&](mailroom::dispatcher& d) { bind_add(d, &runs); });
+    const auto q = mailroom::redis::keys::request_list("work-1");
+    mailroom::frame request;
+    mailroom::protocol::encode_request(request, 1,
+                                       {.server_type = "work", .service = "work", .method = "add"},
+                                       std::tuple{1, 2});
+    auto entry = [&](std::string reply_list, std::string_view body) {
+        return mailroom::redis::encode(mailroom::redis::request_envelope{
+            .reply_list = std::move(reply_list), .deadline_ms = 0, .body = body});
+    };
+    // What a hostile or broken writer of the queue can push: not an envelope at all, an
+    // envelope whose body is not a message, one bigger than max_frame_size (8 MiB).
+    redis.command({"LPUSH", q, "garbage"});
+    redis.command({"LPUSH", q, entry(mailroom::redis::keys::reply_list("ghost"), "\xc1\xc1 not msgpack")});
+    redis.command({"LPUSH", q, entry(mailroom::redis::keys::reply_list("huge"),
+                                     std::string(9u << 20, 'x'))});
+    auto fine = c.add(20, 22);
+    EXPECT_EQ(wait(fine), call_result(std::error_code{}, 42)) << "another caller is served";
+    EXPECT_EQ(runs.load(), 1) << "no dropped entry ran";
+    EXPECT_TRUE(eventually([&] {
+        return length(redis, q) == 0 && redis.command({"KEYS", "mailroom:{work-1}:p:*"}).empty();
+    })) << "every entry left the request and the processing list";
+    EXPECT_EQ(length(redis, mailroom::redis::keys::reply_list("huge")), 0) << "never answered";
 }
 
 /// A redis_test_server process.

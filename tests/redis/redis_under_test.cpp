@@ -69,9 +69,11 @@ public:
              "a node that is down is not a connect failure: calls wait in Redis until their "
              "timeout (redis_transport_test covers Redis being down)"},
             {"AnOversizedFrameClosesOnlyThatConnection", "no connection to close: an oversized "
-             "request is removed from the queue (redis_transport_test)"},
+             "request is removed from the queue (redis_transport_test: "
+             "MalformedAndOversizedEntriesAreDroppedWithoutHarmingOtherCallers)"},
             {"GarbageClosesOnlyThatConnection", "no connection to close: malformed entries are "
-             "removed from the queue"},
+             "removed from the queue (redis_transport_test: "
+             "MalformedAndOversizedEntriesAreDroppedWithoutHarmingOtherCallers)"},
             {"AServerRefusingTheProtocolVersionSaysSoBeforeClosing",
              "the Redis protocol has no hello"},
             {"AMailboxClosedLocallyReportsNoCloseAndItsPeerOneClose",

@@ -7,6 +7,7 @@
 #include <mailroom/redis/connection.hpp>
 #include <mailroom/redis/error.hpp>
 #include <mailroom/redis/keys.hpp>
+#include <mailroom/redis/reply_reader.hpp>
 #include <mailroom/redis/url.hpp>
 
 #include <boost/asio/io_context.hpp>
@@ -76,6 +77,73 @@ TEST(RedisEnvelope, MalformedEntriesDecodeToNothing)
     EXPECT_FALSE(decode_reply(req));
     EXPECT_FALSE(decode_request(encode(reply_envelope{.node = "n", .body = {}})));
     EXPECT_GT(unix_now_ms(), 1'600'000'000'000u);
+}
+
+TEST(RedisEnvelope, AHugeContainerHeaderIsRefusedWithoutAllocatingForIt)
+{
+    // Found by the redis fuzz target: a 5-byte map header declaring 2^32 - 1 entries made
+    // the decoder allocate for all of them before noticing the entry was short.
+    const std::string huge_map("\x94\x01\xdf\xff\xff\xff\xff", 7);
+    EXPECT_FALSE(decode_request(huge_map));
+    const std::string huge_array("\x92\xdd\xff\xff\xff\xff", 6);
+    EXPECT_FALSE(decode_reply(huge_array));
+    EXPECT_FALSE(decode_request(std::string("\xdd\xff\xff\xff\xff", 5)));
+}
+
+std::span<const char> bytes(std::string_view s) { return {s.data(), s.size()}; }
+
+TEST(RedisReplyReader, BuildsRepliesFromAStreamFedInPieces)
+{
+    reply_reader r;
+    const std::string stream = "+OK\r\n:42\r\n$-1\r\n*2\r\n$5\r\nhello\r\n*1\r\n-ERR no\r\n$3\r\na";
+    std::vector<reply> got;
+    for (char c : stream) {
+        ASSERT_FALSE(r.feed({&c, 1}));
+        std::error_code ec;
+        while (auto rep = r.next(ec))
+            got.push_back(std::move(*rep));
+        ASSERT_FALSE(ec);
+    }
+    ASSERT_EQ(got.size(), 4u) << "the last bulk string is incomplete";
+    EXPECT_EQ(got[0].type, reply::kind::status);
+    EXPECT_EQ(got[0].str, "OK");
+    EXPECT_EQ(got[1].integer, 42);
+    EXPECT_EQ(got[2].type, reply::kind::nil);
+    ASSERT_EQ(got[3].elements.size(), 2u);
+    EXPECT_EQ(got[3].elements[0].str, "hello");
+    ASSERT_EQ(got[3].elements[1].elements.size(), 1u);
+    EXPECT_EQ(got[3].elements[1].elements[0].type, reply::kind::error);
+    EXPECT_EQ(got[3].elements[1].elements[0].str, "ERR no");
+    ASSERT_FALSE(r.feed(bytes("bc\r\n")));
+    std::error_code ec;
+    auto last = r.next(ec);
+    ASSERT_TRUE(last);
+    EXPECT_EQ(last->str, "abc");
+}
+
+TEST(RedisReplyReader, RefusesAnArrayBeyondItsLimitAndStaysBroken)
+{
+    reply_reader r(2);
+    ASSERT_FALSE(r.feed(bytes("*2\r\n:1\r\n:2\r\n*3\r\n")));
+    std::error_code ec;
+    auto ok = r.next(ec);
+    ASSERT_TRUE(ok);
+    EXPECT_EQ(ok->elements.size(), 2u);
+    EXPECT_FALSE(r.next(ec));
+    EXPECT_EQ(ec, error::protocol_error);
+    ec.clear();
+    EXPECT_FALSE(r.next(ec));
+    EXPECT_EQ(ec, error::protocol_error);
+
+    reply_reader big; // the default limit: a header of 2^31 - 1 elements allocates nothing
+    ASSERT_FALSE(big.feed(bytes("*2147483647\r\n")));
+    EXPECT_FALSE(big.next(ec));
+    EXPECT_EQ(ec, error::protocol_error);
+    reply_reader garbage;
+    ASSERT_FALSE(garbage.feed(bytes("?what\r\n")));
+    ec.clear();
+    EXPECT_FALSE(garbage.next(ec));
+    EXPECT_EQ(ec, error::protocol_error);
 }
 
 TEST(RedisError, EveryCodeHasAMessageAndACondition)

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <mailroom/app/config.hpp>
+#include <mailroom/app/registry.hpp>
 #include <mailroom/app/sys.hpp>
 #include <mailroom/client/mail_station.hpp>
 #include <mailroom/client/proxy.hpp>
@@ -21,6 +22,7 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -47,6 +49,13 @@ struct app_options {
     server_options server{};
     /// Where the App logs starts and stops.
     logger log{};
+    /** A live membership source (docs/membership.md), e.g.
+        `mailroom::redis::make_registry(...)`. The App registers its own entry there when it
+        starts and leaves when it stops; the servers it finds there are added to those of
+        servers.json (an entry there wins over servers.json's of the same id). Default: none,
+        servers.json alone.
+    */
+    std::shared_ptr<mailroom::registry> registry{};
 
     /** Reads `--config PATH`, `--env NAME`, `--server-id ID`, `--threads N`, `--grace MS`
         (also `--name=value`), and pomelo's `env=NAME` and `serverId=ID`; the variables
@@ -104,8 +113,18 @@ public:
     /// Blocks until the App has stopped.
     void wait();
 
-    /// start(), stop on SIGINT/SIGTERM, wait(). Returns 0.
+    /// start(), stop on SIGINT/SIGTERM, reload_config() on SIGHUP, wait(). Returns 0.
     int run();
+
+    /** Reads servers.json again and applies it: servers that appeared are added, those that
+        left are removed (their calls already sent drain), changed ones are replaced. This
+        server's own entry is not changed (a new host or port needs a restart). Throws
+        config_error if the file is unusable, and then changes nothing. Any thread.
+    */
+    void reload_config();
+
+    /// The servers this App knows now: servers.json's, and the registry's.
+    std::vector<server_info> cluster() const;
 
     /** Graceful stop: stop accepting, answer new calls with `shutting_down`, wait up to the
         grace period for calls in flight (served and made), then cancel what is left (callers
@@ -137,10 +156,15 @@ private:
                   std::string_view signature);
     void drain_step(std::chrono::steady_clock::time_point deadline);
     void finish();
+    void apply_members(); // merges config_ and members_ into cluster_; needs members_mu_
+    void wait_for_hangup();
 
     app_options options_;
     server_info self_;
-    std::vector<server_info> cluster_;
+    mutable std::mutex members_mu_;
+    std::vector<server_info> config_;  // servers.json's entries
+    std::optional<std::vector<server_info>> members_; // the registry's, once read
+    std::vector<server_info> cluster_; // what the station has
     asio::io_context ioc_;
     std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
     std::vector<std::thread> threads_;
@@ -154,6 +178,7 @@ private:
     std::chrono::steady_clock::time_point started_;
     std::optional<asio::steady_timer> drain_timer_;
     std::optional<asio::signal_set> signals_;
+    std::optional<asio::signal_set> hangup_;
     std::atomic<bool> stopping_{false};
     bool started_flag_ = false;
 

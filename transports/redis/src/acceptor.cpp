@@ -13,6 +13,7 @@
 #include <atomic>
 #include <deque>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace mailroom::redis {
 
@@ -183,10 +184,49 @@ private:
             push(std::move(o));
         backlog_.clear();
         recover();
-        // Each entry taken issues the next take, so take_depth of them stay outstanding.
-        for (unsigned k = 0; k < std::max(options_.take_depth, 1u); ++k)
-            take();
+        reclaim();
         tick();
+    }
+
+    /** Requeues the entries of our own processing list that no handler of ours holds, then
+        starts taking work.
+
+        After a lost link, Redis may have done what we never heard of: a BLMOVE whose reply
+        was lost left its entry in our processing list, and our lease still lives, so no
+        peer would ever requeue it. Such entries go back to the taking end of the request
+        list (they run again: at-least-once). Entries whose handlers still run, or whose
+        replies were just pushed from the backlog (their LREM went first on this
+        connection), are left alone. Taking starts only after the check, so it never sees an
+        entry it is about to take.
+    */
+    void reclaim()
+    {
+        auto self = shared_from_this();
+        cmd_->exec({"LRANGE", processing_, "0", "-1"}, [self, cmd = cmd_](std::error_code ec,
+                                                                          reply r) {
+            if (cmd != self->cmd_ || self->closing_ || !self->up_)
+                return;
+            if (!ec && r.type == reply::kind::array && !r.elements.empty()) {
+                std::unordered_multiset<std::string_view> held;
+                for (auto& [rl, vc] : self->conns_)
+                    for (auto& [id, entry] : vc->pending_)
+                        held.insert(entry);
+                for (auto& e : r.elements) {
+                    if (auto it = held.find(e.str); it != held.end()) {
+                        held.erase(it);
+                        continue;
+                    }
+                    ++self->requeued_;
+                    self->cmd_->exec({"LREM", self->processing_, "1", e.str},
+                                     [](std::error_code, reply) {});
+                    self->cmd_->exec({"RPUSH", self->queue_, std::move(e.str)},
+                                     [](std::error_code, reply) {});
+                }
+            }
+            // Each entry taken issues the next take, so take_depth of them stay outstanding.
+            for (unsigned k = 0; k < std::max(self->options_.take_depth, 1u); ++k)
+                self->take();
+        });
     }
 
     void lose()

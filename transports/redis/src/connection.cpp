@@ -1,5 +1,6 @@
 #include <mailroom/redis/connection.hpp>
 #include <mailroom/redis/error.hpp>
+#include <mailroom/redis/reply_reader.hpp>
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/connect.hpp>
@@ -7,7 +8,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
-#include <hiredis/hiredis.h>
 
 #include <array>
 #include <charconv>
@@ -18,26 +18,6 @@
 namespace mailroom::redis {
 
 namespace {
-
-reply convert(const redisReply* r)
-{
-    reply out;
-    switch (r->type) {
-    case REDIS_REPLY_STRING: out.type = reply::kind::string; break;
-    case REDIS_REPLY_STATUS: out.type = reply::kind::status; break;
-    case REDIS_REPLY_ERROR: out.type = reply::kind::error; break;
-    case REDIS_REPLY_INTEGER: out.type = reply::kind::integer; out.integer = r->integer; return out;
-    case REDIS_REPLY_ARRAY:
-        out.type = reply::kind::array;
-        out.elements.reserve(r->elements);
-        for (std::size_t i = 0; i < r->elements; ++i)
-            out.elements.push_back(convert(r->element[i]));
-        return out;
-    default: return out; // nil
-    }
-    out.str.assign(r->str, r->len);
-    return out;
-}
 
 /// "*N\r\n" or "$N\r\n".
 void append_header(std::string& out, char kind, std::size_t n)
@@ -94,13 +74,8 @@ struct connection::impl {
 
     impl(asio::any_io_executor ex, url u, std::chrono::milliseconds t)
         : strand(strand_on(ex)), socket(strand), resolver(strand), timer(strand),
-          where(std::move(u)), connect_timeout(t), reader(redisReaderCreate())
+          where(std::move(u)), connect_timeout(t)
     {
-    }
-    ~impl()
-    {
-        if (reader)
-            redisReaderFree(reader);
     }
 
     strand_type strand;
@@ -109,7 +84,7 @@ struct connection::impl {
     asio::steady_timer timer;
     url where;
     std::chrono::milliseconds connect_timeout;
-    redisReader* reader;
+    reply_reader reader;
 
     state st = state::idle;
     std::string out;      // encoded, not yet written
@@ -119,6 +94,7 @@ struct connection::impl {
     std::deque<reply_handler> waiting; // FIFO: one per command sent or queued
     connect_handler on_connect;
     std::function<void(std::error_code)> lost;
+    std::function<void(reply)> push; // replies nobody waits for (pub/sub messages)
     std::array<char, 64 * 1024> rbuf{};
 };
 
@@ -141,6 +117,13 @@ void connection::on_lost(std::function<void(std::error_code)> handler)
 {
     asio::post(impl_->strand, [self = shared_from_this(), h = std::move(handler)]() mutable {
         self->impl_->lost = std::move(h);
+    });
+}
+
+void connection::on_push(std::function<void(reply)> handler)
+{
+    asio::post(impl_->strand, [self = shared_from_this(), h = std::move(handler)]() mutable {
+        self->impl_->push = std::move(h);
     });
 }
 
@@ -201,18 +184,24 @@ struct driver {
             asio::bind_executor(s.strand, [c, &s](boost::system::error_code ec, std::size_t n) {
                 if (ec)
                     return fail(c, s, make_error_code(error::connection_lost), true);
-                if (redisReaderFeed(s.reader, s.rbuf.data(), n) != REDIS_OK)
+                if (s.reader.feed({s.rbuf.data(), n}))
                     return fail(c, s, make_error_code(error::protocol_error), true);
                 for (;;) {
-                    void* r = nullptr;
-                    if (redisReaderGetReply(s.reader, &r) != REDIS_OK)
-                        return fail(c, s, make_error_code(error::protocol_error), true);
-                    if (!r)
+                    std::error_code bad;
+                    auto next = s.reader.next(bad);
+                    if (bad)
+                        return fail(c, s, bad, true);
+                    if (!next)
                         break;
-                    auto rep = convert(static_cast<redisReply*>(r));
-                    freeReplyObject(r);
-                    if (s.waiting.empty())
-                        return fail(c, s, make_error_code(error::protocol_error), true);
+                    auto rep = std::move(*next);
+                    if (s.waiting.empty()) {
+                        if (!s.push)
+                            return fail(c, s, make_error_code(error::protocol_error), true);
+                        s.push(std::move(rep));
+                        if (s.st == connection::impl::state::closed)
+                            return;
+                        continue;
+                    }
                     auto h = std::move(s.waiting.front());
                     s.waiting.pop_front();
                     if (rep.type == reply::kind::error)

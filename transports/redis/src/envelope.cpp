@@ -45,13 +45,19 @@ std::string encode(const reply_envelope& e)
 
 namespace {
 
-// Unpacks without copying: strings and bin point into `entry`.
+// Unpacks without copying: strings and bin point into `entry`. An envelope is one flat array
+// of at most four scalars, so the limits refuse anything else before msgpack allocates for
+// it: a header declaring 2^32 map entries in a 10-byte entry costs nothing.
 bool unpack(std::string_view entry, msgpack::object_handle& oh) noexcept
 {
     try {
         std::size_t off = 0;
-        oh = msgpack::unpack(entry.data(), entry.size(), off,
-                             [](msgpack::type::object_type, std::size_t, void*) { return true; });
+        bool referenced = false;
+        const msgpack::unpack_limit limit(/*array=*/4, /*map=*/0, /*str=*/entry.size(),
+                                          /*bin=*/entry.size(), /*ext=*/0, /*depth=*/2);
+        oh = msgpack::unpack(
+            entry.data(), entry.size(), off, referenced,
+            [](msgpack::type::object_type, std::size_t, void*) { return true; }, nullptr, limit);
         return off == entry.size() && oh.get().type == msgpack::type::ARRAY;
     } catch (...) {
         return false;

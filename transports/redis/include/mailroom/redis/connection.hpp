@@ -64,6 +64,12 @@ public:
     void exec(std::vector<std::string> args, reply_handler handler);
     void exec(std::initializer_list<std::string_view> args, reply_handler handler);
 
+    /** Receives, on the strand, the replies no command waits for: the messages of a
+        subscribed connection (SUBSCRIBE's own confirmation still goes to its handler).
+        Without it such a reply is a protocol error that closes the connection.
+    */
+    void on_push(std::function<void(reply)> handler);
+
     /// Called once, on the strand, when an open connection goes down (not after `close`).
     void on_lost(std::function<void(std::error_code)> handler);
 
