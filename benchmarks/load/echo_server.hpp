@@ -15,7 +15,7 @@ namespace mailroom::load {
 class echo_server {
 public:
     virtual ~echo_server() = default;
-    /// The bound port.
+    /// The bound port (0 for a Unix socket or Redis).
     virtual std::uint16_t port() const = 0;
     /// Client links currently open.
     virtual std::size_t connections() const = 0;
@@ -37,7 +37,7 @@ std::unique_ptr<echo_server> make_echo_server(boost::asio::io_context& ioc, cons
 std::unique_ptr<caller> make_caller(boost::asio::io_context& ioc, const load_options& o,
                                     std::uint16_t port, echo_load& load);
 
-// The two implementations.
+// The implementations.
 std::unique_ptr<echo_server> make_mailroom_server(boost::asio::io_context& ioc,
                                                   const load_options& o);
 std::unique_ptr<caller> make_mailroom_caller(boost::asio::io_context& ioc, const load_options& o,
@@ -45,5 +45,14 @@ std::unique_ptr<caller> make_mailroom_caller(boost::asio::io_context& ioc, const
 std::unique_ptr<echo_server> make_raw_server(boost::asio::io_context& ioc, const load_options& o);
 std::unique_ptr<caller> make_raw_caller(boost::asio::io_context& ioc, const load_options& o,
                                         std::uint16_t port, echo_load& load);
+/// raw-redis (raw_redis.cpp) and raw-crawlab (raw_crawlab.cpp), on `o.redis_url`.
+std::unique_ptr<echo_server> make_raw_redis_server(boost::asio::io_context& ioc,
+                                                   const load_options& o);
+std::unique_ptr<caller> make_raw_redis_caller(boost::asio::io_context& ioc, const load_options& o,
+                                              echo_load& load);
+std::unique_ptr<echo_server> make_raw_crawlab_server(boost::asio::io_context& ioc,
+                                                     const load_options& o);
+std::unique_ptr<caller> make_raw_crawlab_caller(boost::asio::io_context& ioc,
+                                                const load_options& o, echo_load& load);
 
 } // namespace mailroom::load

@@ -1,5 +1,6 @@
 #include "mailroom_echo.hpp"
 
+#include <mailroom/redis.hpp>
 #include <mailroom/server.hpp>
 #include <mailroom/tcp.hpp>
 #include <mailroom/ws.hpp>
@@ -60,6 +61,8 @@ mailbox_factory client_transport(const load_options& o)
         return ws::make_mailbox_factory();
     if (o.transport == "unix")
         return uds::make_mailbox_factory();
+    if (o.transport == "redis")
+        return redis::make_mailbox_factory({.default_url = o.redis_url});
     return tcp::make_mailbox_factory();
 }
 
@@ -77,7 +80,8 @@ mailroom_client::mailroom_client(boost::asio::io_context& ioc, const load_option
                 .max_pending_per_server =
                     std::max<std::size_t>({10'000, o.inflight, o.hold_calls}),
                 .max_frame_size = frame_limit(o)});
-        station->add_transport(o.transport, client_transport(o));
+        station->add_transport(o.transport, client_transport(o),
+                               o.transport == "redis" ? redis::protocol() : nullptr);
         server_info echo{.id = std::string(echo_server_id), .server_type = "echo",
                          .host = o.host, .port = port, .transport = o.transport};
         if (o.transport == "unix")
@@ -114,7 +118,16 @@ public:
             });
         std::shared_ptr<tcp::acceptor> tcp_acceptor;
         std::shared_ptr<ws::acceptor> ws_acceptor;
-        if (o.transport == "ws")
+        std::shared_ptr<const wire_protocol> protocol;
+        if (o.transport == "redis") {
+            // Node "echo-1" in the run's Redis: requests on mailroom:{echo-1}:q.
+            acceptor_ = redis::make_acceptor(ioc.get_executor(),
+                                             {.url = o.redis_url,
+                                              .node_id = std::string(echo_server_id),
+                                              .max_frame_size = frame_limit(o),
+                                              .take_depth = o.take_depth});
+            protocol = redis::protocol();
+        } else if (o.transport == "ws")
             acceptor_ = ws_acceptor = ws::make_acceptor(
                 ioc.get_executor(),
                 {.host = o.host, .port = o.port, .max_frame_size = frame_limit(o)});
@@ -125,7 +138,7 @@ public:
             acceptor_ = tcp_acceptor = tcp::make_acceptor(
                 ioc.get_executor(),
                 {.host = o.host, .port = o.port, .max_frame_size = frame_limit(o)});
-        if (auto ec = server_.listen(acceptor_))
+        if (auto ec = server_.listen(acceptor_, protocol))
             throw std::runtime_error(fmt::format("cannot listen on {} over {}: {}",
                                                  acceptor_->local_address(), o.transport,
                                                  ec.message()));
@@ -172,7 +185,7 @@ private:
     server server_;
     std::shared_ptr<held_calls> held_;
     std::shared_ptr<acceptor> acceptor_;
-    std::uint16_t port_ = 0; // 0 for a Unix socket
+    std::uint16_t port_ = 0; // 0 for a Unix socket or Redis
 };
 
 class mailroom_caller final : public caller {
@@ -218,12 +231,20 @@ std::unique_ptr<caller> make_mailroom_caller(boost::asio::io_context& ioc, const
 
 std::unique_ptr<echo_server> make_echo_server(boost::asio::io_context& ioc, const load_options& o)
 {
+    if (o.transport == "raw-redis")
+        return make_raw_redis_server(ioc, o);
+    if (o.transport == "raw-crawlab")
+        return make_raw_crawlab_server(ioc, o);
     return o.transport == "raw" ? make_raw_server(ioc, o) : make_mailroom_server(ioc, o);
 }
 
 std::unique_ptr<caller> make_caller(boost::asio::io_context& ioc, const load_options& o,
                                     std::uint16_t port, echo_load& load)
 {
+    if (o.transport == "raw-redis")
+        return make_raw_redis_caller(ioc, o, load);
+    if (o.transport == "raw-crawlab")
+        return make_raw_crawlab_caller(ioc, o, load);
     return o.transport == "raw" ? make_raw_caller(ioc, o, port, load)
                                 : make_mailroom_caller(ioc, o, port, load);
 }

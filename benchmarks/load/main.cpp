@@ -8,7 +8,8 @@
 // same echo over a bare length-prefixed socket: the ceiling; --vs-raw runs both in every
 // round and prints the ratios. --idle-connections and --hold-calls measure memory.
 //
-// usage: mailroom-load [--mode inproc|server|client|separate] [--transport tcp|ws|unix|raw]
+// usage: mailroom-load [--mode inproc|server|client|separate]
+//                      [--transport tcp|ws|unix|redis|raw|raw-redis|raw-crawlab]
 //                      [--inflight N] [--calls N | --duration SEC] [--payload BYTES]
 //                      [--repeat N] [--vs-raw] [--pin CPU[,CPU]] [--json] ...  (--help)
 
@@ -82,7 +83,7 @@ int run_rounds(const load::load_options& o)
 {
     std::vector<load::measurement> main_runs, raw_runs;
     load::load_options raw = o;
-    raw.transport = "raw";
+    raw.transport = load::raw_counterpart(o.transport);
     bool failed = false;
     for (unsigned round = 0; round < o.repeat && !failed; ++round) {
         main_runs.push_back(load::run_once(o));

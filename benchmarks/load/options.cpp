@@ -53,6 +53,16 @@ const char* to_string(run_mode m) noexcept
     return "?";
 }
 
+bool uses_redis(std::string_view transport) noexcept
+{
+    return transport == "redis" || transport == "raw-redis" || transport == "raw-crawlab";
+}
+
+std::string raw_counterpart(std::string_view transport)
+{
+    return transport == "redis" ? "raw-redis" : "raw";
+}
+
 std::uint64_t warmup_calls(const load_options& o) noexcept
 {
     if (o.warmup)
@@ -84,11 +94,27 @@ per call and peak RSS.
                                client: call the server at --host/--port;
                                separate: start this program as the server in a child
                                process (--mode server) and run the client here
-  --transport tcp|ws|unix|raw  tcp: mailroom's whole call path over its TCP transport
+  --transport tcp|ws|unix|redis|raw|raw-redis|raw-crawlab
+                               tcp: mailroom's whole call path over its TCP transport
                                (default); ws: over its WebSocket transport; unix: over
                                the Unix-socket transport of examples/custom_transport;
+                               redis: over its Redis-queue transport;
                                raw: the same echo over a bare length-prefixed socket
-                               with the same write coalescing (the ceiling)
+                               with the same write coalescing (the ceiling of tcp);
+                               raw-redis: the redis transport's round trip (LPUSH, BLMOVE,
+                               LPUSH + LREM, BRPOP/RPOP) with hiredis and Asio, no
+                               mailroom (its ceiling); raw-crawlab: Crawlab's round trip
+                               (LPUSH rpc:NODE, then BRPOP rpc:NODE:ID on the call's own
+                               connection from a pool; the node BRPOPs and LPUSHes)
+  --redis-url URL              redis://HOST:PORT of the Redis the redis transports use;
+                               without it inproc and separate runs start a redis-server
+                               of their own on a free loopback port (one per run), and
+                               its CPU is measured too (/proc/PID/stat; with --redis-url,
+                               the PID INFO reports, when /proc shows it)
+  --take-depth N               redis, raw-redis and raw-crawlab: the node keeps N blocking
+                               takes (BLMOVE, BRPOP) pipelined on its connection instead of
+                               one (default 1, the transport's default and Crawlab's);
+                               redis: acceptor_options::take_depth
   --host ADDR                  address to listen on / connect to (default 127.0.0.1);
                                with --transport unix, the socket path (inproc: a fresh
                                one in the temp directory unless ADDR contains a '/')
@@ -100,7 +126,8 @@ per call and peak RSS.
                                1000 with --duration)
   --payload BYTES              size of the echoed string (default 64)
   --threads N                  threads running the io_context (default 1); in inproc
-                               mode server and client share them
+                               mode server and client share them; raw-redis and
+                               raw-crawlab (and redis with --vs-raw) need 1
   --connections N              client links (default 1): tcp opens N mail stations with
                                the one server (a station has one mail box per server id);
                                raw opens N sockets; calls go round robin over them
@@ -108,9 +135,9 @@ per call and peak RSS.
                                to it; two pin the client to the first and the server to
                                the second (inproc: the process to both)
   --repeat N                   run the measurement N times and report medians
-  --vs-raw                     in every round also run --transport raw with the same
-                               settings, and report mailroom/raw ratios (medians of the
-                               per-round ratios)
+  --vs-raw                     in every round also run --transport raw (raw-redis for
+                               redis) with the same settings, and report mailroom/raw
+                               ratios (medians of the per-round ratios)
   --idle-connections N         memory scenario: open N links, make one call on each, and
                                report the server's RSS and heap per idle link
   --hold-calls N               memory scenario: N calls the server holds unanswered; report
@@ -129,7 +156,8 @@ measured; once they have all completed the clock starts and the rest are timed. 
 is per call, from issue to completion (steady_clock). CPU per call is the CPU time used
 during the measured phase divided by the measured calls: in inproc mode the whole process
 (client and server together); in separate mode client and server separately (the server
-reports its getrusage over its control pipe); in client mode the client only.
+reports its getrusage over its control pipe); in client mode the client only. Over Redis,
+redis-server's CPU is added when its process can be read.
 A failed call (an error code or a wrong echo) stops the run: nothing more is issued, the
 calls in flight complete and are counted too, and the exit status is 1.
 Server control (--mode server, stdin lines): "stats" prints a "stats key=value ..." line,
@@ -143,11 +171,11 @@ std::optional<load_options> parse_options(int argc, char** argv, std::string& er
 {
     load_options o;
     constexpr auto u64_max = std::numeric_limits<std::uint64_t>::max();
-    constexpr std::array<std::string_view, 17> valued{
+    constexpr std::array<std::string_view, 19> valued{
         "--transport", "--mode",     "--host",   "--port",        "--inflight",
         "--calls",     "--payload",  "--threads", "--duration",   "--warmup",
         "--connections", "--pin",    "--repeat", "--idle-connections", "--hold-calls",
-        "--overload",  "--busy-limit"};
+        "--overload",  "--busy-limit", "--redis-url", "--take-depth"};
     for (int i = 1; i < argc; ++i) {
         std::string_view flag = argv[i];
         if (flag == "--help" || flag == "-h") {
@@ -183,10 +211,17 @@ std::optional<load_options> parse_options(int argc, char** argv, std::string& er
         if (flag == "--transport") {
             o.transport = value;
             if (o.transport != "tcp" && o.transport != "ws" && o.transport != "unix" &&
-                o.transport != "raw") {
-                error = fmt::format("unknown transport \"{}\" (tcp, ws, unix or raw)", value);
+                o.transport != "raw" && !uses_redis(o.transport)) {
+                error = fmt::format("unknown transport \"{}\" (tcp, ws, unix, redis, raw, "
+                                    "raw-redis or raw-crawlab)",
+                                    value);
                 return std::nullopt;
             }
+        } else if (flag == "--take-depth") {
+            ok = parse_number<unsigned>(value, 1, 10'000, o.take_depth);
+        } else if (flag == "--redis-url") {
+            o.redis_url = value;
+            ok = value.starts_with("redis://");
         } else if (flag == "--mode") {
             if (value == "inproc")
                 o.mode = run_mode::inproc;
@@ -252,7 +287,29 @@ std::optional<load_options> parse_options(int argc, char** argv, std::string& er
         error = "--transport unix outside --mode inproc needs --host /path/to/socket";
         return std::nullopt;
     }
-    if (o.mode == run_mode::client && o.port == 0 && o.transport != "unix") {
+    if (uses_redis(o.transport)) {
+        if ((o.mode == run_mode::server || o.mode == run_mode::client) && o.redis_url.empty()) {
+            error = fmt::format("--mode {} --transport {} needs --redis-url (the Redis both "
+                                "ends share)",
+                                to_string(o.mode), o.transport);
+            return std::nullopt;
+        }
+        if ((o.transport != "redis" || o.vs_raw) && o.threads != 1) {
+            error = fmt::format("--transport {} runs on one thread",
+                                o.transport == "redis" ? "raw-redis" : o.transport);
+            return std::nullopt;
+        }
+        if (o.idle_connections || o.hold_calls || o.overload_us) {
+            error = "the memory and overload scenarios run over tcp, ws or unix";
+            return std::nullopt;
+        }
+    }
+    if (o.take_depth != 1 && !uses_redis(o.transport)) {
+        error = "--take-depth is for --transport redis, raw-redis or raw-crawlab";
+        return std::nullopt;
+    }
+    if (o.mode == run_mode::client && o.port == 0 && o.transport != "unix" &&
+        !uses_redis(o.transport)) {
         error = "--mode client needs --port (the port the server printed)";
         return std::nullopt;
     }
@@ -260,8 +317,9 @@ std::optional<load_options> parse_options(int argc, char** argv, std::string& er
         error = "--vs-raw needs a server of each kind: use --mode separate or inproc";
         return std::nullopt;
     }
-    if (o.vs_raw && o.transport == "raw") {
-        error = "--vs-raw compares a mailroom transport with raw; drop --transport raw";
+    if (o.vs_raw && (o.transport.starts_with("raw"))) {
+        error = "--vs-raw compares a mailroom transport with its raw ceiling; drop --transport "
+                "raw*";
         return std::nullopt;
     }
     if (o.idle_connections && o.hold_calls) {

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mailroom::load {
@@ -17,10 +18,24 @@ enum class run_mode {
 
 const char* to_string(run_mode m) noexcept;
 
+/// Whether `transport` goes through Redis ("redis", "raw-redis", "raw-crawlab").
+bool uses_redis(std::string_view transport) noexcept;
+
+/// The ceiling `--vs-raw` compares `transport` with: "raw-redis" for "redis", else "raw".
+std::string raw_counterpart(std::string_view transport);
+
 /// The command line of mailroom-load; defaults are the ones the usage text states.
 struct load_options {
-    /// "tcp" (mailroom over its TCP transport) or "raw" (bare length-prefixed echo).
+    /// "tcp", "ws", "unix" or "redis" (mailroom over that transport), "raw" (bare
+    /// length-prefixed echo), "raw-redis" or "raw-crawlab" (the Redis round trips without
+    /// mailroom, raw_redis.cpp).
     std::string transport = "tcp";
+    /// The Redis of the redis transports; empty: inproc and separate runs start their own
+    /// redis-server on a free loopback port (server and client modes need one).
+    std::string redis_url;
+    /// The redis transports: blocking takes (BLMOVE, BRPOP) the node keeps outstanding on its
+    /// connection (redis: acceptor_options::take_depth); 1 is the default and Crawlab's.
+    unsigned take_depth = 1;
     run_mode mode = run_mode::inproc;
     std::string host = "127.0.0.1";
     /// 0 picks a free port (server, inproc); a client needs a real one.

@@ -145,6 +145,7 @@ std::vector<std::pair<std::string, double>> numbers(const load_options& o, const
             {"cpu_us_per_call", u.cpu_us_per_call},
             {"client_cpu_us_per_call", u.client_cpu_us_per_call},
             {"server_cpu_us_per_call", u.server_cpu_us_per_call},
+            {"redis_cpu_us_per_call", u.redis_cpu_us_per_call},
             {"peak_rss_kib", u.peak_rss_kib},
             {"server_peak_rss_kib", u.server_peak_rss_kib},
             {"latency_store_kib", d(r.latency_store_kib)}};
@@ -174,7 +175,7 @@ std::string format_text(const load_options& o, const measurement& m)
         "  throughput {:.0f} calls/s\n"
         "  latency us min {:.1f}  mean {:.1f}  p50 {:.1f}  p90 {:.1f}  p99 {:.1f}  "
         "p99.9 {:.1f}  max {:.1f}\n"
-        "  cpu us/call {} ({}; client {}, server {})\n"
+        "  cpu us/call {} ({}; client {}, server {}, redis {})\n"
         "  peak rss   client {:.0f} KiB (latencies {} KiB), server {}\n",
         to_string(o.mode), m.transport, o.threads, o.connections, o.inflight, o.payload,
         o.client_cpus.empty() ? std::string()
@@ -183,7 +184,7 @@ std::string format_text(const load_options& o, const measurement& m)
         r.calls, r.warmup_calls, s.measured, r.errors, s.seconds, s.calls_per_sec, s.min_us,
         s.mean_us, s.p50_us, s.p90_us, s.p99_us, s.p999_us, s.max_us, cpu_text(u.cpu_us_per_call),
         u.cpu_scope, cpu_text(u.client_cpu_us_per_call), cpu_text(u.server_cpu_us_per_call),
-        u.peak_rss_kib, r.latency_store_kib,
+        cpu_text(u.redis_cpu_us_per_call), u.peak_rss_kib, r.latency_store_kib,
         u.server_peak_rss_kib < 0 ? std::string("?")
                                   : fmt::format("{:.0f} KiB", u.server_peak_rss_kib));
 }
@@ -199,8 +200,8 @@ std::string format_rounds_json(const load_options& o, const std::vector<measurem
         main.empty() ? std::string() : main.front().use.cpu_scope, main.size(),
         json_fields(medians(o, main)));
     if (!raw.empty()) {
-        out += fmt::format(",\"raw\":{{\"transport\":\"raw\",\"runs\":{}{}}}", raw.size(),
-                           json_fields(medians(o, raw)));
+        out += fmt::format(",\"raw\":{{\"transport\":\"{}\",\"runs\":{}{}}}",
+                           raw.front().transport, raw.size(), json_fields(medians(o, raw)));
         for (auto key : ratio_keys)
             out += fmt::format(",\"ratio_{}\":{:.3f}", key, ratio(o, main, raw, key));
     }
@@ -210,42 +211,52 @@ std::string format_rounds_json(const load_options& o, const std::vector<measurem
 std::string format_rounds_text(const load_options& o, const std::vector<measurement>& main,
                                const std::vector<measurement>& raw)
 {
+    // Over Redis a column for redis-server's CPU per call.
+    bool redis = false;
+    for (const auto* runs : {&main, &raw})
+        for (const auto& m : *runs)
+            redis = redis || m.use.redis_cpu_us_per_call >= 0;
     std::string out = fmt::format(
         "mailroom-load: {} rounds, {} mode, {} in flight, {}-byte payload, {} connections, {} "
         "threads{}\n"
-        "  {:<5} {:<9} {:>12} {:>9} {:>9} {:>9} {:>10} {:>10} {:>10}\n",
+        "  {:<5} {:<11} {:>12} {:>9} {:>9} {:>9} {:>10} {:>10} {:>10}{}\n",
         main.size(), to_string(o.mode), o.inflight, o.payload, o.connections, o.threads,
         o.client_cpus.empty() ? std::string()
                               : fmt::format(", pinned {}/{}", format_cpus(o.client_cpus),
                                             format_cpus(o.server_cpus)),
         "round", "transport", "calls/s", "p50 us", "p99 us", "p99.9 us", "cpu us/call",
-        "client", "server");
-    auto line = [&](std::string round, const std::string& t, const measurement& m) {
-        return fmt::format("  {:<5} {:<9} {:>12.0f} {:>9.1f} {:>9.1f} {:>9.1f} {:>10} {:>10} {:>10}\n",
-                           round, t, m.sum.calls_per_sec, m.sum.p50_us, m.sum.p99_us,
-                           m.sum.p999_us, cpu_text(m.use.cpu_us_per_call),
-                           cpu_text(m.use.client_cpu_us_per_call),
-                           cpu_text(m.use.server_cpu_us_per_call));
+        "client", "server", redis ? fmt::format(" {:>10}", "redis") : std::string());
+    auto row = [&](const std::string& round, const std::string& t, double calls_per_sec,
+                   double p50, double p99, double p999, double cpu, double client, double server,
+                   double redis_cpu) {
+        return fmt::format("  {:<5} {:<11} {:>12.0f} {:>9.1f} {:>9.1f} {:>9.1f} {:>10} {:>10} "
+                           "{:>10}{}\n",
+                           round, t, calls_per_sec, p50, p99, p999, cpu_text(cpu),
+                           cpu_text(client), cpu_text(server),
+                           redis ? fmt::format(" {:>10}", cpu_text(redis_cpu)) : std::string());
+    };
+    auto line = [&](const std::string& round, const measurement& m) {
+        return row(round, m.transport, m.sum.calls_per_sec, m.sum.p50_us, m.sum.p99_us,
+                   m.sum.p999_us, m.use.cpu_us_per_call, m.use.client_cpu_us_per_call,
+                   m.use.server_cpu_us_per_call, m.use.redis_cpu_us_per_call);
     };
     for (std::size_t i = 0; i < main.size(); ++i) {
-        out += line(std::to_string(i + 1), main[i].transport, main[i]);
+        out += line(std::to_string(i + 1), main[i]);
         if (i < raw.size())
-            out += line(std::to_string(i + 1), "raw", raw[i]);
+            out += line(std::to_string(i + 1), raw[i]);
     }
-    auto med = [&](const std::vector<measurement>& runs, const std::string& t) {
+    auto med = [&](const std::vector<measurement>& runs) {
         auto f = medians(o, runs);
-        return fmt::format("  {:<5} {:<9} {:>12.0f} {:>9.1f} {:>9.1f} {:>9.1f} {:>10} {:>10} {:>10}\n",
-                           "med", t, field(f, "calls_per_sec"), field(f, "p50_us"),
-                           field(f, "p99_us"), field(f, "p999_us"),
-                           cpu_text(field(f, "cpu_us_per_call")),
-                           cpu_text(field(f, "client_cpu_us_per_call")),
-                           cpu_text(field(f, "server_cpu_us_per_call")));
+        return row("med", runs.front().transport, field(f, "calls_per_sec"), field(f, "p50_us"),
+                   field(f, "p99_us"), field(f, "p999_us"), field(f, "cpu_us_per_call"),
+                   field(f, "client_cpu_us_per_call"), field(f, "server_cpu_us_per_call"),
+                   field(f, "redis_cpu_us_per_call"));
     };
     if (!main.empty())
-        out += med(main, main.front().transport);
+        out += med(main);
     if (!raw.empty()) {
-        out += med(raw, "raw");
-        out += "  mailroom/raw (median of per-round ratios):";
+        out += med(raw);
+        out += fmt::format("  mailroom/{} (median of per-round ratios):", raw.front().transport);
         for (auto key : ratio_keys)
             out += fmt::format(" {} {:.3f}", key, ratio(o, main, raw, key));
         out += "\n";

@@ -42,11 +42,14 @@ summary summarise(run_result& r);
 /// CPU and memory of one run. Negative values are unknown (printed as null).
 struct resource_use {
     /// What `cpu_us_per_call` covers: "process" (inproc: client and server in one process),
-    /// "client+server" (separate), or "client" (client mode: the server is elsewhere).
+    /// "client+server" (separate), or "client" (client mode: the server is elsewhere); with
+    /// "+redis" when redis-server's CPU is included.
     std::string cpu_scope = "process";
     double cpu_us_per_call = -1;
     double client_cpu_us_per_call = -1;
     double server_cpu_us_per_call = -1;
+    /// redis-server's CPU per call (the redis transports, when its process can be read).
+    double redis_cpu_us_per_call = -1;
     /// Peak RSS of the client process (the whole process in inproc mode), KiB.
     double peak_rss_kib = -1;
     /// Peak RSS of the server process (separate mode), KiB.

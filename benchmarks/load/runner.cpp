@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "proc_stats.hpp"
+#include "redis_side.hpp"
 
 namespace mailroom::load {
 
@@ -31,6 +32,14 @@ std::vector<std::string> server_child_args(const load_options& o)
     if (!o.server_cpus.empty()) {
         a.push_back("--pin");
         a.push_back(format_cpus(o.server_cpus));
+    }
+    if (!o.redis_url.empty()) {
+        a.push_back("--redis-url");
+        a.push_back(o.redis_url);
+    }
+    if (o.take_depth != 1) {
+        a.push_back("--take-depth");
+        a.push_back(std::to_string(o.take_depth));
     }
     return a;
 }
@@ -81,14 +90,22 @@ bool server_side::finish()
     return !child_ || child_->stop() == 0;
 }
 
-measurement run_once(const load_options& o)
+measurement run_once(const load_options& options)
 {
+    // Over Redis: the run's own redis-server (unless --redis-url), which both ends use.
+    std::unique_ptr<redis_side> redis;
+    load_options o = options;
+    if (uses_redis(o.transport)) {
+        redis = std::make_unique<redis_side>(o);
+        o.redis_url = redis->url();
+    }
     measurement m;
     m.transport = o.transport;
     asio::io_context ioc;
     server_side server(ioc, o);
 
     std::optional<server_stats> s0, s1;
+    std::optional<double> r0, r1;
     cpu_times c0, c1;
     std::unique_ptr<caller> c;
     load_hooks hooks{
@@ -97,11 +114,15 @@ measurement run_once(const load_options& o)
                 // Nothing is in flight here: the server is idle while it answers.
                 if (server.separate())
                     s0 = server.stats();
+                if (redis)
+                    r0 = redis->cpu_us();
                 c0 = process_cpu();
             },
         .measure_end =
             [&] {
                 c1 = process_cpu();
+                if (redis)
+                    r1 = redis->cpu_us();
                 if (server.separate())
                     s1 = server.stats();
             },
@@ -137,6 +158,12 @@ measurement run_once(const load_options& o)
             u.cpu_scope = "client";
             u.client_cpu_us_per_call = client;
             u.cpu_us_per_call = client;
+        }
+        if (r0 && r1) {
+            // Redis does part of every call's work: it counts in the total.
+            u.redis_cpu_us_per_call = (*r1 - *r0) / n;
+            u.cpu_us_per_call += u.redis_cpu_us_per_call;
+            u.cpu_scope += "+redis";
         }
     }
     if (s1)

@@ -70,7 +70,7 @@ struct redis_cluster {
             t.join();
     }
 
-    void start_server(std::function<void(mailroom::dispatcher&)> bind)
+    void start_server(std::function<void(mailroom::dispatcher&)> bind, unsigned take_depth = 1)
     {
         srv.emplace(ioc.get_executor(), mailroom::server_options{
                                             .server_id = "work-1",
@@ -79,7 +79,8 @@ struct redis_cluster {
         auto acc = mailroom::redis::make_acceptor(
             ioc.get_executor(), {.url = redis.url(), .node_id = "work-1", .lease_ttl = 600ms,
                                  .reply_ttl = 5000ms, .max_backoff = 200ms,
-                                 .log = {.min_level = mailroom::log_level::off}});
+                                 .log = {.min_level = mailroom::log_level::off},
+                                 .take_depth = take_depth});
         ASSERT_FALSE(srv->listen(acc, mailroom::redis::protocol()));
     }
 
@@ -128,6 +129,23 @@ TEST(RedisTransport, CallsWaitInRedisUntilTheNodeStartsAndAreAnsweredThen)
     c.start_server([](mailroom::dispatcher& d) { bind_add(d); });
     for (int i = 0; i < 20; ++i)
         EXPECT_EQ(wait(calls[i]), call_result(std::error_code{}, i + 1));
+}
+
+TEST(RedisTransport, ANodeKeepingSeveralTakesOutstandingRunsEveryRequestOnceAndAnswersIt)
+{
+    redis_server redis;
+    redis_cluster c(redis);
+    std::atomic<int> runs{0};
+    c.start_server([&](mailroom::dispatcher& d) { bind_add(d, &runs); }, 8);
+    std::vector<std::future<call_result>> calls;
+    for (int i = 0; i < 200; ++i)
+        calls.push_back(c.add(i, 1));
+    for (int i = 0; i < 200; ++i)
+        EXPECT_EQ(wait(calls[i]), call_result(std::error_code{}, i + 1));
+    EXPECT_EQ(runs.load(), 200) << "each request taken once";
+    EXPECT_EQ(length(redis, mailroom::redis::keys::request_list("work-1")), 0);
+    EXPECT_TRUE(eventually([&] { return redis.command({"KEYS", "mailroom:{work-1}:p:*"}).empty(); }))
+        << "every answered request left the processing list";
 }
 
 TEST(RedisTransport, ARequestWhoseDeadlinePassedInTheQueueIsNotRun)

@@ -4,11 +4,13 @@
 // The pure pieces of the Redis transport: URLs, keys, envelopes, the error category.
 
 #include <mailroom/error.hpp>
+#include <mailroom/redis/connection.hpp>
 #include <mailroom/redis/error.hpp>
 #include <mailroom/redis/keys.hpp>
 #include <mailroom/redis/reply_reader.hpp>
 #include <mailroom/redis/url.hpp>
 
+#include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
 namespace {
@@ -158,6 +160,19 @@ TEST(RedisError, EveryCodeHasAMessageAndACondition)
     EXPECT_TRUE(std::error_code(error::bad_option) == mailroom::condition::permanent);
     EXPECT_FALSE(std::error_code(error::connection_lost) == mailroom::condition::permanent);
     EXPECT_TRUE(std::error_code(error::connection_lost) == mailroom::condition::disconnected);
+}
+
+// The transport's endpoint and acceptor pass their own strand: the connection runs on it
+// rather than on a strand of its own inside it (which doubled the work of every handler).
+TEST(RedisConnection, UsesTheStrandItIsGivenAndMakesOneOtherwise)
+{
+    boost::asio::io_context ioc;
+    const auto owner = boost::asio::make_strand(boost::asio::any_io_executor(ioc.get_executor()));
+    EXPECT_TRUE(connection::create(owner, url{})->get_executor() == owner);
+    const auto own = connection::create(ioc.get_executor(), url{});
+    EXPECT_FALSE(own->get_executor() == owner);
+    EXPECT_TRUE(own->get_executor().get_inner_executor() ==
+                boost::asio::any_io_executor(ioc.get_executor()));
 }
 
 } // namespace

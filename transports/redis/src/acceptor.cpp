@@ -12,6 +12,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <deque>
 #include <set>
@@ -252,7 +253,9 @@ private:
                               [](std::error_code, reply) {});
                 }
             }
-            self->take();
+            // Each entry taken issues the next take, so take_depth of them stay outstanding.
+            for (unsigned k = 0; k < std::max(self->options_.take_depth, 1u); ++k)
+                self->take();
         });
     }
 

@@ -19,8 +19,8 @@
 namespace mailroom::redis {
 
 /** One RESP connection to Redis over Asio: commands are pipelined, and their replies
-    complete in the order the commands were issued. hiredis only encodes commands and parses
-    replies; every byte moves through Asio and nothing blocks a thread.
+    complete in the order the commands were issued. Commands are written as RESP here and
+    hiredis only parses replies; every byte moves through Asio and nothing blocks a thread.
 
     A blocking command (BRPOP, BLMOVE) blocks the whole connection in Redis, so a reader
     that blocks gets a connection of its own. A connection is used once: after it is lost,
@@ -28,8 +28,9 @@ namespace mailroom::redis {
 
     @par Thread safety
     `exec` and `close` may be called from any thread. Handlers run on the connection's
-    strand (@ref get_executor), one at a time; the strand is made on the executor given to
-    @ref create, so an owner that passes its own strand gets every handler on it.
+    strand (@ref get_executor), one at a time: the executor given to @ref create when it is a
+    `strand_type` (so an owner that passes its own strand gets every handler on it), else a
+    strand made on it.
 
     @par Example
     @code

@@ -89,6 +89,11 @@ struct acceptor_options {
     wire_format format = wire_format::native;
     /// Crawlab mode's keys and method names (`reply_ttl` applies to its reply keys).
     crawlab_options crawlab{};
+    /// Blocking takes (BLMOVE) kept pipelined on the node's connection: with N, a burst of
+    /// requests is taken in one round trip to Redis instead of N, and this incarnation holds
+    /// up to N requests taken and not yet answered (in its processing list, so they are
+    /// requeued if it dies). 0 counts as 1. Default 1: one request per round trip.
+    unsigned take_depth = 1;
 };
 
 /// Both halves, for an App (@ref make_transport).

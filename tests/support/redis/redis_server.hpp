@@ -1,7 +1,9 @@
 #pragma once
 
-// A real redis-server (Debian's package) for the Redis transport's tests: started on a free
-// loopback port with its files in a temporary directory, stopped with the fixture.
+// A real redis-server (Debian's package) for the Redis transport's tests and for
+// mailroom-load --transport redis: started on a free loopback port with its files in a
+// temporary directory, stopped with the object. Library mailroom_redis_server (hiredis and
+// Asio only, no GoogleTest).
 
 #include <chrono>
 #include <cstdint>
@@ -31,6 +33,8 @@ public:
     void restart();
 
     std::uint16_t port() const { return port_; }
+    /// The process id of the running redis-server; -1 while stopped.
+    int pid() const { return pid_; }
     /// redis://127.0.0.1:<port>
     std::string url() const;
 

@@ -1,13 +1,13 @@
 #include "redis/redis_server.hpp"
 
-#include "support/test_certificate.hpp"
-
 #include <hiredis/hiredis.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <stdexcept>
 #include <thread>
 
@@ -25,10 +25,23 @@ std::uint16_t free_port()
     return a.local_endpoint().port();
 }
 
+namespace {
+
+// Its own directory for the server's files (log, AOF), so that servers never share one.
+std::filesystem::path make_dir()
+{
+    auto pattern = (std::filesystem::temp_directory_path() / "mailroom-redis-XXXXXX").string();
+    if (!::mkdtemp(pattern.data()))
+        throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
+    return pattern;
+}
+
+} // namespace
+
 redis_server::redis_server(std::vector<std::string> extra, std::uint16_t (*pick_port)())
     : extra_(std::move(extra))
 {
-    dir_ = make_temp_dir("redis");
+    dir_ = make_dir();
     // Another process may take the free port before redis-server binds it: try again.
     for (int attempt = 0; attempt < 10; ++attempt) {
         port_ = pick_port();
