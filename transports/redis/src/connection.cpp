@@ -314,4 +314,27 @@ void connection::close()
     });
 }
 
+void connect_both(const std::shared_ptr<connection>& a, const std::shared_ptr<connection>& b,
+                  asio::any_io_executor ex,
+                  mailroom::detail::unique_function<void(std::error_code)> done)
+{
+    struct state {
+        int remaining = 2;
+        std::error_code first;
+        mailroom::detail::unique_function<void(std::error_code)> done;
+    };
+    auto st = std::make_shared<state>();
+    st->done = std::move(done);
+    auto one = [st, ex](std::error_code ec) {
+        asio::post(ex, [st, ec] {
+            if (ec && !st->first)
+                st->first = ec;
+            if (--st->remaining == 0)
+                st->done(st->first);
+        });
+    };
+    a->async_connect(one);
+    b->async_connect(one);
+}
+
 } // namespace mailroom::redis

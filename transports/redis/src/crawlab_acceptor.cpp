@@ -133,19 +133,11 @@ private:
         asio::any_io_executor ex = strand_;
         cmd_ = connection::create(ex, where_, options_.connect_timeout);
         blk_ = connection::create(ex, where_, options_.connect_timeout);
-        auto self = shared_from_this();
-        auto remaining = std::make_shared<int>(2);
-        auto first = std::make_shared<std::error_code>();
-        auto done = [self, remaining, first, cmd = cmd_](std::error_code ec) {
-            asio::post(self->strand_, [self, remaining, first, cmd, ec] {
-                if (ec && !*first)
-                    *first = ec;
-                if (--*remaining == 0 && cmd == self->cmd_)
-                    self->connected(*first);
-            });
-        };
-        cmd_->async_connect(done);
-        blk_->async_connect(done);
+        connect_both(cmd_, blk_, strand_,
+                     [self = shared_from_this(), cmd = cmd_](std::error_code ec) {
+                         if (cmd == self->cmd_)
+                             self->connected(ec);
+                     });
     }
 
     void connected(std::error_code ec)

@@ -129,20 +129,11 @@ private:
         asio::any_io_executor ex = strand_;
         cmd_ = connection::create(ex, where_, options_.connect_timeout);
         reader_ = connection::create(ex, where_, options_.connect_timeout);
-        auto self = shared_from_this();
-        auto remaining = std::make_shared<int>(2);
-        auto first_error = std::make_shared<std::error_code>();
-        auto done = [self, remaining, first_error, cmd = cmd_](std::error_code ec) {
-            asio::post(self->strand_, [self, remaining, first_error, ec, cmd] {
-                if (ec && !*first_error)
-                    *first_error = ec;
-                if (--*remaining != 0 || cmd != self->cmd_)
-                    return;
-                self->connected(*first_error);
-            });
-        };
-        cmd_->async_connect(done);
-        reader_->async_connect(done);
+        connect_both(cmd_, reader_, strand_,
+                     [self = shared_from_this(), cmd = cmd_](std::error_code ec) {
+                         if (cmd == self->cmd_)
+                             self->connected(ec);
+                     });
     }
 
     void connected(std::error_code ec)

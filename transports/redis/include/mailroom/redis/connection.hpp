@@ -85,4 +85,12 @@ private:
     std::unique_ptr<impl> impl_;
 };
 
+/** Connects `a` and `b` (a command connection and a blocking one, say) and runs `done` once,
+    on `ex`, when both completed: with the first error, or none. Owners that reconnect check in
+    `done` that `a` is still their current connection.
+*/
+void connect_both(const std::shared_ptr<connection>& a, const std::shared_ptr<connection>& b,
+                  asio::any_io_executor ex,
+                  mailroom::detail::unique_function<void(std::error_code)> done);
+
 } // namespace mailroom::redis
