@@ -84,6 +84,8 @@ struct basic_cluster::node {
     std::shared_ptr<fault_filter> faults;
     std::optional<server> srv;
     bool running = false;
+    /// The incarnation: each start is a new one, as a registry would number it.
+    std::uint64_t epoch = 0;
 };
 
 basic_cluster::basic_cluster(cluster_options options) : options_(std::move(options))
@@ -128,7 +130,8 @@ basic_cluster::server_handle basic_cluster::add_server(const std::string& id,
     n->type = type;
     n->strand = asio::make_strand(ioc_);
     start(*n);
-    station_->add_server({.id = id, .server_type = type, .host = "127.0.0.1", .port = n->port});
+    station_->add_server(
+        {.id = id, .server_type = type, .host = "127.0.0.1", .port = n->port, .epoch = n->epoch});
     nodes_.push_back(std::move(n));
     return server_handle(this, id);
 }
@@ -147,6 +150,7 @@ void basic_cluster::start(node& n)
     n.faults = std::make_shared<fault_filter>(ioc_.get_executor());
     n.srv.emplace(ioc_.get_executor(),
                   server_options{.server_id = n.id, .log = options_.server_log});
+    n.srv->set_epoch(++n.epoch);
     for (auto& bind : n.binders)
         bind(n.srv->get_dispatcher(), n.strand);
     n.srv->filters().add(n.faults);
@@ -179,6 +183,12 @@ void basic_cluster::restart(const std::string& id)
     if (n.running)
         stop(id);
     start(n);
+    // A restart is a new incarnation (docs/membership.md): the station gets its entry with
+    // the new epoch, as from a registry, so it connects afresh instead of treating the
+    // server as still down from the stop (calls to a down server fail at once until a
+    // background probe, up to probe_delay later).
+    station_->add_server({.id = n.id, .server_type = n.type, .host = "127.0.0.1",
+                          .port = n.port, .epoch = n.epoch});
 }
 
 void basic_cluster::hang(const std::string& id) { find(id).faults->hang(); }

@@ -42,7 +42,7 @@ struct cluster_options {
     | control | the server | callers see |
     |---|---|---|
     | `stop(id)` | closes its listener and connections | `disconnected` (calls in flight, or made as the link closes) or `connect_failed` |
-    | `restart(id)` | starts again at the same address, remotes bound again | calls succeed again (the station reconnects) |
+    | `restart(id)` | starts again at the same address as a new incarnation (a new epoch, as a registry gives), remotes bound again | calls succeed again at once (the station connects to the new incarnation) |
     | `hang(id)` | holds every call it receives, answers none | their `timeout` |
     | `slow_down(id, d)` | runs each call `d` late | answers `d` later (or `timeout`) |
     | `resume(id)` | ends a hang or a slow-down; held calls run | their answers, if still waiting |
