@@ -25,7 +25,10 @@ tsan_regex='^(mail_station_test|call_pipeline_test|failure_policies_test|broadca
 case "$mode" in
 address)
     dir=build-asan
-    flags="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+    # g++ 12 with the instrumentation reports -Wmaybe-uninitialized in Beast's HTTP parser
+    # (boost::optional's storage in basic_parser::do_field), an error with -Werror; the plain
+    # build does not see it.
+    flags="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -Wno-maybe-uninitialized"
     # packaging builds a consumer against the installed, instrumented library without the
     # sanitizer's runtime: it tests the install, not memory, and runs in the plain build.
     ctest_args=(-LE packaging)
