@@ -48,7 +48,7 @@ std::vector<server_info> servers(std::size_t n)
 {
     std::vector<server_info> out;
     for (std::size_t i = 0; i < n; ++i) {
-        char id[16];
+        char id[32]; // room for any size_t: g++ checks the format against the widest value
         std::snprintf(id, sizeof id, "area-%02zu", i);
         out.push_back(server(id));
     }
