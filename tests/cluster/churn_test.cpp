@@ -180,7 +180,8 @@ TEST(Churn, EveryCallCompletesOnceWhileServersLeaveAndJoin)
                     --in_flight;
                     cv.notify_one();
                 };
-                const mailroom::route_param key("user-" + std::to_string(call));
+                const std::string user = "user-" + std::to_string(call); // the param views it
+                const mailroom::route_param key(user);
                 if (stable)
                     c.rpc.stable.echoRemote.echo(key, n, done);
                 else
