@@ -70,6 +70,8 @@ mailbox_fsm::admission mailbox_fsm::call(fsm_actions& out, time_point now, std::
             return {admit::failed, ec};
     if (down_)
         return {admit::failed, down_reason_};
+    if (stalled_) // the link is open but its keepalive went unanswered: not queued on it
+        return {admit::failed, error::not_sent};
     const std::size_t size = f.body_size();
     if (pending_.size() >= config_.max_in_flight)
         return {admit::failed, error::queue_full};
@@ -103,6 +105,8 @@ mailbox_fsm::admission mailbox_fsm::notify(fsm_actions& out, time_point now, fra
             return {admit::failed, ec};
     if (down_)
         return {admit::failed, down_reason_};
+    if (stalled_) // the link is open but its keepalive went unanswered: not queued on it
+        return {admit::failed, error::not_sent};
     // The same byte bound as calls: a notify flood must not overflow the mail box's write
     // queue (which closes the link and fails every call on it).
     const std::size_t size = f.body_size();
@@ -160,6 +164,7 @@ void mailbox_fsm::attempt(fsm_actions& out)
 
 void mailbox_fsm::drop_box(fsm_actions& out)
 {
+    stalled_ = false;
     if (box_) {
         out.close_box = true;
         box_ = false;
@@ -396,6 +401,21 @@ void mailbox_fsm::on_close(fsm_actions& out, time_point now, std::uint64_t gen, 
     } else if (state_ == state::handshaking) {
         retry_or_fail(out, now, ec);
     }
+}
+
+void mailbox_fsm::on_stall(fsm_actions& out, std::uint64_t gen, bool stalled)
+{
+    out.more = true;
+    if (gen != gen_ || !box_ || state_ != state::open || stalled == stalled_)
+        return;
+    stalled_ = stalled;
+    if (stalled)
+        log(out, log_level::warning, "{} at {} does not answer its keepalive: new calls fail "
+            "with not_sent until it does or the link closes ({} in flight wait)",
+            config_.server_id, config_.address, pending_.size());
+    else
+        log(out, log_level::info, "{} at {} answers its keepalive again", config_.server_id,
+            config_.address);
 }
 
 void mailbox_fsm::rearm_call_timer(fsm_actions& out)

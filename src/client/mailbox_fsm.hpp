@@ -167,6 +167,10 @@ public:
     /// only for a hello_ack.
     void on_message(fsm_actions& out, time_point now, std::uint64_t gen, std::error_code dec,
                     const protocol::message& msg);
+    /// Mail box `gen` reported that its peer stopped answering the keepalive, or answers again
+    /// (mailbox_handler::on_stall). Stalled, an open link admits no new call or notify: they
+    /// fail with `not_sent`. A new link starts unstalled.
+    void on_stall(fsm_actions& out, std::uint64_t gen, bool stalled);
     /// Mail box `gen` reported that its link went down.
     void on_close(fsm_actions& out, time_point now, std::uint64_t gen, std::error_code ec);
     /// The frames of a flush were handed to the mail box.
@@ -195,6 +199,8 @@ public:
     /// The last connect cycle failed and none has succeeded since: calls fail at once while
     /// the machine probes the server in the background.
     bool down() const noexcept { return down_; }
+    /// The open link's peer does not answer its keepalive (see on_stall).
+    bool stalled() const noexcept { return stalled_; }
     bool closed() const noexcept { return state_ == state::closed; }
     bool open() const noexcept { return state_ == state::open && !flushing_; }
 
@@ -260,6 +266,7 @@ private:
     time_point connect_deadline_{};
     std::chrono::milliseconds backoff_{};
     bool down_ = false;
+    bool stalled_ = false; // see stalled()
     std::error_code down_reason_;            // what calls fail with while down_
     std::chrono::milliseconds probe_backoff_{}; // the next probe's delay before jitter
     std::uint64_t jitter_state_;

@@ -37,6 +37,12 @@ public:
             s->on_close(gen_, ec);
     }
 
+    void on_stall(bool stalled) override
+    {
+        if (auto s = slot_.lock())
+            s->on_stall(gen_, stalled);
+    }
+
 private:
     std::weak_ptr<server_slot> slot_;
     std::uint64_t gen_;
@@ -192,9 +198,10 @@ void server_slot::run(std::unique_lock<std::mutex>& lock)
     // Every event that admits or completes a call ends here, the lock held: the count routers
     // read stays exact without them ever taking the lock.
     in_flight_.store(fsm_.calls_in_flight(), std::memory_order_relaxed);
-    // Only a failed cycle or an opened link change it: not on the usual call's path.
+    // Only a failed cycle, an opened link or a stall change it: not on the usual call's path.
+    // Routers skip a stalled server as they skip a down one.
     if (scratch_.more)
-        down_.store(fsm_.down(), std::memory_order_relaxed);
+        down_.store(fsm_.down() || fsm_.stalled(), std::memory_order_relaxed);
     // The usual call or response asks for nothing more (a response's handler was taken out
     // already): the buffer stays as it is, fresh for the next event.
     if (!scratch_.more)
@@ -338,6 +345,13 @@ void server_slot::on_close(std::uint64_t gen, std::error_code ec)
 {
     std::unique_lock lock(mu_);
     fsm_.on_close(scratch_, clock::now(), gen, ec);
+    run(lock);
+}
+
+void server_slot::on_stall(std::uint64_t gen, bool stalled)
+{
+    std::unique_lock lock(mu_);
+    fsm_.on_stall(scratch_, gen, stalled);
     run(lock);
 }
 

@@ -73,7 +73,8 @@ public:
         count, stored after every event (routers read it on every call).
     */
     std::size_t in_flight() const noexcept { return in_flight_.load(std::memory_order_relaxed); }
-    /// Whether the server is down (its last connect cycle failed), without the lock.
+    /// Whether the server is down (its last connect cycle failed) or its open link stalled,
+    /// without the lock.
     bool down() const noexcept { return down_.load(std::memory_order_relaxed); }
     const server_info& info() const noexcept { return info_; }
     const std::shared_ptr<const wire_protocol>& protocol() const noexcept { return protocol_; }
@@ -82,6 +83,7 @@ public:
     void on_connected(std::uint64_t gen, std::error_code ec);
     void on_message(std::uint64_t gen, std::span<const char> body);
     void on_close(std::uint64_t gen, std::error_code ec);
+    void on_stall(std::uint64_t gen, bool stalled);
 
 private:
     /// Does what the last event asked for in `scratch_` and releases the lock.

@@ -723,6 +723,50 @@ TEST_F(fsm_fixture, ALostLinkFailsSentCallsWithDisconnectedAndQueuedOnesWithNotS
     EXPECT_TRUE(f.sends.empty());
 }
 
+TEST_F(fsm_fixture, AStalledLinkAdmitsNoNewCallUntilItAnswersAndALostLinkClearsIt)
+{
+    const auto gen = open_with_one_call();
+    fsm_actions s;
+    fsm.on_stall(s, gen, true);
+    EXPECT_TRUE(fsm.stalled());
+    ASSERT_EQ(s.logs.size(), 1u) << "one warning when it stalls";
+    EXPECT_EQ(s.logs[0].first, mailroom::log_level::warning);
+    // New calls and notifies are not put on the link: not sent, so failover may move them.
+    fsm_actions c;
+    EXPECT_EQ(call(c, 2, t0).what, admit::failed);
+    EXPECT_EQ(done.at(2), error::not_sent);
+    fsm_actions n;
+    EXPECT_EQ(notify(n, t0).what, admit::failed);
+    ASSERT_EQ(notified.size(), 1u);
+    EXPECT_EQ(notified[0], error::not_sent);
+    EXPECT_FALSE(done.count(1)) << "the call already sent still waits";
+
+    fsm_actions again;
+    fsm.on_stall(again, gen, true);
+    EXPECT_TRUE(again.logs.empty()) << "no line per report";
+    fsm_actions stale;
+    fsm.on_stall(stale, gen + 1, false);
+    EXPECT_TRUE(fsm.stalled()) << "another generation's report is ignored";
+
+    fsm_actions u;
+    fsm.on_stall(u, gen, false);
+    EXPECT_FALSE(fsm.stalled());
+    fsm_actions c3;
+    EXPECT_EQ(call(c3, 3, t0).what, admit::send);
+
+    // Stalled, then the link closes: the next link starts unstalled.
+    fsm_actions s2;
+    fsm.on_stall(s2, gen, true);
+    fsm_actions cl;
+    fsm.on_close(cl, t0, gen, mailroom::make_error_code(error::keepalive_timeout));
+    complete(cl);
+    EXPECT_FALSE(fsm.stalled());
+    EXPECT_EQ(done.at(1), error::disconnected);
+    EXPECT_EQ(done.at(3), error::disconnected);
+    fsm_actions c4;
+    EXPECT_EQ(call(c4, 4, t0).what, admit::queued) << "connects again";
+}
+
 TEST_F(fsm_fixture, AMalformedMessageDropsTheLink)
 {
     const auto gen = open_with_one_call();

@@ -254,6 +254,46 @@ TEST(KeepaliveClock, ThePeriodIsNoLongerThanTheTimeoutAndAtLeastAMillisecond)
     EXPECT_EQ(ka.next_tick(t0 + 1s), t0 + 3s);
 }
 
+TEST(KeepaliveClock, APingUnansweredForTheStallTimeStallsTheLinkUntilAFrameArrives)
+{
+    keepalive_clock ka({.interval = 1s, .timeout = 10s, .stall = 500ms}, t0);
+    EXPECT_EQ(ka.tick(t0 + 1s), keepalive_clock::action::send_ping);
+    EXPECT_EQ(ka.tick(t0 + 1400ms), keepalive_clock::action::none);
+    EXPECT_FALSE(ka.stalled());
+    EXPECT_EQ(ka.tick(t0 + 1500ms), keepalive_clock::action::none);
+    EXPECT_TRUE(ka.stalled());
+    ka.received_partial(t0 + 1600ms); // bytes of a frame that never completes
+    EXPECT_TRUE(ka.stalled());
+    ka.received(t0 + 1700ms); // the pong
+    EXPECT_FALSE(ka.stalled());
+    EXPECT_FALSE(ka.ping_outstanding());
+
+    keepalive_clock never({.interval = 1s, .timeout = 10s, .stall = 0ms}, t0);
+    EXPECT_EQ(never.tick(t0 + 1s), keepalive_clock::action::send_ping);
+    EXPECT_EQ(never.tick(t0 + 9s), keepalive_clock::action::none);
+    EXPECT_FALSE(never.stalled());
+}
+
+TEST(KeepaliveClock, TheNextDueTickIsWhenTheNextRuleCanFireNotAPeriodLater)
+{
+    keepalive_clock ka({.interval = 10s, .timeout = 30s, .stall = 3s}, t0);
+    EXPECT_EQ(ka.next_due(t0), t0 + 10s) << "the ping";
+    ka.received(t0 + 4s);
+    EXPECT_EQ(ka.next_due(t0 + 10s), t0 + 14s) << "silence counts from the last frame";
+    EXPECT_EQ(ka.tick(t0 + 14s), keepalive_clock::action::send_ping);
+    EXPECT_EQ(ka.next_due(t0 + 14s), t0 + 17s) << "the stall";
+    EXPECT_EQ(ka.tick(t0 + 17s), keepalive_clock::action::none);
+    EXPECT_TRUE(ka.stalled());
+    EXPECT_EQ(ka.next_due(t0 + 17s), t0 + 27s) << "a period, before the close";
+    EXPECT_EQ(ka.next_due(t0 + 27s), t0 + 34s) << "the close, 30 s after the last frame";
+    EXPECT_EQ(ka.tick(t0 + 34s), keepalive_clock::action::close);
+    EXPECT_EQ(ka.next_due(t0 + 40s), t0 + 40s + 1ms) << "never in the past";
+
+    // Only a timeout: the close 30 s after the last bytes, not up to 15 s later.
+    keepalive_clock t({.interval = 0ms, .timeout = 30s}, t0);
+    EXPECT_EQ(t.next_due(t0 + 20s), t0 + 30s);
+}
+
 // ---------------------------------------------------------------------------------------
 // close_sequence
 

@@ -34,6 +34,15 @@ public:
         `close()` was called by the station, and never when `async_connect` failed.
     */
     virtual void on_close(std::error_code ec) = 0;
+
+    /** The peer stopped answering the link's keepalive (`stalled`: a ping went unanswered
+        for the transport's stall time) or answers again. While stalled, the station puts no
+        new call on the link: they fail at once with `not_sent`, and routers see the server
+        as down. Calls already sent wait for their reply, their timeout or the keepalive
+        timeout. A transport without keepalive never calls it. Only between a successful
+        connect and `on_close`.
+    */
+    virtual void on_stall(bool /*stalled*/) {}
 };
 
 /** The client half of a transport: one link to one remote server.

@@ -11,6 +11,11 @@ struct keepalive_settings {
     std::chrono::milliseconds interval{10'000};
     /// Close with `error::keepalive_timeout` after this much silence. Default: 30 s.
     std::chrono::milliseconds timeout{30'000};
+    /** A ping left unanswered this long marks the link stalled (@ref keepalive_clock::stalled)
+        until a whole frame arrives: a client stops putting new calls on it. 0: never.
+        Default: 3 s.
+    */
+    std::chrono::milliseconds stall{3'000};
 };
 
 /** When a link pings and when it gives up, without timers or sockets: the driver reports
@@ -73,8 +78,20 @@ public:
     */
     std::chrono::milliseconds period() const noexcept;
 
-    /// When the next tick is due, for a timer armed at `now`.
+    /// When the next tick is due, for a timer armed at `now`: one period later.
     time_point next_tick(time_point now) const noexcept { return now + period(); }
+
+    /** When the next rule can fire, for a timer armed at `now`: the ping after `interval` of
+        silence, the stall, the close after `timeout`; never later than @ref next_tick and
+        at least 1 ms after `now`. A driver that arms its timer for this closes a silent
+        link `timeout` after the last bytes, not up to a period later.
+    */
+    time_point next_due(time_point now) const noexcept;
+
+    /** A ping has been unanswered for `stall` (set by @ref tick): the peer is alive as far as
+        TCP knows but does not answer. Cleared by @ref received, and so by a whole frame.
+    */
+    bool stalled() const noexcept { return stalled_; }
 
     /// A ping was sent and nothing arrived since.
     bool ping_outstanding() const noexcept { return ping_outstanding_; }
@@ -87,6 +104,7 @@ private:
     time_point last_rx_;
     time_point last_ping_{};
     bool ping_outstanding_ = false;
+    bool stalled_ = false;
 };
 
 } // namespace mailroom

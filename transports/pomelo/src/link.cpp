@@ -31,7 +31,8 @@ template <class Strand>
 mqtt_link<Strand>::mqtt_link(socket_type socket, const link_options& options)
     : socket_(std::move(socket)), strand_(socket_.get_executor()), timer_(strand_),
       options_(options), queue_(limits_of(options)),
-      keepalive_({.interval = options.keepalive_interval, .timeout = options.keepalive_timeout})
+      keepalive_({.interval = options.keepalive_interval, .timeout = options.keepalive_timeout,
+                  .stall = options.keepalive_stall})
 {
 }
 
@@ -233,6 +234,7 @@ void mqtt_link<Strand>::on_read(const boost::system::error_code& ec, std::size_t
 #endif
     in_end_ += n;
     keepalive_.received(clock::now());
+    report_stall();
     deliveries_.begin(); // replies sent by the handlers leave together at its end
     const bool ok = handle_packets();
     if (deliveries_.end() && !finished_)
@@ -338,7 +340,8 @@ void mqtt_link<Strand>::arm_timer()
 {
     if (!keepalive_.enabled())
         return;
-    timer_.expires_after(keepalive_.period());
+    const auto now = clock::now();
+    timer_.expires_after(std::chrono::ceil<std::chrono::milliseconds>(keepalive_.next_due(now) - now));
     timer_.async_wait([self = this->shared_from_this()](const boost::system::error_code& ec) {
         if (!ec)
             self->on_tick();
@@ -354,6 +357,7 @@ void mqtt_link<Strand>::on_tick()
     case keepalive_clock::action::close:
         return shutdown(error::keepalive_timeout, false);
     case keepalive_clock::action::send_ping: {
+        report_stall();
         bool overflow = false, start_write = false;
         {
             std::lock_guard lock(mu_);
@@ -364,9 +368,19 @@ void mqtt_link<Strand>::on_tick()
         break;
     }
     case keepalive_clock::action::none:
+        report_stall();
         break;
     }
     arm_timer();
+}
+
+template <class Strand>
+void mqtt_link<Strand>::report_stall()
+{
+    if (keepalive_.stalled() == stall_reported_ || finished_)
+        return;
+    stall_reported_ = keepalive_.stalled();
+    stall_changed(stall_reported_);
 }
 
 template class mqtt_link<tcp::io_strand>;

@@ -72,6 +72,11 @@ protected:
     /// The link closed (once), on the strand.
     virtual void closed(std::error_code ec, bool local) = 0;
 
+    /** The peer left a keepalive ping unanswered for `keepalive_stall` (true), or answered
+        at last (false), on the strand. A client's mail box tells its station.
+    */
+    virtual void stall_changed(bool /*stalled*/) {}
+
 private:
     using timer_type = asio::basic_waitable_timer<clock, asio::wait_traits<clock>, Strand>;
     /// Under mu_: queues raw bytes; returns whether a write must start.
@@ -85,6 +90,8 @@ private:
     void do_write();
     void arm_timer();
     void on_tick();
+    /// Tells `stall_changed` if the keepalive's stall changed since it last did.
+    void report_stall();
 
     socket_type socket_;
     Strand strand_;
@@ -102,6 +109,7 @@ private:
     std::vector<char> in_;
     std::size_t in_begin_ = 0, in_end_ = 0;
     keepalive_clock keepalive_;
+    bool stall_reported_ = false;
     delivery_batch deliveries_;
     bool finished_ = false;
 };

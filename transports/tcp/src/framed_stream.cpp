@@ -24,7 +24,8 @@ keepalive_settings keepalive_settings_of(const stream_options& o, const wire_pro
     // keeps it; one that never pings (a server) still drops a peer silent for its timeout.
     if (!p.has_pings() && o.keepalive_interval.count() > 0)
         return {.interval = std::chrono::milliseconds(0), .timeout = std::chrono::milliseconds(0)};
-    return {.interval = o.keepalive_interval, .timeout = o.keepalive_timeout};
+    return {.interval = o.keepalive_interval, .timeout = o.keepalive_timeout,
+            .stall = o.keepalive_stall};
 }
 
 } // namespace
@@ -174,8 +175,10 @@ void framed_stream<Socket>::on_read(const boost::system::error_code& ec, std::si
         whole = true;
         handle(*body);
     }
-    if (whole)
+    if (whole) {
         keepalive_.received(now);
+        report_stall();
+    }
     if (batch_.end())
         do_write();
     if (perr)
@@ -256,8 +259,12 @@ void framed_stream<Socket>::on_written(const boost::system::error_code& ec, std:
 template <class Socket>
 void framed_stream<Socket>::arm_timer()
 {
-    // The keepalive's period, cut short by a handshake deadline that applies.
-    const auto wait = handshake_.wait(clock::now(), keepalive_.period());
+    // Until the keepalive's next rule can fire, cut short by a handshake deadline that applies.
+    const auto now = clock::now();
+    const auto due = keepalive_.enabled()
+                         ? std::chrono::ceil<std::chrono::milliseconds>(keepalive_.next_due(now) - now)
+                         : std::chrono::milliseconds(0);
+    const auto wait = handshake_.wait(now, due);
     if (wait.count() == 0)
         return;
     timer_.expires_after(wait);
@@ -278,6 +285,7 @@ void framed_stream<Socket>::on_tick()
     const auto act = keepalive_.enabled() ? keepalive_.tick(now) : keepalive_clock::action::none;
     if (act == keepalive_clock::action::close)
         return shutdown(error::keepalive_timeout, false);
+    report_stall();
     release_idle_buffers();
     frame ping;
     if (act == keepalive_clock::action::send_ping && protocol_->encode_ping(ping, ++ping_nonce_)) {
@@ -287,6 +295,15 @@ void framed_stream<Socket>::on_tick()
             do_write();
     }
     arm_timer();
+}
+
+template <class Socket>
+void framed_stream<Socket>::report_stall()
+{
+    if (keepalive_.stalled() == stall_reported_ || closing())
+        return;
+    stall_reported_ = keepalive_.stalled();
+    stall_changed(stall_reported_);
 }
 
 template <class Socket>

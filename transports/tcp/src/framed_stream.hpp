@@ -134,6 +134,11 @@ protected:
     /// The stream closed (once), on the strand.
     virtual void closed(std::error_code ec, bool local) = 0;
 
+    /** The peer left a keepalive ping unanswered for `keepalive_stall` (true), or answered
+        at last (false), on the strand. A client's mail box tells its station.
+    */
+    virtual void stall_changed(bool /*stalled*/) {}
+
 private:
     using timer_type =
         asio::basic_waitable_timer<clock, asio::wait_traits<clock>, executor_type>;
@@ -143,6 +148,8 @@ private:
     void do_write();
     void on_written(const boost::system::error_code& ec, std::size_t n);
     void arm_timer();
+    /// Tells `stall_changed` if the keepalive's stall changed since it last did.
+    void report_stall();
     void on_tick();
     void release_idle_buffers();
 
@@ -160,6 +167,7 @@ private:
 
     // Strand only.
     keepalive_clock keepalive_;
+    bool stall_reported_ = false;
     handshake_guard handshake_;
     delivery_batch batch_;
     bool rearm_read_ = false;         // the read was cancelled to shrink its buffer

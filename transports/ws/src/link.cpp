@@ -219,6 +219,8 @@ void ws_link<Next>::on_message()
 {
     const auto data = rbuf_.cdata();
     const std::span<const char> message(static_cast<const char*>(data.data()), data.size());
+    keepalive_.received(std::chrono::steady_clock::now());
+    report_stall();
     std::error_code bad;
     batch_.begin(); // replies sent meanwhile leave together once the message was delivered
     if (!batch_framing_) {
@@ -278,6 +280,14 @@ void ws_link<Next>::enable(bool batch, std::size_t guard_frames, std::chrono::mi
     }
     ws_.next_layer().touch();
     keepalive_.received(std::chrono::steady_clock::now()); // silence counts from now
+    // A pong answers the keepalive at once: a stalled link takes calls again without
+    // waiting for the next tick. Called inside this link's reads, on the strand.
+    ws_.control_callback([this](websocket::frame_type kind, boost::beast::string_view) {
+        if (kind != websocket::frame_type::pong)
+            return;
+        keepalive_.received(std::chrono::steady_clock::now());
+        report_stall();
+    });
     bool start = false;
     {
         std::lock_guard lock(mu_);
@@ -321,10 +331,13 @@ template <class Next>
 void ws_link<Next>::arm_keepalive()
 {
     using std::chrono::milliseconds;
-    milliseconds period = keepalive_.period();
+    const auto now = std::chrono::steady_clock::now();
+    milliseconds period = keepalive_.enabled()
+                              ? std::chrono::ceil<milliseconds>(keepalive_.next_due(now) - now)
+                              : milliseconds(0);
     if (guard_time_.count() > 0)
         period = period.count() > 0 ? std::min(period, guard_time_) : guard_time_;
-    period = handshake_.wait(std::chrono::steady_clock::now(), period);
+    period = handshake_.wait(now, period);
     if (period.count() == 0)
         return;
     timer_.expires_after(std::max(period, milliseconds(1)));
@@ -351,6 +364,7 @@ void ws_link<Next>::on_keepalive()
     }
     if (auto ec = ws_.next_layer().check_guard())
         return fail(ec, websocket::close_code::policy_error);
+    report_stall();
     // The ping is a WebSocket ping control frame; the clock only decides when. One runs at
     // a time on the stream (a tick while one is in flight leaves it outstanding).
     if (act == keepalive_clock::action::send_ping && !ping_in_flight_) {
@@ -360,6 +374,15 @@ void ws_link<Next>::on_keepalive()
         });
     }
     arm_keepalive();
+}
+
+template <class Next>
+void ws_link<Next>::report_stall()
+{
+    if (keepalive_.stalled() == stall_reported_ || close_.finished())
+        return;
+    stall_reported_ = keepalive_.stalled();
+    stall_changed(stall_reported_);
 }
 
 template <class Next>

@@ -94,7 +94,8 @@ public:
                   .max_frames = options.max_write_queue_frames},
                  true),
           keepalive_({.interval = options.keepalive_interval,
-                      .timeout = options.keepalive_timeout})
+                      .timeout = options.keepalive_timeout,
+                      .stall = options.keepalive_stall})
     {
     }
     virtual ~ws_link() = default;
@@ -157,6 +158,11 @@ protected:
     /// The link closed (once), on the strand.
     virtual void closed(std::error_code ec, bool local) = 0;
 
+    /** The peer left a keepalive ping unanswered for `keepalive_stall` (true), or answered
+        at last (false), on the strand. A client's mail box tells its station.
+    */
+    virtual void stall_changed(bool /*stalled*/) {}
+
 private:
     void do_write();
     void write_message(std::size_t i);
@@ -172,6 +178,8 @@ private:
 
     void arm_keepalive();
     void on_keepalive();
+    /// Tells `stall_changed` if the keepalive's stall changed since it last did.
+    void report_stall();
 
     strand_type strand_;
     websocket_type ws_;
@@ -186,6 +194,7 @@ private:
 
     // Strand only.
     keepalive_clock keepalive_;
+    bool stall_reported_ = false;
     handshake_guard handshake_;
     delivery_batch batch_;
     bool batch_framing_ = false;

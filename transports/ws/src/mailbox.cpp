@@ -200,6 +200,12 @@ private:
 
     void deliver(std::span<const char> body) override { handler_->on_message(body); }
 
+    void stall_changed(bool stalled) override
+    {
+        if (connected_)
+            handler_->on_stall(stalled);
+    }
+
     void closed(std::error_code ec, bool local) override
     {
         resolver_.cancel();

@@ -23,6 +23,12 @@ struct stream_options {
     /// Close a link that received nothing for this long (`keepalive_timeout`); 0 disables.
     /// Default: 30 s.
     std::chrono::milliseconds keepalive_timeout{30'000};
+    /** A ping unanswered this long marks the link stalled: the station puts no new call on
+        it (they fail at once with `not_sent`, so a failover policy moves them) and routers
+        count the server as down, until a frame arrives or the link closes; 0: never.
+        Default: 3 s (a mail box setting).
+    */
+    std::chrono::milliseconds keepalive_stall{3'000};
     /// Bytes a link may hold in its write queue; more closes the link (the peer does not
     /// read). Default: 64 MiB.
     std::size_t max_write_queue_bytes = 64u << 20;
