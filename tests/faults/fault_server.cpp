@@ -1,9 +1,11 @@
 // A mailroom server in its own process, for the fault-injection tests (label "faults"): the
 // tests kill it, stop it and restart it on the same port.
 //
-//     fault_server <port> [tcp|ws]      (port 0: pick a free one; default tcp)
+//     fault_server <port> [tcp|ws [id]]   (port 0: pick a free one; default tcp, echo-1)
 //
-// It serves "echo-1" (type "echo") over tcp (or ws, path "/") on 127.0.0.1 with
+// It serves "echo-1" (or `id`; type "echo") over tcp (or ws, path "/") on 127.0.0.1 with
+//   echoRemote.whoami() -> string id
+//   echoRemote.late_whoami(int ms) -> string id   (after ms milliseconds; prints "started")
 //   echoRemote.echo(string) -> string
 //   echoRemote.add(int, int) -> int
 //   echoRemote.sleep(int ms) -> int ms   (answers after ms milliseconds; prints "started")
@@ -41,17 +43,20 @@ void say(const std::string& line)
 
 int main(int argc, char** argv)
 {
-    const std::string transport = argc == 3 ? argv[2] : "tcp";
-    if ((argc != 2 && argc != 3) || (transport != "tcp" && transport != "ws")) {
-        std::fprintf(stderr, "usage: %s <port> [tcp|ws]   (port 0: any free port)\n", argv[0]);
+    const std::string transport = argc >= 3 ? argv[2] : "tcp";
+    const std::string id = argc == 4 ? argv[3] : "echo-1";
+    if (argc < 2 || argc > 4 || (transport != "tcp" && transport != "ws")) {
+        std::fprintf(stderr, "usage: %s <port> [tcp|ws [id]]   (port 0: any free port)\n",
+                     argv[0]);
         return 2;
     }
     const auto port = static_cast<std::uint16_t>(std::strtoul(argv[1], nullptr, 10));
 
     asio::io_context ioc(1);
     mailroom::server srv(ioc.get_executor(),
-                         {.server_id = "echo-1", .log = {.min_level = mailroom::log_level::off}});
+                         {.server_id = id, .log = {.min_level = mailroom::log_level::off}});
     auto& d = srv.get_dispatcher();
+    d.add("echoRemote", "whoami", [&id] { return id; });
     d.add("echoRemote", "echo", [](std::string s) { return s; });
     d.add("echoRemote", "add", [](int a, int b) { return a + b; });
     d.add("echoRemote", "sleep", [&ioc](int ms, mailroom::reply_callback<int> reply) {
@@ -59,6 +64,12 @@ int main(int argc, char** argv)
         auto t = std::make_shared<asio::steady_timer>(ioc, std::chrono::milliseconds(ms));
         t->async_wait([t, ms, reply](const boost::system::error_code&) { reply(ms); });
     });
+    d.add("echoRemote", "late_whoami",
+          [&ioc, &id](int ms, mailroom::reply_callback<std::string> reply) {
+              say("started");
+              auto t = std::make_shared<asio::steady_timer>(ioc, std::chrono::milliseconds(ms));
+              t->async_wait([t, &id, reply](const boost::system::error_code&) { reply(id); });
+          });
 
     const mailroom::logger quiet{.min_level = mailroom::log_level::off};
     std::shared_ptr<mailroom::acceptor> acceptor;

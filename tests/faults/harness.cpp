@@ -13,8 +13,9 @@ namespace mailroom::test {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-server_process::server_process(std::uint16_t port, const std::string& transport)
-    : proc_({MAILROOM_FAULT_SERVER, std::to_string(port), transport})
+server_process::server_process(std::uint16_t port, const std::string& transport,
+                               const std::string& id)
+    : proc_({MAILROOM_FAULT_SERVER, std::to_string(port), transport, id})
 {
     auto line = proc_.read_line(10s);
     if (!line || line->rfind("port ", 0) != 0)
@@ -103,6 +104,13 @@ int ledger::doubled() const
 
 load_client::load_client(std::uint16_t port, tcp::stream_options stream,
                          mail_station_options options, const std::string& transport)
+    : load_client(std::vector<echo_server>{{"echo-1", port}}, stream, std::move(options),
+                  transport)
+{
+}
+
+load_client::load_client(const std::vector<echo_server>& servers, tcp::stream_options stream,
+                         mail_station_options options, const std::string& transport)
     : work_(ioc_.get_executor())
 {
     options.log.min_level = log_level::off;
@@ -111,14 +119,16 @@ load_client::load_client(std::uint16_t port, tcp::stream_options stream,
         station_->add_transport(
             "ws",
             ws::make_mailbox_factory({.stream = {.keepalive_interval = stream.keepalive_interval,
-                                                 .keepalive_timeout = stream.keepalive_timeout}}));
+                                                 .keepalive_timeout = stream.keepalive_timeout,
+                                                 .keepalive_stall = stream.keepalive_stall}}));
     else
         station_->add_transport("tcp", tcp::make_mailbox_factory(stream));
-    station_->add_server({.id = "echo-1",
-                          .server_type = "echo",
-                          .host = "127.0.0.1",
-                          .port = port,
-                          .transport = transport});
+    for (const auto& s : servers)
+        station_->add_server({.id = s.id,
+                              .server_type = "echo",
+                              .host = "127.0.0.1",
+                              .port = s.port,
+                              .transport = transport});
     rpc_.emplace(*station_, router_);
     thread_ = std::thread([this] { ioc_.run(); });
 }

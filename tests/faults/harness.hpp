@@ -30,7 +30,8 @@ namespace mailroom::test {
 class server_process
 {
 public:
-    explicit server_process(std::uint16_t port = 0, const std::string& transport = "tcp");
+    explicit server_process(std::uint16_t port = 0, const std::string& transport = "tcp",
+                            const std::string& id = "echo-1");
 
     std::uint16_t port() const { return port_; }
     pid_t pid() const { return proc_.pid(); }
@@ -93,11 +94,22 @@ private:
     a @ref ledger. The tests that check what each call meets while the server is away, and
     that the next call reconnects, turn down marking off (`probe_delay = 0`: a connect cycle
     per call); ProcessFaults.AKilledServerIsMarkedDownAndAProbeBringsItBack checks it. */
+/// A server a @ref load_client calls: its id (type "echo") and port on 127.0.0.1.
+struct echo_server
+{
+    std::string id;
+    std::uint16_t port;
+};
+
 class load_client
 {
 public:
     load_client(std::uint16_t port, tcp::stream_options stream, mail_station_options options,
                 const std::string& transport = "tcp");
+    /// Several servers of type "echo" (the calls above still go to echo-1; route others
+    /// through rpc() and routes()).
+    load_client(const std::vector<echo_server>& servers, tcp::stream_options stream,
+                mail_station_options options, const std::string& transport = "tcp");
     ~load_client();
 
     /// Starts echoRemote.sleep(ms) with `timeout`; returns its call id.
@@ -108,6 +120,8 @@ public:
     std::error_code call(std::chrono::milliseconds timeout = std::chrono::seconds(3));
     /// The proxy the calls go through (its failure policies, say).
     proxy& rpc() { return *rpc_; }
+    /// The route functions of routed calls.
+    mailroom::router& routes() { return router_; }
 
     ledger calls;
 
