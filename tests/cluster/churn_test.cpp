@@ -1,8 +1,9 @@
 #include <mailroom/testing/cluster.hpp>
 
+#include "churn.hpp"
+
 #include <mailroom/client/failure_policy.hpp>
 #include <mailroom/error.hpp>
-#include <mailroom/remote.hpp>
 
 #include <gtest/gtest.h>
 
@@ -23,84 +24,10 @@
 // that never changed all succeed; calls to the others succeed or fail with a named error
 // that says what happened to them.
 
-namespace churn {
-
-MAILROOM_REMOTE(echo_remote, echoRemote,
-    (echo, int(int n)));
-
-struct echo_service {
-    int echo(int n) { return n; }
-};
-
-struct churn_rpc : mailroom::rpc_base {
-    using rpc_base::rpc_base;
-    mailroom::server_type<"stable", echo_remote> stable{*this};
-    mailroom::server_type<"moving", echo_remote> moving{*this};
-};
-
-} // namespace churn
-
 namespace {
 
 using namespace std::chrono_literals;
 using mailroom::error;
-
-/// Counts each call's completions; tells when all have completed.
-class ledger {
-public:
-    explicit ledger(std::size_t calls) : done_(calls) {}
-
-    void complete(std::size_t call, bool stable, std::error_code ec)
-    {
-        if (done_[call].fetch_add(1) != 0)
-            twice_.fetch_add(1);
-        std::lock_guard lock(mu_);
-        if (ec)
-            ++(stable ? stable_errors_ : moving_errors_)[ec.message()];
-        ++completed_;
-        cv_.notify_all();
-    }
-
-    bool wait_all(std::chrono::seconds limit)
-    {
-        std::unique_lock lock(mu_);
-        return cv_.wait_for(lock, limit, [&] { return completed_ == done_.size(); });
-    }
-
-    /// Waits until at least `n` calls have completed (or all have); false after `limit`.
-    bool wait_completed(std::size_t n, std::chrono::seconds limit)
-    {
-        std::unique_lock lock(mu_);
-        return cv_.wait_for(lock, limit,
-                            [&] { return completed_ >= std::min(n, done_.size()); });
-    }
-
-    std::size_t completed() const
-    {
-        std::lock_guard lock(mu_);
-        return completed_;
-    }
-
-    std::size_t completed_twice() const { return twice_.load(); }
-    std::map<std::string, std::size_t> stable_errors() const
-    {
-        std::lock_guard lock(mu_);
-        return stable_errors_;
-    }
-    std::map<std::string, std::size_t> moving_errors() const
-    {
-        std::lock_guard lock(mu_);
-        return moving_errors_;
-    }
-
-private:
-    std::vector<std::atomic<int>> done_;
-    std::atomic<std::size_t> twice_{0};
-    mutable std::mutex mu_;
-    std::condition_variable cv_;
-    std::size_t completed_ = 0;
-    std::map<std::string, std::size_t> stable_errors_, moving_errors_;
-};
 
 TEST(Churn, EveryCallCompletesOnceWhileServersLeaveAndJoin)
 {
@@ -119,8 +46,8 @@ TEST(Churn, EveryCallCompletesOnceWhileServersLeaveAndJoin)
     for (const auto& id : moving)
         info[id] = *c.station().servers()->find(id);
 
-    constexpr std::size_t callers = 3, per_caller = 3334, calls = callers * per_caller;
-    ledger book(calls);
+    constexpr std::size_t calls = 3 * 3334;
+    churn::ledger book(calls);
     std::atomic<bool> stop_churn{false};
 
     // Churn, paced by the calls' progress (one change per 250 calls completed): each moving
@@ -155,44 +82,14 @@ TEST(Churn, EveryCallCompletesOnceWhileServersLeaveAndJoin)
         }
     });
 
-    // Three callers, each keeping up to 32 calls in flight.
-    std::vector<std::thread> threads;
-    for (std::size_t t = 0; t < callers; ++t) {
-        threads.emplace_back([&, t] {
-            std::mutex mu;
-            std::condition_variable cv;
-            std::size_t in_flight = 0;
-            for (std::size_t i = 0; i < per_caller; ++i) {
-                {
-                    std::unique_lock lock(mu);
-                    cv.wait(lock, [&] { return in_flight < 32; });
-                    ++in_flight;
-                }
-                const std::size_t call = t * per_caller + i;
-                const bool stable = call % 2 == 0;
-                const int n = static_cast<int>(call);
-                auto done = [&book, &mu, &cv, &in_flight, call, stable, n](std::error_code ec,
-                                                                           int got) {
-                    if (!ec && got != n)
-                        ec = make_error_code(error::bad_result);
-                    book.complete(call, stable, ec);
-                    std::lock_guard lock(mu);
-                    --in_flight;
-                    cv.notify_one();
-                };
-                const std::string user = "user-" + std::to_string(call); // the param views it
-                const mailroom::route_param key(user);
-                if (stable)
-                    c.rpc.stable.echoRemote.echo(key, n, done);
-                else
-                    c.rpc.moving.echoRemote.echo(key, n, done);
-            }
-            std::unique_lock lock(mu);
-            cv.wait(lock, [&] { return in_flight == 0; });
-        });
-    }
-    for (auto& t : threads)
-        t.join();
+    churn::drive_calls(book, [&](const std::string& user, bool stable, int n,
+                                 churn::echo_done done) {
+        const mailroom::route_param key(user); // views `user`, alive for the call's start
+        if (stable)
+            c.rpc.stable.echoRemote.echo(key, n, std::move(done));
+        else
+            c.rpc.moving.echoRemote.echo(key, n, std::move(done));
+    });
     const bool all = book.wait_all(60s);
     stop_churn = true;
     churner.join();
@@ -200,16 +97,7 @@ TEST(Churn, EveryCallCompletesOnceWhileServersLeaveAndJoin)
     ASSERT_TRUE(all) << "a call never completed";
     EXPECT_EQ(book.completed_twice(), 0u);
     EXPECT_TRUE(book.stable_errors().empty()) << "the servers that never changed fail no call";
-    // What a call to a moving server may meet: its server left the table (not_sent,
-    // unknown_server, no_target_server), went away while the call was out (disconnected,
-    // shutting_down), or could not be reached yet (connect_failed).
-    const std::set<std::string> allowed = {
-        make_error_code(error::not_sent).message(),
-        make_error_code(error::unknown_server).message(),
-        make_error_code(error::no_target_server).message(),
-        make_error_code(error::disconnected).message(),
-        make_error_code(error::shutting_down).message(),
-        make_error_code(error::connect_failed).message()};
+    const auto allowed = churn::moving_errors_allowed();
     std::size_t moving_failed = 0;
     for (const auto& [what, n] : book.moving_errors()) {
         EXPECT_TRUE(allowed.count(what)) << n << " calls failed with " << what;
@@ -217,13 +105,7 @@ TEST(Churn, EveryCallCompletesOnceWhileServersLeaveAndJoin)
     }
     EXPECT_LT(moving_failed, calls / 2) << "most calls to moving servers still succeed";
     std::printf("churn: %zu calls, %zu to moving servers failed (%s)\n", calls, moving_failed,
-                [&] {
-                    std::string s;
-                    for (const auto& [what, n] : book.moving_errors())
-                        s += what + ": " + std::to_string(n) + "; ";
-                    return s;
-                }()
-                    .c_str());
+                book.moving_summary().c_str());
 }
 
 } // namespace

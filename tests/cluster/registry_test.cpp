@@ -1,7 +1,9 @@
 // Membership from the Redis registry, against real redis-server processes: members find each
 // other, a clean leave is seen at once, a killed member leaves when its lease expires, a
 // missed event is healed by the next resync, a stale incarnation cannot take its id back,
-// and an App calls a server it knows only from the registry.
+// and an App calls a server it knows only from the registry; and membership churn through
+// the registry while three threads call.
+#include "churn.hpp"
 #include "redis/redis_server.hpp"
 #include "support/eventually.hpp"
 #include "support/log_capture.hpp"
@@ -295,6 +297,142 @@ TEST(RedisRegistry, AnAppCallsAServerItKnowsOnlyFromTheRegistryAndReloadsItsConf
         << "a stopped App left the registry";
     a->stop();
     a->wait();
+    std::filesystem::remove_all(dir);
+}
+
+TEST(RedisRegistry, EveryCallCompletesOnceWhileServersJoinAndLeaveThroughTheRegistry)
+{
+    // Every server is an App that knows only itself from its servers.json: the caller learns
+    // the others from the registry alone. Moving servers stop (a clean leave) and start again
+    // as a new incarnation on a new port, one at a time, paced by the calls' progress and by
+    // the caller learning each new incarnation, while three threads make 10,000 calls
+    // through the caller.
+    redis_server redis;
+    const auto dir = mailroom::test::make_temp_dir("registry-churn");
+    churn::echo_service svc;
+    using churn_app = mailroom::app<churn::churn_rpc>;
+    auto make_app = [&](const std::string& id, const std::string& type) {
+        mailroom::app_options o;
+        const auto path = dir / (id + ".json");
+        std::ofstream(path, std::ios::trunc)
+            << R"({"development": {")" << type << R"(": [{"id": ")" << id
+            << R"(", "host": "127.0.0.1", "port": )" << mailroom::test::free_port() << "}]}}";
+        o.config = path;
+        o.server_id = id;
+        o.grace = 200ms;
+        o.log.min_level = mailroom::log_level::off;
+        o.station.log.min_level = mailroom::log_level::off;
+        o.station.drain_timeout = 100ms;
+        o.station.connect_timeout = 200ms;
+        o.station.probe_delay = 20ms;
+        o.station.max_probe_delay = 100ms;
+        o.server.log.min_level = mailroom::log_level::off;
+        o.registry = mailroom::redis::make_registry(options(redis, 5s, 200ms));
+        auto app = std::make_unique<churn_app>(std::move(o));
+        app->add_transport("tcp", mailroom::tcp::make_transport());
+        if (type != "gate")
+            app->serve<churn::echo_remote>(svc);
+        app->start();
+        return app;
+    };
+    auto caller = make_app("gate-1", "gate");
+    caller->routes().set("moving", mailroom::routes::round_robin());
+    std::vector<std::unique_ptr<churn_app>> stable;
+    for (const char* id : {"stable-1", "stable-2"})
+        stable.push_back(make_app(id, "stable"));
+    const std::vector<std::string> ids = {"moving-1", "moving-2", "moving-3"};
+    std::vector<std::unique_ptr<churn_app>> moving;
+    for (const auto& id : ids)
+        moving.push_back(make_app(id, "moving"));
+    ASSERT_TRUE(mailroom::test::eventually([&] { return caller->cluster().size() == 6; }))
+        << "the caller learnt every server from the registry";
+
+    constexpr std::size_t calls = 3 * 3334;
+    constexpr std::size_t calls_per_restart = 500;
+    churn::ledger book(calls);
+    // Calls are faster than restarts: call i waits until i / calls_per_restart restarts are
+    // done, so the changes are spread over the whole run (each restart in turn waits until
+    // 250 more calls completed: neither side can wait for the other for ever).
+    std::mutex pace_mu;
+    std::condition_variable pace_cv;
+    std::size_t restarts = 0;
+    bool churn_over = false;
+    auto restarted = [&](bool over) {
+        std::lock_guard lock(pace_mu);
+        restarts += !over;
+        churn_over = churn_over || over;
+        pace_cv.notify_all();
+    };
+    std::thread churner([&] {
+        for (std::size_t round = 0;; ++round) {
+            if (!book.wait_completed(round * calls_per_restart + 250, 60s) ||
+                book.completed() == calls)
+                break;
+            auto& app = moving[round % moving.size()];
+            const auto& id = ids[round % ids.size()];
+            app->stop(); // leaves the registry first, then drains
+            app->wait();
+            app.reset();
+            app = make_app(id, "moving"); // a new epoch, a new port
+            // The next change waits until the caller knows this incarnation (a join takes
+            // milliseconds; an App restarts faster than that, and restarting all three
+            // before any rejoined would leave the type empty for a moment).
+            const auto port = app->self().port;
+            if (!mailroom::test::eventually([&] {
+                    const auto t = caller->cluster();
+                    const auto* s = find(t, id);
+                    return s && s->port == port;
+                }))
+                break;
+            restarted(false);
+        }
+        restarted(true);
+    });
+
+    churn::drive_calls(
+        book,
+        [&](const std::string& user, bool is_stable, int n, churn::echo_done done) {
+            const mailroom::route_param key(user); // views `user`, alive for the call's start
+            if (is_stable)
+                caller->rpc.stable.echoRemote.echo(key, n, std::move(done));
+            else
+                caller->rpc.moving.echoRemote.echo(key, n, std::move(done));
+        },
+        [&](std::size_t call) {
+            std::unique_lock lock(pace_mu);
+            pace_cv.wait(lock, [&] { return churn_over || restarts >= call / calls_per_restart; });
+        });
+    const bool all = book.wait_all(60s);
+    churner.join();
+
+    ASSERT_TRUE(all) << "a call never completed";
+    EXPECT_EQ(book.completed_twice(), 0u);
+    EXPECT_TRUE(book.stable_errors().empty()) << "the servers that never changed fail no call";
+    // As with direct changes; and a port a stopped server freed may be taken by another
+    // server's next incarnation before the caller's table names the new one: the hello
+    // then answers with another id (wrong_server), never a call run by the wrong server.
+    auto allowed = churn::moving_errors_allowed();
+    allowed.insert(make_error_code(mailroom::error::wrong_server).message());
+    std::size_t moving_failed = 0;
+    for (const auto& [what, n] : book.moving_errors()) {
+        EXPECT_TRUE(allowed.count(what)) << n << " calls failed with " << what;
+        moving_failed += n;
+    }
+    EXPECT_LT(moving_failed, calls / 2) << "most calls to moving servers still succeed";
+    EXPECT_EQ(restarts, calls / calls_per_restart) << "the changes ran through the calls";
+    std::printf("registry churn: %zu calls, %zu restarts, %zu to moving servers failed (%s)\n",
+                calls, restarts, moving_failed, book.moving_summary().c_str());
+
+    for (auto& a : moving)
+        a->stop();
+    for (auto& a : stable)
+        a->stop();
+    caller->stop();
+    for (auto& a : moving)
+        a->wait();
+    for (auto& a : stable)
+        a->wait();
+    caller->wait();
     std::filesystem::remove_all(dir);
 }
 
