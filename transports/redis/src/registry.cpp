@@ -185,8 +185,7 @@ private:
         };
         cmd_->on_lost(lost);
         sub_->on_lost(lost);
-        // Any event means "read the table again": the table, not the event, is the truth.
-        sub_->on_push([self](reply) { self->resync(); });
+        sub_->on_push([self](reply r) { self->on_event(r); });
         sub_->exec({"SUBSCRIBE", events_}, [](std::error_code, reply) {});
         if (self_ && epoch_ == 0) {
             cmd_->exec({"INCR", epoch_key_}, [self, cmd = cmd_](std::error_code ec, reply r) {
@@ -258,6 +257,83 @@ private:
             if (std::exchange(self->again_, false))
                 self->resync();
         });
+    }
+
+    /** A pushed message. A join reads that one entry (HGET), a leave or an expiry drops it:
+        one change costs each member O(1), not a read of the whole table (at 1,000 members a
+        table read is ~130 KiB, and every member did one per change). Anything the delta
+        cannot settle safely reads the whole table: the subscription's confirmation, a
+        message it does not know, a table not read yet, a full read in flight (whose reply
+        may predate the change), and a second event while an entry is being read (their
+        order against the entry's reply is unknown). The periodic full read stays.
+    */
+    void on_event(const reply& r)
+    {
+        ++messages_;
+        if (!table_ || listing_ || r.type != reply::kind::array || r.elements.size() != 3 ||
+            r.elements[0].str != "message")
+            return resync();
+        const std::string_view text = r.elements[2].str;
+        const auto space = text.find(' ');
+        const std::string_view what = text.substr(0, space);
+        if (space == text.npos || space + 1 == text.size())
+            return resync();
+        std::string id(text.substr(space + 1));
+        if (what == "join")
+            return fetch(std::move(id));
+        if (what == "leave" || what == "expired")
+            return drop(id);
+        resync();
+    }
+
+    /// Reads the entry of `id`, which joined or changed.
+    void fetch(std::string id)
+    {
+        const auto seen = messages_;
+        cmd_->exec({"HGET", entries_key_, id}, [self = shared_from_this(), cmd = cmd_, seen,
+                                                 id](std::error_code ec, reply r) {
+            if (cmd != self->cmd_ || self->stopping_)
+                return;
+            // Sent after the event arrived, so it sees the change or a later one; but another
+            // event since may be newer or older than this reply: then read everything.
+            if (ec || self->messages_ != seen || self->listing_ || !self->table_)
+                return self->resync();
+            if (r.type == reply::kind::nil) // gone again already
+                return self->drop(id);
+            auto s = r.type == reply::kind::string ? from_json(r.str) : std::nullopt;
+            if (!s || s->id != id)
+                return self->resync();
+            auto& t = *self->table_;
+            auto at = std::lower_bound(t.begin(), t.end(), id,
+                                       [](const server_info& a, const std::string& b) {
+                                           return a.id < b;
+                                       });
+            if (at != t.end() && at->id == id) {
+                if (*at == *s)
+                    return;
+                *at = std::move(*s);
+            } else {
+                t.insert(at, std::move(*s));
+            }
+            self->publish();
+        });
+    }
+
+    void drop(std::string_view id)
+    {
+        auto& t = *table_;
+        auto at = std::find_if(t.begin(), t.end(), [&](const server_info& a) { return a.id == id; });
+        if (at == t.end())
+            return;
+        t.erase(at);
+        publish();
+    }
+
+    /// Tells the listener the table.
+    void publish()
+    {
+        if (listener_)
+            listener_(*table_);
     }
 
     void tick()
@@ -343,7 +419,8 @@ private:
     std::shared_ptr<connection> cmd_, sub_;
     std::optional<server_info> self_;
     listener listener_;
-    std::optional<std::vector<server_info>> table_;
+    std::optional<std::vector<server_info>> table_; // sorted by id
+    std::uint64_t messages_ = 0; // received, to tell whether one came in between
     std::atomic<std::uint64_t> epoch_{0};
     std::chrono::milliseconds backoff_;
     std::chrono::steady_clock::time_point last_renew_{}, last_resync_{};
