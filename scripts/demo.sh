@@ -7,7 +7,10 @@
 #  3. the same chat cluster with its chat servers on the Redis-queue transport: they have no
 #     host or port, only an id; requests wait in a redis-server the script starts on a free
 #     loopback port and stops afterwards (docs/redis-transport.md);
-#  4. examples/pomelo_mixed: a mixed cluster, a stock Node pomelo-rpc connector calling a C++
+#  4. the chat cluster living: every server registers in a Redis registry; a third chat
+#     server joins between two rounds of the conversation and is killed (SIGKILL) before the
+#     third; the connectors learn both from the registry (docs/membership.md);
+#  5. examples/pomelo_mixed: a mixed cluster, a stock Node pomelo-rpc connector calling a C++
 #     chat server over pomelo-rpc's own wire, and the C++ server calling back into a remote
 #     that exists only in JavaScript (docs/pomelo-interop.md).
 set -euo pipefail
@@ -25,6 +28,9 @@ examples/chat/run_cluster.sh build-demo
 echo
 echo "== examples/chat again, the chat servers on the redis transport: addressed by id alone"
 examples/chat/run_cluster.sh --transport redis build-demo
+echo
+echo "== examples/chat living: servers register in Redis; a third chat server joins, then dies"
+examples/chat/run_cluster.sh --registry build-demo
 echo
 echo "== examples/pomelo_mixed: a stock Node pomelo-rpc connector and a C++ chat server"
 command -v node >/dev/null || mailroom_install nodejs

@@ -38,7 +38,8 @@ MAILROOM_REMOTE(chat_remote, chatRemote,
 MAILROOM_REMOTE(entry_remote, entryRemote,
                 (enter, channel_state(std::string uid, std::string channel))
                 (leave, void(std::string uid, std::string channel))
-                (members, channel_state(std::string channel)));
+                (members, channel_state(std::string channel))
+                (chat_servers, std::vector<std::string>()));
 
 /// The typed RPC surface: `rpc.chat.chatRemote.add(...)`, `rpc.connector.entryRemote.enter(...)`.
 struct chat_rpc : mailroom::rpc_base {

@@ -6,13 +6,16 @@
 
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <system_error>
 #include <utility>
 
 namespace chat {
 
-connector_service::connector_service(chat_rpc& rpc, std::string self_id)
-    : rpc_(rpc), self_id_(std::move(self_id))
+connector_service::connector_service(
+    chat_rpc& rpc, std::string self_id,
+    std::function<std::vector<mailroom::server_info>()> cluster)
+    : rpc_(rpc), self_id_(std::move(self_id)), cluster_(std::move(cluster))
 {
 }
 
@@ -53,6 +56,16 @@ boost::asio::awaitable<channel_state> connector_service::members(std::string cha
     if (ec)
         throw std::system_error(ec, "chatRemote.get");
     co_return state;
+}
+
+std::vector<std::string> connector_service::chat_servers()
+{
+    std::vector<std::string> ids;
+    for (const auto& s : cluster_())
+        if (s.server_type == "chat")
+            ids.push_back(s.id);
+    std::sort(ids.begin(), ids.end());
+    return ids;
 }
 
 } // namespace chat

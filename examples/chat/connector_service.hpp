@@ -6,10 +6,13 @@
 #include "chat_protocol.hpp"
 
 #include <mailroom/server/reply_callback.hpp>
+#include <mailroom/server_info.hpp>
 
 #include <boost/asio/awaitable.hpp>
 
+#include <functional>
 #include <string>
+#include <vector>
 
 namespace chat {
 
@@ -25,8 +28,10 @@ namespace chat {
 */
 class connector_service {
 public:
-    /// `rpc` must outlive the service; `self_id` is this connector's id (the users' `sid`).
-    connector_service(chat_rpc& rpc, std::string self_id);
+    /// `rpc` must outlive the service; `self_id` is this connector's id (the users' `sid`);
+    /// `cluster` tells the servers this connector knows now (the App's table).
+    connector_service(chat_rpc& rpc, std::string self_id,
+                      std::function<std::vector<mailroom::server_info>()> cluster);
 
     /// Joins `uid` to `channel` on its chat server; answers the channel afterwards.
     void enter(std::string uid, std::string channel,
@@ -38,9 +43,14 @@ public:
     /// The members of `channel`, asked of its chat server.
     boost::asio::awaitable<channel_state> members(std::string channel);
 
+    /// The ids of the chat servers this connector routes to now, ordered: what it learnt
+    /// from servers.json and the registry. The driver waits until every connector agrees.
+    std::vector<std::string> chat_servers();
+
 private:
     chat_rpc& rpc_;
     std::string self_id_;
+    std::function<std::vector<mailroom::server_info>()> cluster_;
 };
 
 } // namespace chat

@@ -3,11 +3,15 @@
 #include <mailroom/app/sys.hpp>
 #include <mailroom/crc32.hpp>
 
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
+#include <chrono>
 #include <system_error>
 #include <tuple>
 #include <utility>
@@ -106,6 +110,40 @@ asio::awaitable<bool> conversation::wait_until_up()
         else
             fmt::print("{} ({}) is up on {}:{}\n", s.id, s.server_type, s.host, s.port);
     }
+    co_return co_await wait_until_agreed();
+}
+
+asio::awaitable<bool> conversation::wait_until_agreed()
+{
+    // With a registry, members come and go: every connector must route over the chat servers
+    // of this config before a step can tell which one holds a channel. A join reaches them
+    // within milliseconds, a killed server's lease runs out within seconds.
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    for (const auto& connector : connectors_) {
+        std::vector<std::string> seen;
+        for (;;) {
+            auto [ec, ids] = co_await rpc_.connector.entryRemote.to_server(connector)
+                                 .chat_servers(asio::use_awaitable);
+            // Waiting is not a check: only a failure counts (as one).
+            if (ec)
+                co_return check(false, fmt::format("{}: entryRemote.chat_servers: {}",
+                                                   connector, ec.message()));
+            if (ids == chat_servers_)
+                break;
+            if (std::chrono::steady_clock::now() >= until)
+                co_return check(false, fmt::format("{} still routes over [{}], not [{}]",
+                                                   connector, fmt::join(ids, ", "),
+                                                   fmt::join(chat_servers_, ", ")));
+            if (ids != seen)
+                fmt::print("{} routes over [{}]; waiting for [{}]\n", connector,
+                           fmt::join(ids, ", "), fmt::join(chat_servers_, ", "));
+            seen = std::move(ids);
+            timer.expires_after(std::chrono::milliseconds(50));
+            co_await timer.async_wait(asio::use_awaitable);
+        }
+    }
+    fmt::print("every connector routes over [{}]\n", fmt::join(chat_servers_, ", "));
     co_return true;
 }
 

@@ -17,7 +17,9 @@ namespace chat {
 /** Plays a conversation through the connectors of a cluster and checks every answer.
 
     First it waits until every server answers `sys.health.ping` (calls queue while a server is
-    not listening yet, so this is the start-up synchronisation). Then users enter channels
+    not listening yet, so this is the start-up synchronisation), then until every connector
+    routes over exactly the config's chat servers (`entryRemote.chat_servers`: with a
+    registry, a server that joined or died reaches the connectors' tables a little later). Then users enter channels
     through both connectors, list them, leave and list again, and finally everyone leaves
     (so the cluster ends empty and the conversation can be played again), each step printed
     as one line. After every step it checks that:
@@ -45,6 +47,8 @@ public:
 
 private:
     boost::asio::awaitable<bool> wait_until_up();
+    /// Waits until every connector routes over exactly the chat servers of the config.
+    boost::asio::awaitable<bool> wait_until_agreed();
     boost::asio::awaitable<bool> enter(const std::string& uid, const std::string& channel);
     boost::asio::awaitable<bool> leave(const std::string& uid, const std::string& channel);
     boost::asio::awaitable<bool> list(const std::string& connector, const std::string& channel);

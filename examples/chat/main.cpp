@@ -10,7 +10,12 @@
 // It runs until SIGINT or SIGTERM, then stops gracefully. run_cluster.sh starts a cluster of
 // four and runs chat-driver against it; README.md shows how to start one by hand.
 //
+// With --registry URL (a redis:// URL) the server also registers in a Redis registry and
+// learns the servers there as they come and go (docs/membership.md): a chat server started
+// later, with a config that lists only itself, joins every connector's table.
+//
 // usage: chat-server --config servers.json --server-id ID [--env NAME] [--threads N]
+//                    [--registry redis://host:port]
 
 #include "chat_protocol.hpp"
 #include "chat_route.hpp"
@@ -19,13 +24,17 @@
 
 #include <mailroom/app/app.hpp>
 #include <mailroom/redis.hpp>
+#include <mailroom/redis/registry.hpp>
 #include <mailroom/tcp.hpp>
 
+#include <cstddef>
 #include <cstdio>
 #include <exception>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
+#include <vector>
 
 namespace {
 
@@ -33,8 +42,29 @@ void print_usage(const char* argv0)
 {
     std::fprintf(stderr,
                  "usage: %s --config servers.json --server-id ID [--env NAME] [--threads N]\n"
+                 "          [--registry redis://host:port]\n"
                  "  runs server ID of servers.json: a \"chat\" server or a \"connector\"\n",
                  argv0);
+}
+
+/// Takes `--registry URL` out of the arguments (the App's own parser does not know it).
+std::string take_registry(std::vector<const char*>& args)
+{
+    std::string url;
+    for (std::size_t i = 1; i < args.size();) {
+        const std::string_view a = args[i];
+        if (a == "--registry" && i + 1 < args.size()) {
+            url = args[i + 1];
+            args.erase(args.begin() + static_cast<std::ptrdiff_t>(i),
+                       args.begin() + static_cast<std::ptrdiff_t>(i + 2));
+        } else if (a.starts_with("--registry=")) {
+            url = a.substr(11);
+            args.erase(args.begin() + static_cast<std::ptrdiff_t>(i));
+        } else {
+            ++i;
+        }
+    }
+    return url;
 }
 
 } // namespace
@@ -46,8 +76,14 @@ int main(int argc, char** argv)
     std::optional<chat::chat_service> chat_service;
     std::optional<chat::connector_service> connector_service;
     try {
-        auto options = mailroom::app_options::from_args(argc, argv);
+        std::vector<const char*> args(argv, argv + argc);
+        const std::string registry = take_registry(args);
+        auto options =
+            mailroom::app_options::from_args(static_cast<int>(args.size()), args.data());
         options.log.min_level = mailroom::log_level::info;
+        if (!registry.empty())
+            options.registry = mailroom::redis::make_registry(
+                {.url = registry, .cluster = "chat", .log = options.log});
         mailroom::app<chat::chat_rpc> app(std::move(options));
         app.add_transport("tcp", mailroom::tcp::make_transport());
         // Servers with "transport": "redis" are addressed by id alone, through the Redis their
@@ -61,7 +97,8 @@ int main(int argc, char** argv)
         if (self.server_type == "chat") {
             app.serve<chat::chat_remote>(chat_service.emplace(self.id));
         } else if (self.server_type == "connector") {
-            app.serve<chat::entry_remote>(connector_service.emplace(app.rpc, self.id));
+            app.serve<chat::entry_remote>(
+                connector_service.emplace(app.rpc, self.id, [&app] { return app.cluster(); }));
         } else {
             std::fprintf(stderr, "%s: server \"%s\" is of type \"%s\"; expected \"chat\" or "
                                  "\"connector\"\n",

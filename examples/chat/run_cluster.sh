@@ -8,19 +8,30 @@
 # host or port, only an id; the script starts its own redis-server on a free loopback port
 # (no persistence) and stops it at the end. Exits 77 (skipped) if redis-server is missing.
 #
-# usage: run_cluster.sh [--transport tcp|redis] [build dir]
+# With --registry every server also registers in a Redis registry (docs/membership.md) and
+# the cluster lives: the conversation is played with two chat servers; then a third chat
+# server starts, with a config that lists only what it needs, and joins every connector's
+# table through the registry; the conversation is played again over three chat servers; then
+# the third is killed (SIGKILL: no goodbye), its lease runs out, the connectors drop it, and
+# the conversation is played a third time over the two left. Same Redis rules as above.
+#
+# usage: run_cluster.sh [--transport tcp|redis | --registry] [build dir]
 #        (default tcp and ./build; the binaries are in <dir>/examples)
 set -euo pipefail
 
 usage() {
-    echo "usage: $0 [--transport tcp|redis] [build dir]     (default tcp, ./build)" >&2
+    echo "usage: $0 [--transport tcp|redis | --registry] [build dir]     (default tcp, ./build)" >&2
     exit 2
 }
 transport=tcp
+registry=false
 if [ "${1:-}" = "--transport" ]; then
     [ $# -ge 2 ] || usage
     transport=$2
     shift 2
+elif [ "${1:-}" = "--registry" ]; then
+    registry=true
+    shift
 fi
 case "$transport" in tcp | redis) ;; *) usage ;; esac
 if [ $# -gt 1 ] || [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then
@@ -35,7 +46,7 @@ for bin in "$server" "$driver"; do
         exit 2
     fi
 done
-if [ "$transport" = redis ] && ! command -v redis-server >/dev/null; then
+if { [ "$transport" = redis ] || $registry; } && ! command -v redis-server >/dev/null; then
     echo "$0: redis-server not found (Debian package redis-server); skipped" >&2
     exit 77
 fi
@@ -43,7 +54,9 @@ fi
 dir=$(mktemp -d "${TMPDIR:-/tmp}/mailroom-chat.XXXXXX")
 pids=()
 redis_pid=
+third=
 cleanup() {
+    [ -z "$third" ] || kill -KILL "$third" 2>/dev/null || true
     # Any server still running (the script failed half way) is stopped, then the files go.
     for pid in "${pids[@]}"; do
         kill -TERM "$pid" 2>/dev/null || true
@@ -60,16 +73,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-mapfile -t ports < <("$driver" --free-ports 4)
-if [ ${#ports[@]} -ne 4 ]; then
-    echo "$0: could not get 4 free ports" >&2
+# Two connectors, two (or three) chat servers, Redis.
+mapfile -t ports < <("$driver" --free-ports 6)
+if [ ${#ports[@]} -ne 6 ]; then
+    echo "$0: could not get 6 free ports" >&2
     exit 1
 fi
 
-if [ "$transport" = redis ]; then
-    # The chat servers' entries name only an id and the Redis their requests queue in; the
-    # third free port is Redis's.
-    redis_port=${ports[2]}
+redis_port=${ports[5]}
+start_redis() {
     redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no \
         --dir "$dir" --logfile "$dir/redis.log" --daemonize no &
     redis_pid=$!
@@ -84,6 +96,18 @@ if [ "$transport" = redis ]; then
         cat "$dir/redis.log" >&2 || true
         exit 1
     fi
+}
+
+server_args=()
+if [ "$transport" = redis ] || $registry; then
+    start_redis
+fi
+if $registry; then
+    server_args=(--registry "redis://127.0.0.1:$redis_port")
+    echo "the servers register in redis://127.0.0.1:$redis_port (lease 3 s, resync 1 s)"
+fi
+if [ "$transport" = redis ]; then
+    # The chat servers' entries name only an id and the Redis their requests queue in.
     chat_servers='{"id": "chat-server-1", "transport": "redis", "redis_url": "redis://127.0.0.1:'$redis_port'"},
       {"id": "chat-server-2", "transport": "redis", "redis_url": "redis://127.0.0.1:'$redis_port'"}'
     echo "chat servers on the redis transport: ids only, requests queued in redis://127.0.0.1:$redis_port"
@@ -92,8 +116,9 @@ else
       {"id": "chat-server-2", "host": "127.0.0.1", "port": '${ports[3]}'}'
 fi
 
-config=$dir/servers.json
-cat >"$config" <<JSON
+# write_config FILE CHAT_SERVERS
+write_config() {
+    cat >"$1" <<JSON
 {
   "development": {
     "connector": [
@@ -101,21 +126,48 @@ cat >"$config" <<JSON
       {"id": "connector-server-2", "host": "127.0.0.1", "port": ${ports[1]}, "frontend": true}
     ],
     "chat": [
-      $chat_servers
+      $2
     ]
   }
 }
 JSON
+}
+config=$dir/servers.json
+write_config "$config" "$chat_servers"
 
 ids=(connector-server-1 connector-server-2 chat-server-1 chat-server-2)
 for id in "${ids[@]}"; do
-    "$server" --config "$config" --server-id "$id" >"$dir/$id.log" 2>&1 &
+    "$server" --config "$config" --server-id "$id" "${server_args[@]}" >"$dir/$id.log" 2>&1 &
     pids+=($!)
 done
 
-# The driver waits until every server answers sys.health.ping: no sleeps needed.
+# The driver waits until every server answers sys.health.ping, and every connector routes
+# over the config's chat servers: no sleeps needed.
 status=0
 "$driver" --config "$config" || status=$?
+
+if $registry && [ "$status" -eq 0 ]; then
+    # A third chat server joins: only its own config names it; the connectors learn of it
+    # from the registry. The driver's config for this round lists it too.
+    config3=$dir/servers-3.json
+    write_config "$config3" "$chat_servers,
+      {\"id\": \"chat-server-3\", \"host\": \"127.0.0.1\", \"port\": ${ports[4]}}"
+    echo
+    echo "== chat-server-3 joins the running cluster (registered in Redis)"
+    "$server" --config "$config3" --server-id chat-server-3 "${server_args[@]}" \
+        >"$dir/chat-server-3.log" 2>&1 &
+    third=$!
+    "$driver" --config "$config3" || status=$?
+    echo
+    echo "== chat-server-3 is killed (SIGKILL): its lease runs out, the connectors drop it"
+    kill -KILL "$third"
+    wait "$third" 2>/dev/null || true
+    [ "$status" -ne 0 ] || "$driver" --config "$config" || status=$?
+    if [ "$status" -ne 0 ]; then
+        echo "--- chat-server-3 log:" >&2
+        cat "$dir/chat-server-3.log" >&2
+    fi
+fi
 
 # Graceful stop; each server must exit 0.
 kill -TERM "${pids[@]}" 2>/dev/null || true
