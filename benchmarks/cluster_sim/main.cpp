@@ -7,12 +7,16 @@
 // process's CPU, and how long a join, a clean leave and a killed member take to reach every
 // peer's table (median and last peer).
 //
+// Table mode (--table N): the Redis side alone, with a synthetic table of N members: what
+// one member's re-read and the N re-reads of one change cost Redis.
+//
 // Links mode (--links K): the memory and descriptors of K idle links, both ends, and the
 // full mesh of 100 and 1,000 servers extrapolated from them.
 //
 // usage: mailroom-cluster-sim [--members N] [--threads T] [--lease-ttl MS] [--resync MS]
 //                             [--start-batch B] [--rounds R] [--window SEC] [--limit SEC]
 //                             [--check] [--json]
+//        mailroom-cluster-sim --table N [--json]
 //        mailroom-cluster-sim --links K [--json]
 
 #include <fmt/format.h>
@@ -24,6 +28,7 @@
 #include "idle_links.hpp"
 #include "registry_sim.hpp"
 #include "sim_options.hpp"
+#include "table_probe.hpp"
 
 namespace {
 
@@ -39,9 +44,10 @@ constexpr std::string_view usage = R"(usage: mailroom-cluster-sim [options]
   --window SEC     steady-state measurement window (default 5)
   --limit SEC      longest wait for a change to reach every peer (default 30)
   --check          exit 1 unless every change reached every peer (the smoke test)
+  --table N        probe Redis alone with a synthetic table of N members instead
   --links K        measure K idle tcp links instead (memory and fds per link)
   --json           one JSON object instead of text
-Exits 77 when redis-server is not installed (registry mode).
+Exits 77 when redis-server is not installed (registry and table modes).
 )";
 
 bool parse(int argc, char** argv, sim_options& o)
@@ -69,6 +75,8 @@ bool parse(int argc, char** argv, sim_options& o)
             o.window_s = std::stod(value());
         else if (a == "--limit")
             o.phase_limit_s = std::stod(value());
+        else if (a == "--table")
+            o.table = std::stoul(value());
         else if (a == "--links")
             o.links = std::stoul(value());
         else if (a == "--check")
@@ -81,7 +89,7 @@ bool parse(int argc, char** argv, sim_options& o)
         } else
             throw std::invalid_argument(fmt::format("unknown option {}", a));
     }
-    if (o.members < 2 && o.links == 0)
+    if (o.members < 2 && o.links == 0 && o.table == 0)
         throw std::invalid_argument("--members must be at least 2");
     return true;
 }
@@ -99,8 +107,11 @@ int main(int argc, char** argv)
         return 2;
     }
     try {
-        return o.links > 0 ? mailroom::cluster_sim::run_idle_links(o)
-                           : mailroom::cluster_sim::run_registry_sim(o);
+        if (o.links > 0)
+            return mailroom::cluster_sim::run_idle_links(o);
+        if (o.table > 0)
+            return mailroom::cluster_sim::run_table_probe(o);
+        return mailroom::cluster_sim::run_registry_sim(o);
     } catch (const std::exception& e) {
         fmt::print(stderr, "mailroom-cluster-sim: {}\n", e.what());
         return 1;

@@ -15,6 +15,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -22,6 +23,7 @@
 #include "../load/proc_stats.hpp"
 #include "redis/redis_server.hpp"
 #include "redis_probe.hpp"
+#include "sim_common.hpp"
 #include "sim_report.hpp"
 
 namespace mailroom::cluster_sim {
@@ -86,7 +88,7 @@ public:
     using predicate = std::function<bool(const table&)>;
 
     explicit tracker(std::size_t capacity)
-        : seen_ms_(capacity, -1), counted_(capacity, 0), had_first_(capacity, 0)
+        : seen_ms_(capacity, -1), counted_(capacity, 0), last_size_(capacity, 0)
     {
     }
 
@@ -95,12 +97,8 @@ public:
     {
         std::lock_guard lock(mu_);
         ++tables_;
+        last_size_[i] = t.size();
         bool wake = false;
-        if (!had_first_[i]) {
-            had_first_[i] = 1;
-            ++first_tables_;
-            wake = true;
-        }
         if (pred_ && counted_[i] && seen_ms_[i] < 0 && pred_(t)) {
             seen_ms_[i] = std::chrono::duration<double, std::milli>(sim_clock::now() - t0_).count();
             if (--remaining_ == 0)
@@ -110,15 +108,23 @@ public:
             cv_.notify_all();
     }
 
-    /// Starts watching for `pred` on `peers`' tables; times count from now.
-    void watch(predicate pred, const std::vector<std::size_t>& peers)
+    /** Starts watching for `pred` on `peers`' tables; times count from now. A peer whose
+        latest table already has `already_size` members (when given) counts as seen at 0.
+    */
+    void watch(predicate pred, const std::vector<std::size_t>& peers,
+               std::optional<std::size_t> already_size = std::nullopt)
     {
         std::lock_guard lock(mu_);
         std::fill(seen_ms_.begin(), seen_ms_.end(), -1.0);
         std::fill(counted_.begin(), counted_.end(), 0);
-        for (auto p : peers)
+        remaining_ = 0;
+        for (auto p : peers) {
             counted_[p] = 1;
-        remaining_ = peers.size();
+            if (already_size && last_size_[p] == *already_size)
+                seen_ms_[p] = 0;
+            else
+                ++remaining_;
+        }
         pred_ = std::move(pred);
         t0_ = sim_clock::now();
     }
@@ -143,13 +149,6 @@ public:
         return o;
     }
 
-    /// Waits until `n` members have had their first table, for at most `limit`.
-    bool wait_first_tables(std::size_t n, std::chrono::milliseconds limit)
-    {
-        std::unique_lock lock(mu_);
-        return cv_.wait_for(lock, limit, [&] { return first_tables_ >= n; });
-    }
-
     std::uint64_t tables() const
     {
         std::lock_guard lock(mu_);
@@ -164,8 +163,7 @@ private:
     std::vector<double> seen_ms_;
     std::vector<char> counted_;
     std::size_t remaining_ = 0;
-    std::vector<char> had_first_;
-    std::size_t first_tables_ = 0;
+    std::vector<std::size_t> last_size_;
     std::uint64_t tables_ = 0;
 };
 
@@ -196,57 +194,7 @@ double median_of(std::vector<double> v)
     return median(v);
 }
 
-bool on_path(const std::string& program)
-{
-    const char* path = std::getenv("PATH");
-    if (!path)
-        return false;
-    std::stringstream dirs(path);
-    std::string dir;
-    while (std::getline(dirs, dir, ':')) {
-        std::error_code ec;
-        const auto p = std::filesystem::path(dir.empty() ? "." : dir) / program;
-        if (std::filesystem::is_regular_file(p, ec) && ::access(p.c_str(), X_OK) == 0)
-            return true;
-    }
-    return false;
-}
-
-redis_reading read_redis(const test::redis_server& redis)
-{
-    redis_reading r;
-    r.at = sim_clock::now();
-    r.cpu_s = process_cpu_seconds(redis.pid());
-    std::istringstream in(redis.command({"INFO", "all"}));
-    std::string line;
-    while (std::getline(in, line)) {
-        if (!line.empty() && line.back() == '\r')
-            line.pop_back();
-        const auto colon = line.find(':');
-        if (line.empty() || line[0] == '#' || colon == std::string::npos)
-            continue;
-        r.info[line.substr(0, colon)] = line.substr(colon + 1);
-    }
-    return r;
-}
-
 double sim_cpu_s() { return load::process_cpu().total_us() / 1e6; }
-
-/// The entry a member registers: what a game server's servers.json line carries.
-server_info make_info(std::size_t i)
-{
-    static const char* const types[] = {"connector", "area", "chat", "gate"};
-    server_info s{.id = fmt::format("sim-{:05}", i),
-                  .server_type = types[i % 4],
-                  .host = "127.0.0.1",
-                  .port = static_cast<std::uint16_t>(10000 + i % 50000),
-                  .transport = "tcp"};
-    if (i % 4 == 0) {
-        s.options["frontend"] = "true";
-        s.options["clientPort"] = std::to_string(30000 + i % 30000);
-    }
-    return s;
-}
 
 } // namespace
 
@@ -314,29 +262,36 @@ int run_registry_sim(const sim_options& o)
     std::size_t missed = 0;
     bool failed = false;
 
-    // Cold start, in batches (a real cluster starts in waves; all at once is a batch of n).
+    // Cold start, in waves of `start_batch` (a real cluster starts in waves): each wave
+    // joins, then every member started so far must have the whole table before the next.
     {
-        std::vector<std::size_t> all(n);
-        for (std::size_t i = 0; i < n; ++i)
-            all[i] = i;
-        track.watch([n](const table& t) { return t.size() == n; }, all);
         const std::size_t batch = o.start_batch == 0 ? n : o.start_batch;
-        for (std::size_t i = 0; i < n; i += batch) {
+        const auto t0 = sim_clock::now();
+        double last_wave_ms = 0;
+        std::size_t not_full = 0;
+        for (std::size_t i = 0; i < n && not_full == 0; i += batch) {
             const auto end = std::min(n, i + batch);
+            std::vector<std::size_t> started(end);
+            for (std::size_t k = 0; k < end; ++k)
+                started[k] = k;
+            track.watch([end](const table& t) { return t.size() == end; }, started, end);
             for (std::size_t k = i; k < end; ++k)
                 start_member(k, loops[k % loops.size()]->ioc());
-            if (!track.wait_first_tables(end, limit)) {
-                fmt::print(stderr, "mailroom-cluster-sim: members {}..{} got no table within {} s\n",
-                           i, end - 1, o.phase_limit_s);
-                failed = true;
-                break;
-            }
+            auto wave = track.wait(limit);
+            last_wave_ms = max_of(wave.ms);
+            not_full = wave.missing;
+            if (not_full > 0)
+                fmt::print(stderr, "mailroom-cluster-sim: the wave of members {}..{}: {} of {} "
+                                   "tables not full within {} s\n",
+                           i, end - 1, not_full, end, o.phase_limit_s);
         }
-        auto cold = track.wait(limit);
-        rep.add("cold_start_ms_all_tables_full", max_of(cold.ms), 1);
-        rep.add("cold_start_ms_median_member", median(cold.ms), 1);
-        rep.add("cold_start_members_not_full", static_cast<double>(cold.missing));
-        missed += cold.missing;
+        rep.add("start_batch", static_cast<double>(batch));
+        rep.add("cold_start_ms_all_tables_full",
+                std::chrono::duration<double, std::milli>(sim_clock::now() - t0).count(), 1);
+        rep.add("cold_start_last_wave_ms", last_wave_ms, 1);
+        rep.add("cold_start_members_not_full", static_cast<double>(not_full));
+        missed += not_full;
+        failed = not_full > 0;
     }
 
     // Steady state: nothing changes; renewals and periodic lists only.
@@ -363,8 +318,12 @@ int run_registry_sim(const sim_options& o)
         rep.add("steady_tables_delivered", static_cast<double>(track.tables() - tables0));
         rep.add("redis_connected_clients", b.number("connected_clients"));
         rep.add("redis_used_memory_kib", b.number("used_memory") / 1024);
-        const auto entry = redis.command({"HSTRLEN", "mailroom:reg:{sim}:entries", members[0].info.id});
-        rep.add_text("entry_bytes_member0", entry);
+        // CONFIG RESETSTAT clears the counters read above: this comes after the window.
+        const auto list = probe_list(redis, 20);
+        rep.add("list_usec_per_call", list.usec_per_call, 1);
+        rep.add("list_reply_kib", list.reply_bytes / 1024, 1);
+        const auto entry = redis.command({"HSTRLEN", std::string(entries_key), members[0].info.id});
+        rep.add("entry_bytes_member0", std::stod(entry));
         rep.add_text("redis_version", b.info.count("redis_version") ? b.info.at("redis_version") : "?");
     }
 

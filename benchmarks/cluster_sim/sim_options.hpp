@@ -18,6 +18,7 @@ struct sim_options {
     double window_s = 5;                     ///< the steady-state measurement window
     double phase_limit_s = 30;               ///< give up on a change reaching every peer after this
     std::size_t links = 0;                   ///< >0: measure idle links instead (see idle_links.hpp)
+    std::size_t table = 0;                   ///< >0: probe Redis with a synthetic table instead (table_probe.hpp)
     bool check = false;                      ///< exit 1 unless every change reached every peer
     bool json = false;
 };
