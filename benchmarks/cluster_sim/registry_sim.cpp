@@ -9,20 +9,16 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
-#include <cstdlib>
-#include <filesystem>
 #include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <sstream>
 #include <thread>
 #include <vector>
 
 #include "../load/proc_stats.hpp"
 #include "redis/redis_server.hpp"
-#include "redis_probe.hpp"
 #include "sim_common.hpp"
 #include "sim_report.hpp"
 
@@ -221,9 +217,9 @@ int run_registry_sim(const sim_options& o)
 
     std::atomic<std::uint64_t> warnings{0};
     redis::registry_options ro{.url = redis.url(),
-                        .cluster = "sim",
-                        .lease_ttl = o.lease_ttl,
-                        .resync_period = o.resync_period};
+                               .cluster = "sim",
+                               .lease_ttl = o.lease_ttl,
+                               .resync_period = o.resync_period};
     ro.log.sink = [&warnings](log_level, std::string_view line) {
         // The first few, then only counted: a thousand members losing Redis at once would
         // bury the report.
