@@ -86,7 +86,9 @@ if tables:
             ("Redis out MiB per change", "change_redis_out_mib"),
             ("Redis cores at resync 1 s", "steady_redis_core_fraction_resync_1s"),
             ("out MiB/s at resync 1 s", "steady_redis_out_mib_per_s_resync_1s"),
-            ("Redis cores at resync 10 s", "steady_redis_core_fraction_resync_10s")]
+            ("Redis cores at resync 10 s", "steady_redis_core_fraction_resync_10s"),
+            ("one HGET each: ms", "delta_storm_ms"),
+            ("one HGET each: out KiB", "delta_change_redis_out_kib")]
     print("| table (members) | " + " | ".join(c for c, _ in cols) + " |")
     print("|---:|" + "---:|" * len(cols))
     for t in tables:

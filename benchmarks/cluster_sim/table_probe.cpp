@@ -117,6 +117,16 @@ int run_table_probe(const sim_options& o)
         bytes += take_reply(c.get());
     const double storm_ms = std::chrono::duration<double, std::milli>(sim_clock::now() - t0).count();
     const auto b = read_redis(redis);
+    // What the same change would cost if each member read only the entry the event names
+    // (one HGET each): the alternative docs/membership.md proposes, measured the same way.
+    const auto d0 = read_redis(redis);
+    const auto td = sim_clock::now();
+    for (std::size_t i = 0; i < storm; ++i)
+        append(c.get(), {"HGET", std::string(entries_key), make_info(0).id});
+    for (std::size_t i = 0; i < storm; ++i)
+        take_reply(c.get());
+    const double delta_ms = std::chrono::duration<double, std::milli>(sim_clock::now() - td).count();
+    const auto d1 = read_redis(redis);
     const double scale = static_cast<double>(n) / static_cast<double>(storm);
     const double storm_cpu_ms = (b.cpu_s - a.cpu_s) * 1000;
     const double storm_usec_per_list =
@@ -138,6 +148,11 @@ int run_table_probe(const sim_options& o)
     rep.add("storm_redis_out_mib",
             (b.number("total_net_output_bytes") - a.number("total_net_output_bytes")) / (1 << 20), 1);
     rep.add("storm_reply_mib", static_cast<double>(bytes) / (1 << 20), 1);
+    rep.add("delta_storm_ms", delta_ms, 1);
+    rep.add("delta_change_redis_usec",
+            (d1.command_field("hget", "usec") - d0.command_field("hget", "usec")) * scale, 0);
+    rep.add("delta_change_redis_out_kib",
+            (d1.number("total_net_output_bytes") - d0.number("total_net_output_bytes")) * scale / 1024, 1);
     // What a cluster of n members asks of this Redis.
     rep.add("change_redis_cpu_ms", storm_cpu_ms * scale, 0);
     rep.add("change_redis_out_mib", dn * list_kib / 1024, 1);

@@ -12,7 +12,8 @@ namespace mailroom::cluster_sim {
     - a *storm*: the `o.table` re-reads one change causes (every member reads the whole
       table on every event), pipelined on one link: how long Redis takes to answer them all,
       its CPU, and the bytes it sends. That is the earliest a change can reach the last
-      peer when every member has its own machine.
+      peer when every member has its own machine;
+    - the same change if each member read only the entry the event names (one HGET each).
     Prints the figures and what they imply for a cluster of that size. Returns 0, 1 on
     failure, 77 when redis-server is not installed.
 */
