@@ -254,8 +254,14 @@ private:
                         self->listener_(std::move(members));
                 }
             }
+            // Events that came in meanwhile: each entry is read again now, after the list (an
+            // entry read is the truth at its time, whatever the event said).
+            auto named = std::exchange(self->named_, {});
             if (std::exchange(self->again_, false))
-                self->resync();
+                return self->resync();
+            if (!ec && self->table_) // else the next periodic read heals
+                for (auto& id : named)
+                    self->fetch(std::move(id));
         });
     }
 
@@ -263,27 +269,32 @@ private:
         one change costs each member O(1), not a read of the whole table (at 1,000 members a
         table read is ~130 KiB, and every member did one per change). Anything the delta
         cannot settle safely reads the whole table: the subscription's confirmation, a
-        message it does not know, a table not read yet, a full read in flight (whose reply
-        may predate the change), and a second event while an entry is being read (their
-        order against the entry's reply is unknown). The periodic full read stays.
+        message it does not know, a table not read yet, and a second event while an entry is
+        being read (their order against the entry's reply is unknown). During a full read
+        (whose reply may predate the change) the entries named are read once it is in. The
+        periodic full read stays.
     */
     void on_event(const reply& r)
     {
         ++messages_;
-        if (!table_ || listing_ || r.type != reply::kind::array || r.elements.size() != 3 ||
+        if (!table_ || r.type != reply::kind::array || r.elements.size() != 3 ||
             r.elements[0].str != "message")
             return resync();
         const std::string_view text = r.elements[2].str;
         const auto space = text.find(' ');
         const std::string_view what = text.substr(0, space);
-        if (space == text.npos || space + 1 == text.size())
+        if (space == text.npos || space + 1 == text.size() ||
+            (what != "join" && what != "leave" && what != "expired"))
             return resync();
         std::string id(text.substr(space + 1));
+        if (listing_) { // the list's reply may predate the change: read the entry after it
+            if (std::find(named_.begin(), named_.end(), id) == named_.end())
+                named_.push_back(std::move(id));
+            return;
+        }
         if (what == "join")
             return fetch(std::move(id));
-        if (what == "leave" || what == "expired")
-            return drop(id);
-        resync();
+        drop(id);
     }
 
     /// Reads the entry of `id`, which joined or changed.
@@ -296,8 +307,12 @@ private:
                 return;
             // Sent after the event arrived, so it sees the change or a later one; but another
             // event since may be newer or older than this reply: then read everything.
-            if (ec || self->messages_ != seen || self->listing_ || !self->table_)
+            if (ec || self->messages_ != seen || !self->table_)
                 return self->resync();
+            if (self->listing_) { // read it again once that list is in
+                self->named_.push_back(id);
+                return;
+            }
             if (r.type == reply::kind::nil) // gone again already
                 return self->drop(id);
             auto s = r.type == reply::kind::string ? from_json(r.str) : std::nullopt;
@@ -364,6 +379,7 @@ private:
         up_ = false;
         listing_ = false;
         again_ = false;
+        named_.clear();
         options_.log.log(log_level::warning, "redis registry {}: lost the link to Redis, "
                                              "reconnecting (the table is kept meanwhile)",
                          options_.cluster);
@@ -421,6 +437,7 @@ private:
     listener listener_;
     std::optional<std::vector<server_info>> table_; // sorted by id
     std::uint64_t messages_ = 0; // received, to tell whether one came in between
+    std::vector<std::string> named_; // by events during a full read: read after it
     std::atomic<std::uint64_t> epoch_{0};
     std::chrono::milliseconds backoff_;
     std::chrono::steady_clock::time_point last_renew_{}, last_resync_{};
