@@ -318,7 +318,7 @@ int run_registry_sim(const sim_options& o)
         const auto list = probe_list(redis, 20);
         rep.add("list_usec_per_call", list.usec_per_call, 1);
         rep.add("list_reply_kib", list.reply_bytes / 1024, 1);
-        const auto entry = redis.command({"HSTRLEN", std::string(entries_key), members[0].info.id});
+        const auto entry = redis.command({"HSTRLEN", sim_keys().entries, members[0].info.id});
         rep.add("entry_bytes_member0", std::stod(entry));
         rep.add_text("redis_version", b.info.count("redis_version") ? b.info.at("redis_version") : "?");
     }

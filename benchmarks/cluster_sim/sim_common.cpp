@@ -44,31 +44,17 @@ redis_reading read_redis(const test::redis_server& redis)
     return r;
 }
 
-// A copy: keep it alike the registry's. The probes load it and run it with EVALSHA, so that
-// their calls are counted apart from the members' EVALs.
-const std::string_view list_script_copy = R"lua(
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now)
-for _, id in ipairs(dead) do
-  redis.call('ZREM', KEYS[1], id)
-  redis.call('HDEL', KEYS[2], id)
-  redis.call('PUBLISH', KEYS[3], 'expired ' .. id)
-end
-local live = redis.call('ZRANGE', KEYS[1], 0, -1)
-local out = {}
-for _, id in ipairs(live) do
-  local e = redis.call('HGET', KEYS[2], id)
-  if e then out[#out + 1] = e end
-end
-return out
-)lua";
+const redis::registry_layout::keys& sim_keys()
+{
+    static const auto k = redis::registry_layout::keys_of("sim");
+    return k;
+}
 
 list_cost probe_list(const test::redis_server& redis, int calls)
 {
-    const auto sha = redis.command({"SCRIPT", "LOAD", std::string(list_script_copy)});
-    const std::vector<std::string> args{"EVALSHA", sha, "3", std::string(members_key),
-                                        std::string(entries_key), std::string(events_key)};
+    const auto sha = redis.command({"SCRIPT", "LOAD", std::string(redis::registry_layout::list_script())});
+    const std::vector<std::string> args{"EVALSHA", sha, "3", sim_keys().members,
+                                        sim_keys().entries, sim_keys().events};
     list_cost c;
     redis.command({"CONFIG", "RESETSTAT"});
     for (int i = 0; i < calls; ++i)

@@ -2,6 +2,7 @@
 
 // Pieces the modes of mailroom-cluster-sim share.
 
+#include <mailroom/redis/registry_layout.hpp>
 #include <mailroom/server_info.hpp>
 
 #include <cstddef>
@@ -13,19 +14,14 @@
 
 namespace mailroom::cluster_sim {
 
-/// The registry's key names for cluster "sim" (docs/membership.md, "Keys").
-inline constexpr std::string_view members_key = "mailroom:reg:{sim}:members";
-inline constexpr std::string_view entries_key = "mailroom:reg:{sim}:entries";
-inline constexpr std::string_view events_key = "mailroom:reg:{sim}:events";
+/// The registry's keys for cluster "sim" (docs/membership.md, "Keys").
+const redis::registry_layout::keys& sim_keys();
 
 /// Whether `program` is an executable file in a directory of PATH.
 bool on_path(const std::string& program);
 
 /// INFO all and the CPU time of `redis`, now.
 redis_reading read_redis(const test::redis_server& redis);
-
-/// A copy of the registry's *list* script (transports/redis/src/registry.cpp).
-extern const std::string_view list_script_copy;
 
 struct list_cost {
     double usec_per_call = -1; ///< Redis's own time per list (commandstats)

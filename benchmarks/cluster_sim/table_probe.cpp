@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 #include <hiredis/hiredis.h>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -66,18 +65,6 @@ std::size_t take_reply(redisContext* c)
     return bytes;
 }
 
-/// The entry as the registry writes it (transports/redis/src/registry.cpp, to_json).
-std::string entry_json(const server_info& s)
-{
-    nlohmann::json j{{"id", s.id},         {"serverType", s.server_type}, {"host", s.host},
-                     {"port", s.port},     {"transport", s.transport},    {"weight", s.weight},
-                     {"epoch", s.epoch}};
-    auto& o = j["options"] = nlohmann::json::object();
-    for (const auto& [k, v] : s.options)
-        o[k] = v;
-    return j.dump();
-}
-
 } // namespace
 
 int run_table_probe(const sim_options& o)
@@ -94,8 +81,8 @@ int run_table_probe(const sim_options& o)
     for (std::size_t i = 0; i < n; ++i) {
         auto s = make_info(i);
         s.epoch = i + 1;
-        append(c.get(), {"ZADD", std::string(members_key), "9000000000000", s.id});
-        append(c.get(), {"HSET", std::string(entries_key), s.id, entry_json(s)});
+        append(c.get(), {"ZADD", sim_keys().members, "9000000000000", s.id});
+        append(c.get(), {"HSET", sim_keys().entries, s.id, redis::registry_layout::entry_json(s)});
     }
     for (std::size_t i = 0; i < 2 * n; ++i)
         take_reply(c.get());
@@ -105,9 +92,9 @@ int run_table_probe(const sim_options& o)
     // The storm one change causes: every member reads the whole table once (more when
     // events arrive while its read is in flight). Capped at 1,000 reads; scaled to n.
     const std::size_t storm = std::min<std::size_t>(n, 1000);
-    const auto sha = redis.command({"SCRIPT", "LOAD", std::string(list_script_copy)});
-    const std::vector<std::string> list{"EVALSHA", sha, "3", std::string(members_key),
-                                        std::string(entries_key), std::string(events_key)};
+    const auto sha = redis.command({"SCRIPT", "LOAD", std::string(redis::registry_layout::list_script())});
+    const std::vector<std::string> list{"EVALSHA", sha, "3", sim_keys().members,
+                                        sim_keys().entries, sim_keys().events};
     const auto a = read_redis(redis);
     const auto t0 = sim_clock::now();
     for (std::size_t i = 0; i < storm; ++i)
@@ -122,7 +109,7 @@ int run_table_probe(const sim_options& o)
     const auto d0 = read_redis(redis);
     const auto td = sim_clock::now();
     for (std::size_t i = 0; i < storm; ++i)
-        append(c.get(), {"HGET", std::string(entries_key), make_info(0).id});
+        append(c.get(), {"HGET", sim_keys().entries, make_info(0).id});
     for (std::size_t i = 0; i < storm; ++i)
         take_reply(c.get());
     const double delta_ms = std::chrono::duration<double, std::milli>(sim_clock::now() - td).count();
@@ -138,7 +125,7 @@ int run_table_probe(const sim_options& o)
     sim_report rep(fmt::format("mailroom-cluster-sim: Redis with a table of {} members", n));
     rep.add("table", dn);
     rep.add("entry_bytes_member0",
-            std::stod(redis.command({"HSTRLEN", std::string(entries_key), make_info(0).id})));
+            std::stod(redis.command({"HSTRLEN", sim_keys().entries, make_info(0).id})));
     rep.add("list_usec_per_call", one.usec_per_call, 1);
     rep.add("list_reply_kib", list_kib, 1);
     rep.add("storm_lists", static_cast<double>(storm));

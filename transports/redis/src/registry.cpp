@@ -1,5 +1,6 @@
 #include <mailroom/redis/connection.hpp>
 #include <mailroom/redis/registry.hpp>
+#include <mailroom/redis/registry_layout.hpp>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -48,61 +49,7 @@ redis.call('PUBLISH', KEYS[3], 'leave ' .. ARGV[1])
 return 1
 )lua";
 
-// Removes the expired members (and says so), then returns the live members' entries.
-constexpr std::string_view list_script = R"lua(
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now)
-for _, id in ipairs(dead) do
-  redis.call('ZREM', KEYS[1], id)
-  redis.call('HDEL', KEYS[2], id)
-  redis.call('PUBLISH', KEYS[3], 'expired ' .. id)
-end
-local live = redis.call('ZRANGE', KEYS[1], 0, -1)
-local out = {}
-for _, id in ipairs(live) do
-  local e = redis.call('HGET', KEYS[2], id)
-  if e then out[#out + 1] = e end
-end
-return out
-)lua";
 
-std::string to_json(const server_info& s)
-{
-    nlohmann::json j{{"id", s.id},         {"serverType", s.server_type}, {"host", s.host},
-                     {"port", s.port},     {"transport", s.transport},    {"weight", s.weight},
-                     {"epoch", s.epoch}};
-    auto& o = j["options"] = nlohmann::json::object();
-    for (const auto& [k, v] : s.options)
-        o[k] = v;
-    return j.dump();
-}
-
-std::optional<server_info> from_json(const std::string& text)
-{
-    auto j = nlohmann::json::parse(text, nullptr, false);
-    if (!j.is_object())
-        return std::nullopt;
-    try {
-        server_info s;
-        s.id = j.at("id").get<std::string>();
-        s.server_type = j.at("serverType").get<std::string>();
-        s.host = j.value("host", std::string{});
-        s.port = j.value("port", std::uint16_t{0});
-        s.transport = j.value("transport", std::string("tcp"));
-        s.weight = j.value("weight", 1);
-        s.epoch = j.value("epoch", std::uint64_t{0});
-        if (auto it = j.find("options"); it != j.end() && it->is_object())
-            for (auto& [k, v] : it->items())
-                if (v.is_string())
-                    s.options[k] = v.get<std::string>();
-        if (s.id.empty() || s.server_type.empty())
-            return std::nullopt;
-        return s;
-    } catch (const nlohmann::json::exception&) {
-        return std::nullopt;
-    }
-}
 
 class redis_registry final : public mailroom::registry,
                              public std::enable_shared_from_this<redis_registry> {
@@ -114,11 +61,11 @@ public:
         if (!u)
             throw std::invalid_argument("redis registry: malformed url \"" + options_.url + "\"");
         where_ = *u;
-        const std::string base = "mailroom:reg:{" + options_.cluster + "}:";
-        members_key_ = base + "members";
-        entries_key_ = base + "entries";
-        events_ = base + "events";
-        epoch_key_ = base + "epoch";
+        auto k = registry_layout::keys_of(options_.cluster);
+        members_key_ = std::move(k.members);
+        entries_key_ = std::move(k.entries);
+        events_ = std::move(k.events);
+        epoch_key_ = std::move(k.epoch);
     }
 
     void start(asio::any_io_executor ex, std::optional<server_info> self, listener on_change) override
@@ -213,7 +160,7 @@ private:
         if (!self_ || epoch_ == 0 || fenced_ || !up_)
             return;
         auto args = keys_args(register_script, 3);
-        args.insert(args.end(), {self_->id, to_json(*self_), std::to_string(epoch_.load()),
+        args.insert(args.end(), {self_->id, registry_layout::entry_json(*self_), std::to_string(epoch_.load()),
                                  std::to_string(options_.lease_ttl.count())});
         cmd_->exec(std::move(args), [self = shared_from_this()](std::error_code ec, reply r) {
             if (ec || r.type != reply::kind::integer || r.integer != -1)
@@ -235,7 +182,7 @@ private:
             return;
         }
         listing_ = true;
-        cmd_->exec(keys_args(list_script, 3), [self = shared_from_this(),
+        cmd_->exec(keys_args(registry_layout::list_script(), 3), [self = shared_from_this(),
                                                  cmd = cmd_](std::error_code ec, reply r) {
             self->listing_ = false;
             if (cmd != self->cmd_ || self->stopping_)
@@ -244,7 +191,7 @@ private:
                 std::vector<server_info> members;
                 for (auto& e : r.elements)
                     if (e.type == reply::kind::string)
-                        if (auto s = from_json(e.str))
+                        if (auto s = registry_layout::parse_entry(e.str))
                             members.push_back(std::move(*s));
                 std::sort(members.begin(), members.end(),
                           [](const auto& a, const auto& b) { return a.id < b.id; });
@@ -315,7 +262,7 @@ private:
             }
             if (r.type == reply::kind::nil) // gone again already
                 return self->drop(id);
-            auto s = r.type == reply::kind::string ? from_json(r.str) : std::nullopt;
+            auto s = r.type == reply::kind::string ? registry_layout::parse_entry(r.str) : std::nullopt;
             if (!s || s->id != id)
                 return self->resync();
             auto& t = *self->table_;
@@ -452,3 +399,77 @@ std::shared_ptr<mailroom::registry> make_registry(registry_options options)
 }
 
 } // namespace mailroom::redis
+
+namespace mailroom::redis::registry_layout {
+namespace {
+
+// Removes the expired members (and says so), then returns the live members' entries.
+constexpr std::string_view list_lua = R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now)
+for _, id in ipairs(dead) do
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('HDEL', KEYS[2], id)
+  redis.call('PUBLISH', KEYS[3], 'expired ' .. id)
+end
+local live = redis.call('ZRANGE', KEYS[1], 0, -1)
+local out = {}
+for _, id in ipairs(live) do
+  local e = redis.call('HGET', KEYS[2], id)
+  if e then out[#out + 1] = e end
+end
+return out
+)lua";
+
+} // namespace
+
+keys keys_of(std::string_view cluster)
+{
+    const std::string base = "mailroom:reg:{" + std::string(cluster) + "}:";
+    return {base + "members", base + "entries", base + "events", base + "epoch"};
+}
+
+std::string_view list_script() noexcept
+{
+    return list_lua;
+}
+
+std::string entry_json(const server_info& s)
+{
+    nlohmann::json j{{"id", s.id},         {"serverType", s.server_type}, {"host", s.host},
+                     {"port", s.port},     {"transport", s.transport},    {"weight", s.weight},
+                     {"epoch", s.epoch}};
+    auto& o = j["options"] = nlohmann::json::object();
+    for (const auto& [k, v] : s.options)
+        o[k] = v;
+    return j.dump();
+}
+
+std::optional<server_info> parse_entry(std::string_view text)
+{
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    if (!j.is_object())
+        return std::nullopt;
+    try {
+        server_info s;
+        s.id = j.at("id").get<std::string>();
+        s.server_type = j.at("serverType").get<std::string>();
+        s.host = j.value("host", std::string{});
+        s.port = j.value("port", std::uint16_t{0});
+        s.transport = j.value("transport", std::string("tcp"));
+        s.weight = j.value("weight", 1);
+        s.epoch = j.value("epoch", std::uint64_t{0});
+        if (auto it = j.find("options"); it != j.end() && it->is_object())
+            for (auto& [k, v] : it->items())
+                if (v.is_string())
+                    s.options[k] = v.get<std::string>();
+        if (s.id.empty() || s.server_type.empty())
+            return std::nullopt;
+        return s;
+    } catch (const nlohmann::json::exception&) {
+        return std::nullopt;
+    }
+}
+
+} // namespace mailroom::redis::registry_layout
