@@ -108,13 +108,19 @@ struct station_transport {
 
 namespace {
 
-/// Whether a server's link must be renewed when its entry changes from `a` to `b`: what a
-/// mail box factory reads (address, transport and its options) and the incarnation its
-/// handshake checks (epoch), not the weight or type.
-bool same_link(const server_info& a, const server_info& b) noexcept
+/** Whether a server's link stays when its entry changes from `from` to `to`: what a mail box
+    factory reads (address, transport and its options) is unchanged, and so is the
+    incarnation its handshake checks (epoch), not the weight or type. An entry that named no
+    incarnation (servers.json) and now names one (the registry found the server) keeps its
+    link: one process serves an address at a time, and the next handshakes check the epoch.
+    Failing its queued calls with `not_sent` for that would hurt every App that lists in
+    servers.json the servers that also register.
+*/
+bool keeps_link(const server_info& from, const server_info& to) noexcept
 {
-    return a.id == b.id && a.host == b.host && a.port == b.port && a.transport == b.transport &&
-           a.options == b.options && a.epoch == b.epoch;
+    return from.id == to.id && from.host == to.host && from.port == to.port &&
+           from.transport == to.transport && from.options == to.options &&
+           (from.epoch == to.epoch || from.epoch == 0);
 }
 
 } // namespace
@@ -245,7 +251,9 @@ void mail_station::impl::replace(std::optional<std::vector<server_info>> servers
                 continue;
             const server_info* now = next->table.find(old[i].id);
             const auto at = now ? static_cast<std::size_t>(now - next->table.all().data()) : 0;
-            if (now && same_link(*now, old[i]) && next->protocols[at] == slot->protocol()) {
+            if (now && keeps_link(old[i], *now) && next->protocols[at] == slot->protocol()) {
+                if (now->epoch != old[i].epoch)
+                    slot->expect_epoch(now->epoch);
                 auto& kept = next->slots[at];
                 kept.owner = slot;
                 kept.raw.store(slot.get(), std::memory_order_relaxed); // published with view

@@ -187,6 +187,8 @@ public:
     void remove(fsm_actions& out, time_point now, std::chrono::milliseconds drain);
     /// Final close: every call fails with `reason`, and so does every later call.
     void shutdown(fsm_actions& out, std::error_code reason);
+    /// The incarnation the next handshakes expect (0: any); the open link stays.
+    void expect_epoch(std::uint64_t epoch) noexcept { config_.epoch = epoch; }
 
     // --- observers ---
 

@@ -348,6 +348,12 @@ void server_slot::on_close(std::uint64_t gen, std::error_code ec)
     run(lock);
 }
 
+void server_slot::expect_epoch(std::uint64_t epoch)
+{
+    std::lock_guard lock(mu_);
+    fsm_.expect_epoch(epoch);
+}
+
 void server_slot::on_stall(std::uint64_t gen, bool stalled)
 {
     std::unique_lock lock(mu_);

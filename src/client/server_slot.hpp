@@ -67,6 +67,8 @@ public:
     void remove(std::chrono::milliseconds drain);
     /// Final close: everything pending completes with `reason`, later calls too.
     void shutdown(std::error_code reason);
+    /// The incarnation the next handshakes expect (the entry learnt its epoch).
+    void expect_epoch(std::uint64_t epoch);
 
     std::size_t pending() const;
     /** Requests sent or queued and not completed, without the lock: a copy of the machine's

@@ -74,6 +74,33 @@ TEST(TcpEndToEnd, ALinkToAnotherIncarnationOfTheServerIsRefusedWithWrongServer)
     (void)sum;
 }
 
+TEST(TcpEndToEnd, AnEntryThatLearnsItsEpochKeepsItsLinkAndItsCalls)
+{
+    // An App lists a server in servers.json (no epoch), then the registry names the same
+    // server at the same address with its epoch: calls already made, queued while the link
+    // connects or sent on it, go on; none fails with not_sent for the change.
+    tcp_cluster c;
+    c.start_server();
+    c.srv->set_epoch(7);
+    auto at = c.address();
+    at.id = c.server_id;
+    at.server_type = c.server_type;
+    c.station->add_server(at);
+    std::vector<std::future<std::tuple<std::error_code, int>>> calls;
+    for (int i = 0; i < 20; ++i)
+        calls.push_back(add(c, i, 1));
+    at.epoch = 7;
+    c.station->add_server(at);
+    for (int i = 0; i < 20; ++i)
+        calls.push_back(add(c, i, 2));
+    for (std::size_t i = 0; i < calls.size(); ++i) {
+        auto [ec, sum] = wait(calls[i]);
+        EXPECT_FALSE(ec) << "call " << i << ": " << ec.message();
+        EXPECT_EQ(sum, static_cast<int>(i % 20) + (i < 20 ? 1 : 2));
+    }
+    EXPECT_EQ(c.station->counters().not_sent, 0u);
+}
+
 TEST(TcpEndToEnd, KeepaliveDetectsAServerThatStoppedAnswering)
 {
     // A raw server that completes the handshake and then goes silent (no pongs, no replies).
