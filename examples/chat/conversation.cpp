@@ -147,13 +147,19 @@ asio::awaitable<bool> conversation::wait_until_agreed()
     co_return true;
 }
 
+std::string conversation::remote_detail() const
+{
+    const auto& m = diag_.remote_message();
+    return m.empty() ? std::string() : " (" + m + ")";
+}
+
 asio::awaitable<bool> conversation::enter(const std::string& uid, const std::string& channel)
 {
     const auto& connector = connector_of(uid);
     auto [ec, state] = co_await rpc_.connector.entryRemote.to_server(connector).enter(
-        uid, channel, asio::use_awaitable);
+        uid, channel, diag_, asio::use_awaitable);
     const auto step = fmt::format("{}@{} enters #{}", uid, connector, channel);
-    if (!check(!ec, fmt::format("{}: {}", step, ec.message())))
+    if (!check(!ec, fmt::format("{}: {}{}", step, ec.message(), remote_detail())))
         co_return false;
     auto& members = members_[channel];
     if (std::find(members.begin(), members.end(), uid) == members.end())
@@ -166,9 +172,9 @@ asio::awaitable<bool> conversation::leave(const std::string& uid, const std::str
     const auto& connector = connector_of(uid);
     // A void method yields just the error code.
     std::error_code ec = co_await rpc_.connector.entryRemote.to_server(connector).leave(
-        uid, channel, asio::use_awaitable);
+        uid, channel, diag_, asio::use_awaitable);
     const auto step = fmt::format("{}@{} leaves #{}", uid, connector, channel);
-    if (!check(!ec, fmt::format("{}: {}", step, ec.message())))
+    if (!check(!ec, fmt::format("{}: {}{}", step, ec.message(), remote_detail())))
         co_return false;
     std::erase(members_[channel], uid);
     fmt::print("{}\n", step);
@@ -178,9 +184,9 @@ asio::awaitable<bool> conversation::leave(const std::string& uid, const std::str
 asio::awaitable<bool> conversation::list(const std::string& connector, const std::string& channel)
 {
     auto [ec, state] = co_await rpc_.connector.entryRemote.to_server(connector).members(
-        channel, asio::use_awaitable);
+        channel, diag_, asio::use_awaitable);
     const auto step = fmt::format("{} lists #{}", connector, channel);
-    if (!check(!ec, fmt::format("{}: {}", step, ec.message())))
+    if (!check(!ec, fmt::format("{}: {}{}", step, ec.message(), remote_detail())))
         co_return false;
     co_return check_state(step, channel, state);
 }

@@ -4,6 +4,8 @@
 
 #include "chat_protocol.hpp"
 
+#include <mailroom/client/diagnostics.hpp>
+
 #include <mailroom/server_info.hpp>
 
 #include <boost/asio/awaitable.hpp>
@@ -57,10 +59,13 @@ private:
     bool check_state(const std::string& step, const std::string& channel,
                      const channel_state& state);
     bool check(bool ok, const std::string& failure);
+    /// " (the remote's message)" of the last call, if it sent one.
+    std::string remote_detail() const;
     std::string expected_holder(const std::string& channel) const;
     const std::string& connector_of(const std::string& uid) const;
 
     chat_rpc& rpc_;
+    mailroom::diagnostics diag_; // of the step in progress (one at a time)
     std::vector<mailroom::server_info> cluster_;
     std::vector<std::string> connectors_;
     std::vector<std::string> chat_servers_;
