@@ -39,7 +39,10 @@ public:
     virtual std::uint64_t epoch() const = 0;
 
     /** Leaves: `self` is removed at once (peers drop it without waiting for its lease) and
-        watching stops; the listener is not called again. Non-blocking and idempotent.
+        watching stops. Non-blocking and idempotent: the shutdown is posted to the registry's
+        executor, so a listener call already running or queued there may still run after
+        `stop` returns; none starts after the shutdown has run. Keep what the listener uses
+        alive until then (e.g. until the executor's threads are joined).
     */
     virtual void stop() = 0;
 };
