@@ -39,10 +39,7 @@ public:
     virtual std::uint64_t epoch() const = 0;
 
     /** Leaves: `self` is removed at once (peers drop it without waiting for its lease) and
-        watching stops. Non-blocking and idempotent: the shutdown is posted to the registry's
-        executor, so a listener call already running or queued there may still run after
-        `stop` returns; none starts after the shutdown has run. Keep what the listener uses
-        alive until then (e.g. until the executor's threads are joined).
+        watching stops. Idempotent, non-blocking: a listener call may still run after it returns.
     */
     virtual void stop() = 0;
 };
