@@ -3,7 +3,8 @@
 # them (docs/security.md, "Sanitizers"):
 #
 #   scripts/sanitize.sh address   # ASan + UBSan, build-asan, the whole suite but packaging
-#   scripts/sanitize.sh thread    # TSan, build-tsan, the concurrency tests ($tsan_regex)
+#   scripts/sanitize.sh thread    # TSan, build-tsan, the concurrency, Redis, registry and
+#                                 # pomelo tests ($tsan_tests)
 #
 # Extra arguments go to ctest (e.g. -R codec). Any report fails the run: UBSan halts on its
 # first finding, ASan and TSan exit non-zero. CI runs the address mode (scripts/test.sh).
@@ -18,9 +19,17 @@ shift || true
 # other threads), the call pipeline and its failure policies and broadcasts, the filters,
 # the tcp conformance suite (servers started, stopped and restarted under load), and the
 # membership churn stress (three calling threads while servers leave, join and restart).
-tsan_targets=(mail_station_test call_pipeline_test failure_policies_test broadcast_test
-    filters_test conformance_tcp_test churn_test)
-tsan_regex='^(mail_station_test|call_pipeline_test|failure_policies_test|broadcast_test|filters_test|conformance_tcp_test|churn_test)\.'
+# Then the transports that run threads of their own beside the caller's: the Redis transport
+# (its queue connections, the crash test's node process, Crawlab mode, Redis Cluster), the
+# live registry (membership from Redis while calls run), and pomelo (mailroom on both ends,
+# and against stock Node pomelo-rpc peers). The Redis tests start their own redis-server.
+tsan_tests=(mail_station_test call_pipeline_test failure_policies_test broadcast_test
+    filters_test conformance_tcp_test churn_test
+    redis_unit_test redis_transport_test conformance_redis_test redis_crawlab_test
+    redis_cluster_test registry_test pomelo_unit_test pomelo_test pomelo_interop_test)
+# redis_transport_test's crash test runs redis_test_server as a process of its own.
+tsan_targets=("${tsan_tests[@]}" redis_test_server)
+tsan_regex="^($(IFS='|'; echo "${tsan_tests[*]}"))\\."
 
 case "$mode" in
 address)

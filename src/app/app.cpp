@@ -7,6 +7,8 @@
 #include <charconv>
 #include <csignal>
 #include <map>
+#include <mutex>
+#include <set>
 #include <cstdlib>
 #include <system_error>
 
@@ -21,6 +23,17 @@ unsigned parse_unsigned(std::string_view name, std::string_view value, unsigned 
         throw config_error("command line: " + std::string(name) + ": expected a number up to " +
                            std::to_string(max) + ", got \"" + std::string(value) + "\"");
     return v;
+}
+
+// A stub_context views its server type, and sys() finds the type in a copy of the cluster
+// table that is freed when sys() returns (a reload or a registry event replaces the table as
+// well): the stubs view a name kept for the process instead, one per server type ever named.
+std::string_view interned_server_type(const std::string& type)
+{
+    static std::mutex mu;
+    static std::set<std::string, std::less<>> names;
+    std::lock_guard lock(mu);
+    return *names.insert(type).first;
 }
 
 } // namespace
@@ -159,7 +172,7 @@ sys_stubs basic_app::sys(std::string server_id)
     // The server type names the target in logs and filters.
     for (const auto& s : cluster())
         if (s.id == server_id)
-            c->server_type = s.server_type;
+            c->server_type = interned_server_type(s.server_type);
     c->target = std::move(server_id);
     return sys_stubs(c);
 }

@@ -17,6 +17,9 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <mutex>
+#include <string>
+#include <vector>
 
 #include <unistd.h>
 
@@ -194,6 +197,40 @@ TEST_F(app_fixture, SysRemotesHaveTypedStubs)
 
     auto [ec3, none] = wait(connector.rpc.sys("game-9").health.ping(asio::use_future));
     EXPECT_EQ(ec3, error::unknown_server) << ec3.message();
+}
+
+// App::sys() once set the stubs' server type to a view into a copy of the cluster table that
+// was freed when sys() returned (TSan and ASan: heap-use-after-free encoding the request
+// path). Tables of the same size written over that memory must not change the type a call
+// carries.
+TEST_F(app_fixture, SysStubsKeepTheServerTypeAfterTheTableTheyCameFromIsFreed)
+{
+    struct record_type : mailroom::client_filter {
+        std::mutex mu;
+        std::vector<std::string> types;
+        void before(mailroom::filter_call& c, mailroom::filter_next next) override
+        {
+            {
+                std::lock_guard lock(mu);
+                types.push_back(c.server_type);
+            }
+            next();
+        }
+    };
+    auto seen = std::make_shared<record_type>();
+    connector.client_filters().add(seen);
+    const auto members = connector.cluster().size();
+    auto stubs = connector.rpc.sys("game-1");
+    std::vector<std::vector<mailroom::server_info>> decoys;
+    for (int i = 0; i < 8; ++i)
+        decoys.emplace_back(members, mailroom::server_info{.id = "decoy-id-beyond-short-strings",
+                                                           .server_type = "decoy-type-overwritten"});
+    auto [ec, h] = wait(stubs.health.ping(asio::use_future));
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(h.server_type, "game");
+    std::lock_guard lock(seen->mu);
+    ASSERT_EQ(seen->types.size(), 1u);
+    EXPECT_EQ(seen->types[0], "game") << "the type the call carried";
 }
 
 TEST_F(app_fixture, BadArgumentsNameTheArgumentAndItsType)

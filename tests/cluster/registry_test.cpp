@@ -118,17 +118,20 @@ mailroom::redis::registry_options options(const redis_server& r, std::chrono::mi
 TEST(RedisRegistry, MembersFindEachOtherAndACleanLeaveIsSeenAtOnce)
 {
     redis_server redis;
+    // Before the I/O threads: they are joined, so no listener call is still running,
+    // before the log is destroyed (stop() only posts the shutdown to the strand).
+    table_log ta, tb;
     io_threads io;
     // Leases and resyncs far longer than the test: only the published events can explain
     // what the tables show.
     auto a = mailroom::redis::make_registry(options(redis, 60s, 60s));
     auto b = mailroom::redis::make_registry(options(redis, 60s, 60s));
-    table_log ta, tb;
     a->start(io.ioc.get_executor(), member("chat-a", 4001), ta.listener());
     b->start(io.ioc.get_executor(), member("chat-b", 4002), tb.listener());
     ASSERT_TRUE(ta.wait_until([](auto& t) { return has(t, "chat-a") && has(t, "chat-b"); }));
     ASSERT_TRUE(tb.wait_until([](auto& t) { return has(t, "chat-a") && has(t, "chat-b"); }));
-    const auto* seen = find(ta.latest(), "chat-b");
+    const auto table_a = ta.latest(); // find() points into it
+    const auto* seen = find(table_a, "chat-b");
     ASSERT_TRUE(seen);
     EXPECT_EQ(seen->port, 4002);
     EXPECT_EQ(seen->server_type, "chat");
@@ -158,9 +161,9 @@ TEST(RedisRegistry, AMemberKilledWithSigkillLeavesWhenItsLeaseExpires)
         ::_exit(0);
     }
     ASSERT_GT(pid, 0);
+    table_log t;
     io_threads io;
     auto peer = mailroom::redis::make_registry(options(redis, ttl, resync));
-    table_log t;
     peer->start(io.ioc.get_executor(), member("chat-peer"), t.listener());
     ASSERT_TRUE(t.wait_until([](auto& m) { return has(m, "chat-doomed") && has(m, "chat-peer"); }));
 
@@ -183,9 +186,9 @@ TEST(RedisRegistry, AMemberKilledWithSigkillLeavesWhenItsLeaseExpires)
 TEST(RedisRegistry, AMissedEventIsHealedByTheNextResync)
 {
     redis_server redis;
+    table_log t;
     io_threads io;
     auto peer = mailroom::redis::make_registry(options(redis, 60s, 200ms));
-    table_log t;
     peer->start(io.ioc.get_executor(), member("chat-peer"), t.listener());
     ASSERT_TRUE(t.wait_until([](auto& m) { return has(m, "chat-peer"); }));
     // A member written without its event (as if the subscription had dropped it).
@@ -195,7 +198,8 @@ TEST(RedisRegistry, AMissedEventIsHealedByTheNextResync)
     redis.command({"ZADD", "mailroom:reg:{test}:members", "99999999999999", "chat-silent"});
     ASSERT_TRUE(t.wait_until([](auto& m) { return has(m, "chat-silent"); }))
         << "the periodic resync found it";
-    const auto* s = find(t.latest(), "chat-silent");
+    const auto table = t.latest(); // find() points into it
+    const auto* s = find(table, "chat-silent");
     ASSERT_TRUE(s);
     EXPECT_EQ(s->weight, 3);
     EXPECT_EQ(s->epoch, 77u);
@@ -208,13 +212,13 @@ TEST(RedisRegistry, AMissedEventIsHealedByTheNextResync)
 TEST(RedisRegistry, AStaleIncarnationCannotTakeItsIdBack)
 {
     redis_server redis;
-    io_threads io;
+    table_log t;
     mailroom::test::log_capture old_log;
+    io_threads io;
     auto old_opts = options(redis, 300ms, 100ms);
     old_opts.log = old_log.logger();
     auto old_incarnation = mailroom::redis::make_registry(old_opts);
     auto watcher = mailroom::redis::make_registry(options(redis, 60s, 100ms));
-    table_log t;
     watcher->start(io.ioc.get_executor(), std::nullopt, t.listener());
     old_incarnation->start(io.ioc.get_executor(), member("chat-1", 5001), [](auto) {});
     ASSERT_TRUE(t.wait_until([](auto& m) { return has(m, "chat-1"); }));
@@ -231,7 +235,8 @@ TEST(RedisRegistry, AStaleIncarnationCannotTakeItsIdBack)
     EXPECT_GT(new_incarnation->epoch(), old_epoch);
     // The old one renews every 100 ms: its next renewal is refused, and it says so.
     ASSERT_TRUE(old_log.wait_for("held by a newer incarnation"));
-    const auto* s = find(t.latest(), "chat-1");
+    const auto table = t.latest(); // find() points into it
+    const auto* s = find(table, "chat-1");
     ASSERT_TRUE(s);
     EXPECT_EQ(s->port, 5002) << "the stale renewal did not replace the newer entry";
     EXPECT_EQ(s->epoch, new_incarnation->epoch());

@@ -39,7 +39,7 @@ public:
     virtual std::uint64_t epoch() const = 0;
 
     /** Leaves: `self` is removed at once (peers drop it without waiting for its lease) and
-        watching stops; the listener is not called again. Non-blocking and idempotent.
+        watching stops. Idempotent, non-blocking: a listener call may still run after it returns.
     */
     virtual void stop() = 0;
 };
