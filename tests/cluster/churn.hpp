@@ -158,7 +158,9 @@ inline void drive_calls(ledger& book, const make_call& call_fn,
 
 /** What a call to a moving server may meet: its server left the table (not_sent,
     unknown_server, no_target_server), went away while the call was out (disconnected,
-    shutting_down), or could not be reached yet (connect_failed).
+    shutting_down), could not be reached yet (connect_failed), or was routed on a table that
+    still named the incarnation before a restart and met the new one (wrong_server: refused
+    in the handshake, never run).
 */
 inline std::set<std::string> moving_errors_allowed()
 {
@@ -168,7 +170,8 @@ inline std::set<std::string> moving_errors_allowed()
             make_error_code(error::no_target_server).message(),
             make_error_code(error::disconnected).message(),
             make_error_code(error::shutting_down).message(),
-            make_error_code(error::connect_failed).message()};
+            make_error_code(error::connect_failed).message(),
+            make_error_code(error::wrong_server).message()};
 }
 
 } // namespace churn
