@@ -3,7 +3,10 @@
 
 #include <mailroom/app/app.hpp>
 #include <mailroom/remote.hpp>
+#include <mailroom/redis/registry.hpp>
 #include <mailroom/tcp/transport.hpp>
+
+#include "support/redis/redis_server.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -18,6 +21,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -78,8 +82,12 @@ struct cli_fixture : ::testing::Test {
     std::filesystem::path config = dir / "servers.json";
     calc_impl calc;
     std::optional<mailroom::app<>> app;
+    /// Set by a test before SetUp's App starts: the App registers there.
+    std::shared_ptr<mailroom::registry> registry;
 
-    void SetUp() override
+    void SetUp() override { start(); }
+
+    void start()
     {
         std::filesystem::create_directories(dir);
         std::ofstream(config) << R"({"development": {"calc": [{"id": "calc-1", "host": "127.0.0.1", "port": )"
@@ -90,6 +98,7 @@ struct cli_fixture : ::testing::Test {
         o.log.min_level = mailroom::log_level::off;
         o.server.log.min_level = mailroom::log_level::off;
         o.station.log.min_level = mailroom::log_level::off;
+        o.registry = registry;
         app.emplace(std::move(o));
         app->add_transport("tcp", mailroom::tcp::make_transport());
         app->serve<calc_remote>(calc);
@@ -98,8 +107,10 @@ struct cli_fixture : ::testing::Test {
 
     void TearDown() override
     {
-        app->stop();
-        app->wait();
+        if (app) {
+            app->stop();
+            app->wait();
+        }
         std::filesystem::remove_all(dir);
     }
 
@@ -231,6 +242,42 @@ TEST_F(cli_fixture, StatusShowsEveryServer)
     auto r = run({"status", config.string(), "--interval", "50ms"});
     EXPECT_EQ(r.rc, 0) << r.err;
     EXPECT_NE(r.out.find("calc-1 (calc)"), std::string::npos) << r.out;
+}
+
+struct cli_registry_fixture : cli_fixture {
+    std::optional<mailroom::test::redis_server> redis;
+
+    void SetUp() override
+    {
+        try {
+            redis.emplace();
+        } catch (const std::exception& e) {
+            GTEST_SKIP() << "no redis-server (Debian package redis-server): " << e.what();
+        }
+        registry = mailroom::redis::make_registry(
+            {.url = redis->url(), .cluster = "cli-test",
+             .log = {.min_level = mailroom::log_level::off}});
+        start();
+        // Registered once the App's entry is in the registry's hash (the event, polled).
+        const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (redis->command({"HLEN", "mailroom:reg:{cli-test}:entries"}) != "1" &&
+               std::chrono::steady_clock::now() < limit)
+            std::this_thread::yield();
+    }
+};
+
+TEST_F(cli_registry_fixture, ListsAndCallsTheServersOfARegistry)
+{
+    auto r = run({"list", redis->url(), "--cluster", "cli-test"});
+    EXPECT_EQ(r.rc, 0) << r.err;
+    EXPECT_NE(r.out.find("calc-1 (calc)"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("int(int a, int b)"), std::string::npos) << r.out;
+    auto c = run({"call", redis->url(), "--cluster", "cli-test", "calc.calcRemote.add", "[4, 5]"});
+    EXPECT_EQ(c.rc, 0) << c.err;
+    EXPECT_EQ(c.out, "9\n");
+    auto none = run({"list", redis->url(), "--cluster", "nobody-here"});
+    EXPECT_EQ(none.rc, 0) << "an empty cluster lists nothing: " << none.err;
+    EXPECT_EQ(none.out, "");
 }
 
 } // namespace
