@@ -23,8 +23,11 @@ mailroom_build build-demo -DMAILROOM_BUILD_TESTS=OFF -DMAILROOM_BUILD_EXAMPLES=O
 echo "== examples/echo: a server and a client, one process, loopback TCP"
 ./build-demo/examples/echo 5
 echo
-echo "== examples/chat: four chat-server processes (2 connectors, 2 chat servers) and a driver"
-examples/chat/run_cluster.sh build-demo
+echo "== examples/chat: four chat-server processes (2 connectors, 2 chat servers) and a driver,"
+echo "   then the mailroom command line against the running cluster"
+MAILROOM_CLI=build-demo/bin/mailroom examples/chat/run_cluster.sh build-demo
+echo "(against a cluster of your own: build-demo/bin/mailroom list <servers.json>, then"
+echo " build-demo/bin/mailroom call <servers.json> chat.chatRemote.get '[\"room-1\"]'; docs/operations.md)"
 echo
 echo "== examples/chat again, the chat servers on the redis transport: addressed by id alone"
 examples/chat/run_cluster.sh --transport redis build-demo

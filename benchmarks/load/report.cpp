@@ -3,22 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cmath>
-#include <numeric>
 
 namespace mailroom::load {
 namespace {
-
-double to_us(std::int64_t ns) { return static_cast<double>(ns) / 1000.0; }
-
-// Nearest-rank percentile of sorted values: the smallest value with at least q of the
-// samples at or below it.
-std::int64_t percentile(const std::vector<std::int64_t>& sorted, double q)
-{
-    const auto n = sorted.size();
-    auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(n)));
-    return sorted[std::clamp<std::size_t>(rank, 1, n) - 1];
-}
 
 // Counts print as integers, the rest with one decimal (three for seconds and ratios);
 // unknown (negative) values as null.
@@ -97,26 +84,7 @@ double median(std::vector<double> v)
 
 summary summarise(run_result& r)
 {
-    summary s;
-    auto& v = r.latencies_ns;
-    s.measured = v.size();
-    s.seconds = std::chrono::duration<double>(r.elapsed).count();
-    if (s.seconds > 0)
-        s.calls_per_sec = static_cast<double>(s.measured) / s.seconds;
-    if (v.empty())
-        return s;
-    std::sort(v.begin(), v.end());
-    const double sum = std::accumulate(v.begin(), v.end(), 0.0, [](double acc, std::int64_t x) {
-        return acc + static_cast<double>(x);
-    });
-    s.min_us = to_us(v.front());
-    s.mean_us = sum / static_cast<double>(v.size()) / 1000.0;
-    s.p50_us = to_us(percentile(v, 0.50));
-    s.p90_us = to_us(percentile(v, 0.90));
-    s.p99_us = to_us(percentile(v, 0.99));
-    s.p999_us = to_us(percentile(v, 0.999));
-    s.max_us = to_us(v.back());
-    return s;
+    return tools::summarise(r.latencies_ns, r.elapsed);
 }
 
 std::vector<std::pair<std::string, double>> numbers(const load_options& o, const measurement& m)

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "latency_summary.hpp"
 #include "options.hpp"
 
 namespace mailroom::load {
@@ -29,12 +30,7 @@ struct run_result {
 };
 
 /// Latency percentiles (nearest rank) and throughput, in microseconds and calls/s.
-struct summary {
-    std::uint64_t measured = 0;
-    double seconds = 0;
-    double calls_per_sec = 0;
-    double min_us = 0, mean_us = 0, p50_us = 0, p90_us = 0, p99_us = 0, p999_us = 0, max_us = 0;
-};
+using summary = tools::latency_summary;
 
 /// Sorts `r.latencies_ns` in place and summarises them.
 summary summarise(run_result& r);

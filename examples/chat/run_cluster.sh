@@ -169,6 +169,23 @@ if $registry && [ "$status" -eq 0 ]; then
     fi
 fi
 
+# With MAILROOM_CLI (scripts/demo.sh sets it): the operator's command line against the live
+# cluster, before it stops (docs/operations.md).
+if [ "$status" -eq 0 ] && [ -n "${MAILROOM_CLI:-}" ] && [ -x "$MAILROOM_CLI" ]; then
+    cli() {
+        printf '$ mailroom'
+        for a in "$@"; do
+            case $a in *[\[\"\ ]*) printf " '%s'" "$a" ;; *) printf ' %s' "$a" ;; esac
+        done
+        echo
+        "$MAILROOM_CLI" "$@" 2>&1 | sed 's/^/  /'
+        return "${PIPESTATUS[0]}"
+    }
+    cli list "$config" || status=$?
+    cli call "$config" connector.entryRemote.enter '["cli-user","cli-room"]' || status=$?
+    cli call "$config" connector.entryRemote.members '["cli-room"]' || status=$?
+fi
+
 # Graceful stop; each server must exit 0.
 kill -TERM "${pids[@]}" 2>/dev/null || true
 for i in "${!pids[@]}"; do

@@ -36,6 +36,7 @@
 #include <mailroom/server.hpp>
 #include <mailroom/server/reply_callback.hpp>
 #include <mailroom/server_info.hpp>
+#include <mailroom/trace_context.hpp>
 #include <mailroom/transport.hpp>
 
 #include <boost/asio/co_spawn.hpp>

@@ -61,6 +61,7 @@ void add_extras(call& c, const protocol::method_path& path, const route_param* p
     info.method = path.method;
     info.source = c.station->options().client_id;
     info.request_id = c.id;
+    info.trace = c.options.trace;
     info.start = std::chrono::steady_clock::now();
     const auto timeout = c.options.timeout.count() > 0 ? c.options.timeout
                                                        : c.station->options().request_timeout;
@@ -140,8 +141,8 @@ private:
         const auto timeout_ms = static_cast<std::uint32_t>(
             std::min<std::int64_t>(options_.timeout.count(), UINT32_MAX));
         encode_error_ = encode_noexcept([&] {
-            return id_ ? p.encode_request(f, id_, path, *args_, timeout_ms)
-                       : p.encode_notify(f, path, *args_);
+            return id_ ? p.encode_traced_request(f, id_, path, *args_, timeout_ms, options_.trace)
+                       : p.encode_traced_notify(f, path, *args_, options_.trace);
         });
         frame_ = std::move(f);
         encoded_by_ = &p;

@@ -9,8 +9,9 @@ void rpc_log::after(const filter_call& call, std::error_code ec, std::chrono::na
     if (!options_.log.enabled(lvl))
         return;
     const double ms = std::chrono::duration<double, std::milli>(elapsed).count();
-    options_.log.log(lvl, "rpc {} -> {} {}.{}.{}: {} in {:.3f} ms{}", call.source, call.target,
-                     call.ns, call.service, call.method, ec ? ec.message() : "ok", ms,
+    options_.log.log(lvl, "rpc {} -> {} {}.{}.{}: {} in {:.3f} ms trace={} span={}{}", call.source,
+                     call.target, call.ns, call.service, call.method, ec ? ec.message() : "ok",
+                     ms, call.trace.trace_id_hex(), call.trace.span_id_hex(),
                      slow ? " (slow)" : "");
 }
 

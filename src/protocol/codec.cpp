@@ -3,12 +3,27 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstring>
 #include <limits>
 #include <type_traits>
 
 namespace mailroom::protocol {
 
 namespace detail {
+
+namespace {
+
+// Trace id, span id, flags: the 25 bytes of the metadata's key 1 (docs/protocol.md).
+constexpr std::size_t trace_bytes = 25;
+
+void write_trace(char* out, const trace_context& t) noexcept
+{
+    std::memcpy(out, t.trace_id.data(), t.trace_id.size());
+    std::memcpy(out + 16, t.span_id.data(), t.span_id.size());
+    out[24] = static_cast<char>(t.flags);
+}
+
+} // namespace
 
 void begin_request(frame& out, std::uint64_t id, const method_path& path, bool with_timeout)
 {
@@ -34,15 +49,38 @@ void end_request(frame& out, std::uint32_t timeout_ms) noexcept
     out.write(meta, sizeof meta);
 }
 
-void begin_notify(frame& out, const method_path& path)
+void end_traced_request(frame& out, std::uint32_t timeout_ms, const trace_context& trace) noexcept
+{
+    // {1: bin(25) trace, 0: uint32 timeout}: the timeout stays the frame's last field, so
+    // patch_request_timeout rewrites it in place as without a trace.
+    char meta[4 + trace_bytes + 6] = {'\x82', '\x01', '\xc4', static_cast<char>(trace_bytes)};
+    write_trace(meta + 4, trace);
+    char* t = meta + 4 + trace_bytes;
+    t[0] = '\x00';
+    t[1] = '\xce';
+    t[2] = static_cast<char>(timeout_ms >> 24);
+    t[3] = static_cast<char>(timeout_ms >> 16);
+    t[4] = static_cast<char>(timeout_ms >> 8);
+    t[5] = static_cast<char>(timeout_ms);
+    out.write(meta, sizeof meta);
+}
+
+void begin_notify(frame& out, const method_path& path, bool with_meta)
 {
     packer pk(out);
-    pk.pack_array(6);
+    pk.pack_array(with_meta ? 7 : 6);
     pk.pack_uint8(static_cast<std::uint8_t>(message_kind::notify));
     pk.pack(path.ns);
     pk.pack(path.server_type);
     pk.pack(path.service);
     pk.pack(path.method);
+}
+
+void end_traced_notify(frame& out, const trace_context& trace) noexcept
+{
+    char meta[4 + trace_bytes] = {'\x81', '\x01', '\xc4', static_cast<char>(trace_bytes)};
+    write_trace(meta + 4, trace);
+    out.write(meta, sizeof meta);
 }
 
 void begin_response(frame& out, std::uint64_t id)
@@ -275,6 +313,19 @@ public:
             std::uint64_t key = 0;
             if (!uint(key))
                 return false;
+            if (key == 1) {
+                // A trace of another shape (a later revision's) is ignored like an unknown
+                // key: the callee starts a new trace.
+                msgpack::object o;
+                if (!value(o, 3))
+                    return false;
+                if (o.type == mt::BIN && o.via.bin.size == 25) {
+                    std::memcpy(r.trace.trace_id.data(), o.via.bin.ptr, 16);
+                    std::memcpy(r.trace.span_id.data(), o.via.bin.ptr + 16, 8);
+                    r.trace.flags = static_cast<std::uint8_t>(o.via.bin.ptr[24]);
+                }
+                continue;
+            }
             if (key != 0) {
                 if (!skip(1, 3))
                     return false;
@@ -628,10 +679,16 @@ bool patch_request_timeout(frame& f, std::uint32_t timeout_ms) noexcept
 {
     auto b = f.mutable_body();
     const std::size_t n = b.size();
-    // fixarray of 8, kind 1 (request), and the tail {0: uint32} written by encode_request
-    if (n < 9 || static_cast<unsigned char>(b[0]) != 0x98 || b[1] != 0x01 ||
-        static_cast<unsigned char>(b[n - 7]) != 0x81 || b[n - 6] != 0x00 ||
-        static_cast<unsigned char>(b[n - 5]) != 0xce)
+    // fixarray of 8, kind 1 (request), and the tail written by encode_request: {0: uint32},
+    // or {1: bin8(25), 0: uint32} with a trace
+    auto at = [&](std::size_t from_end) { return static_cast<unsigned char>(b[n - from_end]); };
+    if (n < 9 || static_cast<unsigned char>(b[0]) != 0x98 || b[1] != 0x01 || at(6) != 0x00 ||
+        at(5) != 0xce)
+        return false;
+    const bool plain = at(7) == 0x81;
+    const bool traced = n >= 9 + 4 + 25 && at(35) == 0x82 && at(34) == 0x01 && at(33) == 0xc4 &&
+                        at(32) == 25;
+    if (!plain && !traced)
         return false;
     b[n - 4] = static_cast<char>(timeout_ms >> 24);
     b[n - 3] = static_cast<char>(timeout_ms >> 16);

@@ -22,6 +22,33 @@ public:
         return {};
     }
 
+    std::error_code encode_traced_request(frame& out, std::uint64_t id,
+                                          const protocol::method_path& path,
+                                          const value_source& args, std::uint32_t timeout_ms,
+                                          const trace_context& trace) const override
+    {
+        if (!trace.valid())
+            return encode_request(out, id, path, args, timeout_ms);
+        protocol::detail::begin_request(out, id, path, true);
+        if (auto ec = args.pack(out))
+            return ec;
+        protocol::detail::end_traced_request(out, timeout_ms, trace);
+        return {};
+    }
+
+    std::error_code encode_traced_notify(frame& out, const protocol::method_path& path,
+                                         const value_source& args,
+                                         const trace_context& trace) const override
+    {
+        if (!trace.valid())
+            return encode_notify(out, path, args);
+        protocol::detail::begin_notify(out, path, true);
+        if (auto ec = args.pack(out))
+            return ec;
+        protocol::detail::end_traced_notify(out, trace);
+        return {};
+    }
+
     bool patch_request_timeout(frame& request, std::uint32_t timeout_ms) const noexcept override
     {
         return protocol::patch_request_timeout(request, timeout_ms);

@@ -24,7 +24,11 @@ public:
 
     void start()
     {
-        const auto& req = msg_.request;
+        auto& req = msg_.request;
+        // Started here when the caller sent none, so that the filters and the handler see
+        // the same trace.
+        if (!req.trace.valid())
+            req.trace = trace_context::make_root();
         filters_ = &table_->for_type(req.path.server_type);
         call_.ns = req.path.ns;
         call_.server_type = req.path.server_type;
@@ -33,6 +37,7 @@ public:
         call_.source = session_->peer_id();
         call_.target = session_->state().options.server_id;
         call_.request_id = req.id;
+        call_.trace = req.trace;
         call_.start = std::chrono::steady_clock::now();
         if (req.timeout_ms)
             call_.deadline = call_.start + std::chrono::milliseconds(req.timeout_ms);

@@ -95,6 +95,8 @@ call_context make_context(session& s, const protocol::request_view& req,
     ctx.executor = s.state().executor;
     if (req.timeout_ms)
         ctx.deadline = now + std::chrono::milliseconds(req.timeout_ms);
+    // A caller that sent no trace (an older peer, a wire without one): this call starts one.
+    ctx.trace = req.trace.valid() ? req.trace : trace_context::make_root();
     return ctx;
 }
 

@@ -275,7 +275,7 @@ TEST(RpcLog, TimesEachCallOnBothEndsCorrectlyUnderConcurrency)
         ASSERT_LT(std::chrono::steady_clock::now(), limit);
         std::this_thread::yield();
     }
-    const std::regex line(R"(rpc (\S*) -> (\S+) user\.timed\.w(\d): ok in ([0-9.]+) ms( \(slow\))?)");
+    const std::regex line(R"(rpc (\S*) -> (\S+) user\.timed\.w(\d): ok in ([0-9.]+) ms trace=[0-9a-f]{32} span=[0-9a-f]{16}( \(slow\))?)");
     for (auto* log : {&client_log, &server_log}) {
         std::lock_guard lock(log->mu);
         ASSERT_EQ(log->lines.size(), std::size_t{n});

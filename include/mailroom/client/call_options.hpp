@@ -1,6 +1,7 @@
 #pragma once
 
 #include <mailroom/client/diagnostics.hpp>
+#include <mailroom/trace_context.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -76,6 +77,12 @@ struct call_options {
         else failfast.
     */
     std::shared_ptr<failure_policy> policy{};
+    /** The trace this call continues (a handler passes its `call_context::trace`): the call
+        gets the same trace id and a new span id. Empty: the trace of the handler running on
+        this thread, if any (@ref current_trace), else a new trace. Once the call is made,
+        the proxy's copy holds the call's own context (docs/operations.md, "Tracing").
+    */
+    trace_context trace{};
 };
 
 } // namespace mailroom

@@ -4,6 +4,7 @@
 #include <mailroom/detail/unique_function.hpp>
 #include <mailroom/error.hpp>
 #include <mailroom/protocol/message.hpp>
+#include <mailroom/trace_context.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -28,6 +29,9 @@ struct filter_call {
     std::string target{};
     /// 0 for a notify.
     std::uint64_t request_id = 0;
+    /// The call's trace: its trace id and span id, the same on both ends (a call from an
+    /// older peer, or over a protocol without traces: a trace the server started).
+    trace_context trace{};
     /// When the call was made (client) or received (server).
     std::chrono::steady_clock::time_point start{};
     /// When the caller stops waiting; `time_point::max()` if unknown.

@@ -21,7 +21,12 @@ struct rpc_log_options {
 /** pomelo's rpcLog, on either end: one line per call with caller, callee, method, outcome
     and duration, e.g.
 
-    `rpc connector-1 -> chat-2 user.chatRemote.add: ok in 0.213 ms`
+    `rpc connector-1 -> chat-2 user.chatRemote.add: ok in 0.213 ms
+    trace=4bf92f3577b34da6a3ce929d0e0e4736 span=00f067aa0ba902b7` (one line)
+
+    The trace and span ids are the call's (docs/operations.md, "Tracing"): the caller's line
+    and the callee's line of one call carry the same two, and every call of one chain the
+    same trace id.
 
     The duration is measured per call by the filter chain (from `before` to completion on a
     client, from receipt to answer on a server), so it is right under any concurrency —

@@ -41,7 +41,11 @@ namespace detail {
 // the caller packs in between (the templates below, and the native wire_protocol).
 void begin_request(frame& out, std::uint64_t id, const method_path& path, bool with_timeout);
 void end_request(frame& out, std::uint32_t timeout_ms) noexcept;
-void begin_notify(frame& out, const method_path& path);
+// With a trace: begin_request(..., true), the arguments, then end_traced_request; a notify
+// begin_notify(..., true), the arguments, then end_traced_notify.
+void end_traced_request(frame& out, std::uint32_t timeout_ms, const trace_context& trace) noexcept;
+void begin_notify(frame& out, const method_path& path, bool with_meta = false);
+void end_traced_notify(frame& out, const trace_context& trace) noexcept;
 void begin_response(frame& out, std::uint64_t id);
 
 } // namespace detail
@@ -62,12 +66,34 @@ void encode_request(frame& out, std::uint64_t id, const method_path& path, const
 */
 bool patch_request_timeout(frame& f, std::uint32_t timeout_ms) noexcept;
 
+/** Appends a request carrying `trace` in its metadata (docs/protocol.md, section 3), with the
+    timeout field always present (0: not given) so @ref patch_request_timeout can rewrite it.
+*/
+template <class Args>
+void encode_traced_request(frame& out, std::uint64_t id, const method_path& path,
+                           const Args& args, std::uint32_t timeout_ms, const trace_context& trace)
+{
+    detail::begin_request(out, id, path, true);
+    packer(out).pack(args);
+    detail::end_traced_request(out, timeout_ms, trace);
+}
+
 /// Appends a notify (a request that gets no response).
 template <class Args>
 void encode_notify(frame& out, const method_path& path, const Args& args)
 {
     detail::begin_notify(out, path);
     packer(out).pack(args);
+}
+
+/// Appends a notify carrying `trace` in its metadata.
+template <class Args>
+void encode_traced_notify(frame& out, const method_path& path, const Args& args,
+                          const trace_context& trace)
+{
+    detail::begin_notify(out, path, true);
+    packer(out).pack(args);
+    detail::end_traced_notify(out, trace);
 }
 
 /// Appends a successful response carrying `result`.

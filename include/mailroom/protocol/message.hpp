@@ -1,6 +1,7 @@
 #pragma once
 
 #include <mailroom/protocol/values.hpp>
+#include <mailroom/trace_context.hpp>
 
 #include <msgpack.hpp>
 #include <nlohmann/json.hpp>
@@ -53,6 +54,9 @@ struct request_view {
     /// The caller's timeout for this call, in milliseconds, as set when it was made; 0 = not
     /// given. The callee's deadline is its receive time plus this (an upper bound).
     std::uint32_t timeout_ms = 0;
+    /// The call's trace (its trace id and the span id the caller gave it); empty when the
+    /// caller sent none (an older peer, or a protocol without room for it).
+    trace_context trace{};
 };
 
 /// A decoded response. `code == 0` means success and `result` holds the value.

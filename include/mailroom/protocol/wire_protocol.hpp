@@ -62,6 +62,20 @@ public:
                                            const value_source& args,
                                            std::uint32_t timeout_ms) const = 0;
 
+    /** Appends request `id` carrying the call's `trace` as well (docs/operations.md,
+        "Tracing"); what the core calls. The default, for a protocol whose wire has no room
+        for a trace, drops it (the receiver starts a new trace) and calls `encode_request`.
+    */
+    virtual std::error_code encode_traced_request(frame& out, std::uint64_t id,
+                                                  const protocol::method_path& path,
+                                                  const value_source& args,
+                                                  std::uint32_t timeout_ms,
+                                                  const trace_context& trace) const
+    {
+        (void)trace;
+        return encode_request(out, id, path, args, timeout_ms);
+    }
+
     /** Rewrites the timeout of a request made by `encode_request` with the time that remains,
         as the request leaves. False if the protocol carries no timeout (nothing changed).
     */
@@ -75,6 +89,15 @@ public:
     /// Appends a notify (a request that gets no response).
     virtual std::error_code encode_notify(frame& out, const protocol::method_path& path,
                                           const value_source& args) const = 0;
+
+    /// Appends a notify carrying `trace`; the default drops it and calls `encode_notify`.
+    virtual std::error_code encode_traced_notify(frame& out, const protocol::method_path& path,
+                                                 const value_source& args,
+                                                 const trace_context& trace) const
+    {
+        (void)trace;
+        return encode_notify(out, path, args);
+    }
 
     // --- responses: the server encodes, the client decodes ---------------------------------
 

@@ -2,6 +2,7 @@
 
 #include <mailroom/detail/config.hpp>
 #include <mailroom/protocol/message.hpp>
+#include <mailroom/trace_context.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -27,6 +28,13 @@ struct call_context {
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
     /// The executor the handler runs on (a coroutine handler's awaits resume there).
     asio::any_io_executor executor;
+    /** The call's trace: the caller's trace id and the span id it gave this call (the same
+        in the caller's `rpc_log` line), or a new trace when the caller sent none (an older
+        peer; the pomelo and Crawlab wires). Pass it on as `call_options::trace` (or
+        `stub.with({.trace = ctx.trace})`) so a downstream call continues the trace; plain
+        and reply-callback handlers continue it implicitly for calls made in their body.
+    */
+    trace_context trace{};
 
     bool is_notify() const noexcept { return request_id == 0; }
 };

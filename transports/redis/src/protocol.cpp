@@ -14,9 +14,23 @@ public:
     {
         return native_->encode_request(out, id, path, args, timeout_ms);
     }
+    // The native frames travel whole in the queue entry: the trace with them.
+    std::error_code encode_traced_request(frame& out, std::uint64_t id,
+                                          const protocol::method_path& path,
+                                          const value_source& args, std::uint32_t timeout_ms,
+                                          const trace_context& trace) const override
+    {
+        return native_->encode_traced_request(out, id, path, args, timeout_ms, trace);
+    }
     bool patch_request_timeout(frame& request, std::uint32_t timeout_ms) const noexcept override
     {
         return native_->patch_request_timeout(request, timeout_ms);
+    }
+    std::error_code encode_traced_notify(frame& out, const protocol::method_path& path,
+                                         const value_source& args,
+                                         const trace_context& trace) const override
+    {
+        return native_->encode_traced_notify(out, path, args, trace);
     }
     std::error_code encode_notify(frame& out, const protocol::method_path& path,
                                   const value_source& args) const override

@@ -15,6 +15,15 @@
 namespace mailroom {
 namespace detail {
 
+/// The context of a call about to be made: a new span of `parent`, else of the handler
+/// running on this thread, else a new trace.
+inline trace_context outgoing_trace(const trace_context& parent) noexcept
+{
+    if (parent.valid())
+        return parent.child();
+    return current_trace().child(); // an empty current context yields a new root
+}
+
 /** Starts a call made by the proxy, once the completion handler is known. It holds nothing of
     the caller's: the call it gets is owned (this may run after the caller's frame is gone).
     The call is taken by reference, where the token keeps it: the fast path moves no more
@@ -224,10 +233,12 @@ detail::call proxy::make_call(detail::station_view_ptr&& view, std::string&& tar
     // run later (use_awaitable), when `args` is gone. The callee learns how long the caller
     // waits (docs/protocol.md, request metadata).
     c.protocol = &detail::protocol_of(*c.view, c.target);
+    c.options.trace = detail::outgoing_trace(c.options.trace);
     const auto timeout_ms =
         static_cast<std::uint32_t>(std::min<std::int64_t>(c.options.timeout.count(), UINT32_MAX));
     c.encode_error = detail::encode_noexcept([&] {
-        return c.protocol->encode_request(c.f, c.id, path, value_ref<Args>(args), timeout_ms);
+        return c.protocol->encode_traced_request(c.f, c.id, path, value_ref<Args>(args),
+                                                 timeout_ms, c.options.trace);
     });
     add_extras(c, path, param, routed, args);
     return c;
@@ -243,8 +254,11 @@ detail::call proxy::make_notify(detail::station_view_ptr&& view, std::string&& t
     c.view = std::move(view);
     c.target = std::move(target);
     c.protocol = &detail::protocol_of(*c.view, c.target);
-    c.encode_error = detail::encode_noexcept(
-        [&] { return c.protocol->encode_notify(c.f, path, value_ref<Args>(args)); });
+    c.options.trace = detail::outgoing_trace({});
+    c.encode_error = detail::encode_noexcept([&] {
+        return c.protocol->encode_traced_notify(c.f, path, value_ref<Args>(args),
+                                                c.options.trace);
+    });
     add_extras(c, path, param, routed, args);
     return c;
 }

@@ -137,6 +137,8 @@ template <class F, class Tuple>
 void run_now(F& f, const call_context& ctx, Tuple& values, responder& r)
 {
     using traits = handler_traits<F>;
+    // Calls the body makes continue this call's trace without being told (current_trace).
+    trace_scope scope(ctx.trace);
     if constexpr (traits::takes_reply) {
         // The callback shares the responder, so an exception can still answer if the
         // handler had not.
