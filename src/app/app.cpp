@@ -91,6 +91,8 @@ struct basic_app::sys_impl {
                 static_cast<std::uint64_t>(
                     std::chrono::duration_cast<std::chrono::milliseconds>(up).count())};
     }
+
+    metrics::metrics_snapshot snapshot() const { return app->metrics_snapshot(); }
 };
 
 basic_app::basic_app(app_options options) : options_(std::move(options))
@@ -129,6 +131,7 @@ basic_app::basic_app(app_options options) : options_(std::move(options))
     auto strand = asio::make_strand(ioc_);
     serve<sys::introspect_remote>(*sys_, strand, "sys");
     serve<sys::health_remote>(*sys_, strand, "sys");
+    serve<sys::metrics_remote>(*sys_, strand, "sys");
 }
 
 basic_app::~basic_app()
@@ -355,6 +358,22 @@ void basic_app::finish()
     if (drain_timer_)
         drain_timer_->cancel();
     work_.reset(); // the I/O threads return once the closes have run
+}
+
+} // namespace mailroom
+
+namespace mailroom {
+
+metrics::metrics_snapshot basic_app::metrics_snapshot() const
+{
+    metrics::metrics_snapshot s;
+    s.server_id = self_.id;
+    s.server_type = self_.server_type;
+    s.uptime_ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                 std::chrono::steady_clock::now() - started_)
+                                                 .count());
+    s.enabled = false;
+    return s;
 }
 
 } // namespace mailroom

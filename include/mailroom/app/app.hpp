@@ -148,6 +148,9 @@ public:
     /// Filters around every call this App serves (before dispatch).
     mailroom::server_filters& server_filters() noexcept { return server_->filters(); }
 
+    /// What `sys.metrics.snapshot()` answers: this App's metrics now. Any thread.
+    metrics::metrics_snapshot metrics_snapshot() const;
+
     /// Typed stubs for the sys remotes of server `server_id` (also `app.rpc.sys(id)`).
     sys_stubs sys(std::string server_id);
 
