@@ -107,8 +107,16 @@ bool responder::encode_error(frame& f, std::error_code ec, std::string_view text
     return false;
 }
 
+void responder::count(std::error_code ec) noexcept
+{
+    if (auto* s = std::exchange(stats_, nullptr))
+        s->finished(std::chrono::steady_clock::now() - start_, ec,
+                    observer_ ? observer_->peer() : std::string_view());
+}
+
 void responder::abandon(std::error_code ec) noexcept
 {
+    count(ec);
     // Nothing could be encoded (out of memory): the caller will see its timeout.
     conn_.reset();
     const auto id = std::exchange(id_, 0);
@@ -125,6 +133,7 @@ void responder::finish(frame f, std::error_code ec)
             return abandon(ec);
     }
     conn_->send(std::move(f));
+    count(ec);
     conn_.reset();
     const auto id = std::exchange(id_, 0);
     if (auto o = std::move(observer_))

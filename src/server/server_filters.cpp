@@ -37,6 +37,7 @@ public:
         if (req.timeout_ms)
             call_.deadline = call_.start + std::chrono::milliseconds(req.timeout_ms);
         responder_ = session_->make_responder(req.id, shared_from_this());
+        stats_ = session_->meter(req, responder_, metered_at_);
         if (auto ec = session_->admit(req))
             return finish(ec);
         step(0);
@@ -48,11 +49,26 @@ public:
         session_->answered(id, ec);
     }
 
+    std::string_view peer() const noexcept override { return session_->peer_id(); }
+
 private:
     friend class chain_walk<filtered_call, server_filter>;
 
     void passed() { dispatch(); }
-    void rejected(std::error_code ec) { finish(ec); }
+    void rejected(std::error_code ec)
+    {
+        if (auto* reg = session_->state().options.metrics.get(); reg && !refusing_filter().empty())
+            reg->refused(metrics::side::server, refusing_filter(), ec);
+        finish(ec);
+    }
+
+    /// A notify has no answer: it counts once dispatched or refused.
+    void notify_done(std::error_code ec) noexcept
+    {
+        if (stats_ && !msg_.request.id)
+            stats_->finished(std::chrono::steady_clock::now() - metered_at_, ec,
+                             session_->peer_id());
+    }
 
     void dispatch()
     {
@@ -62,6 +78,7 @@ private:
             st.disp.dispatch(ctx, msg_.request.args, std::move(responder_));
         } else {
             st.disp.dispatch(ctx, msg_.request.args, responder());
+            notify_done({});
             run_after({}); // a notify has no answer: its filters see the dispatch
         }
     }
@@ -70,8 +87,10 @@ private:
     {
         if (responder_.owed())
             responder_.fail(ec);
-        else if (!msg_.request.id)
+        else if (!msg_.request.id) {
+            notify_done(ec);
             run_after(ec);
+        }
     }
 
     std::shared_ptr<session> session_;
@@ -80,6 +99,8 @@ private:
     msgpack::zone zone_;
     protocol::message msg_;
     responder responder_;
+    metrics::call_stats* stats_ = nullptr;
+    std::chrono::steady_clock::time_point metered_at_{};
 };
 
 } // namespace

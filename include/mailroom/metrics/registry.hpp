@@ -1,0 +1,90 @@
+#pragma once
+
+#include <mailroom/metrics/call_stats.hpp>
+#include <mailroom/metrics/snapshot.hpp>
+#include <mailroom/protocol/message.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+namespace mailroom::metrics {
+
+/// Options of a @ref registry.
+struct registry_options {
+    /// Series kept per table (client methods, server methods, servers called); calls of any
+    /// further one count in a series named "_other". Default: 1,024.
+    std::size_t max_series = 1'024;
+    /// Failed calls the recent-error ring keeps. Default: 64.
+    std::size_t recent_errors = 64;
+};
+
+/** The metrics of one App: a series of @ref call_stats per method on each end and per server
+    called, the refusals of filters, and a ring of the most recent failed calls.
+
+    Finding a series takes no lock once it exists (a fixed open-addressing table of atomic
+    pointers, compared by name, filled under a mutex); a series is never freed while the
+    registry lives, so a call holds a plain pointer to it. The number of series is bounded
+    (@ref registry_options::max_series): names a peer invents cannot grow it without limit.
+
+    @par Thread safety
+    All member functions may be called concurrently.
+
+    @par Example
+    @code
+    mailroom::metrics::registry reg;
+    auto* s = reg.client_method({"user", "chat", "chatRemote", "add"});
+    s->started(); s->finished(std::chrono::microseconds(80), {});
+    @endcode
+*/
+class registry {
+public:
+    explicit registry(registry_options options = {});
+    ~registry();
+    registry(const registry&) = delete;
+    registry& operator=(const registry&) = delete;
+
+    /// The series of calls this App makes to `path` (made on first use).
+    call_stats* client_method(const protocol::method_path& path);
+
+    /** The series of calls this App serves for `path`. Only methods the server knows get a
+        series of their own: pass `known = false` for a call that names none, counted under
+        "_unknown" (so a caller cannot fill the table with invented names).
+    */
+    call_stats* server_method(const protocol::method_path& path, bool known = true);
+
+    /// The series of served calls for `path` if it exists already, else null (no lock).
+    call_stats* find_server_method(const protocol::method_path& path) const noexcept;
+
+    /// The series of calls this App makes to server `server_id` (made on first use).
+    call_stats* peer(std::string_view server_id, std::string_view server_type);
+
+    /// A filter named `filter` refused a call with `ec`.
+    void refused(side s, std::string_view filter, std::error_code ec);
+
+    /// Offers a failed call to the recent-error ring; skipped if another thread is writing it.
+    void failed(const call_stats& series, std::error_code ec, std::string_view peer) noexcept;
+
+    /// Fills `methods`, `peers` (calls only: state and queues come from the station),
+    /// `refusals`, `recent_errors` and `bucket_bounds_us` of `out`.
+    void fill(metrics_snapshot& out) const;
+
+private:
+    class table;
+    struct ring;
+
+    registry_options options_;
+    std::unique_ptr<table> client_, server_, peers_;
+    call_stats* unknown_server_ = nullptr;
+    mutable std::mutex refusals_mu_;
+    std::vector<refusal_snapshot> refusals_;
+    std::unique_ptr<ring> ring_;
+};
+
+} // namespace mailroom::metrics
