@@ -11,6 +11,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <array>
 #include <atomic>
 #include <mutex>
 #include <unordered_map>
@@ -138,20 +139,45 @@ private:
         http::async_write(stream_, *res,
                           [self = shared_from_this(), res, keep_alive](beast::error_code ec,
                                                                        std::size_t) {
-                              if (ec || !keep_alive) {
-                                  beast::error_code ignored;
-                                  self->stream_.socket().shutdown(tcp::socket::shutdown_send,
-                                                                  ignored);
+                              if (ec)
                                   return self->stream_.close();
-                              }
+                              if (!keep_alive)
+                                  return self->linger();
                               self->read();
                           });
+    }
+
+    /** Ends the connection after an answer: our side is shut down, then what the client
+        still sends is read and dropped until it closes too (or the timeout, or 1 MiB).
+        Closing with unread bytes would reset the connection, and the client could lose the
+        answer (a 400 for a request it is still writing) before reading it.
+    */
+    void linger()
+    {
+        beast::error_code ignored;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        stream_.expires_after(owner_->options.timeout);
+        drain(0);
+    }
+
+    void drain(std::size_t dropped)
+    {
+        if (dropped > (1u << 20))
+            return stream_.close();
+        stream_.async_read_some(asio::buffer(scratch_),
+                                [self = shared_from_this(), dropped](beast::error_code ec,
+                                                                     std::size_t n) {
+                                    if (ec)
+                                        return self->stream_.close();
+                                    self->drain(dropped + n);
+                                });
     }
 
     std::shared_ptr<state> owner_;
     beast::tcp_stream stream_;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
+    std::array<char, 4096> scratch_;
 };
 
 void admin_endpoint::state::accept()

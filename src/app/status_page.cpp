@@ -73,7 +73,7 @@ svg.spark { width:120px; height:24px; display:block; }
       <tbody id="made"></tbody></table>
   </section>
   <section>
-    <h2>Recent errors</h2>
+    <h2>Recent errors (newest first)</h2>
     <table><thead><tr><th>time</th><th>end</th><th>code</th><th>peer</th><th>method</th></tr></thead>
       <tbody id="errors"></tbody></table>
   </section>
@@ -108,7 +108,8 @@ function rate(now, before, seconds, uptimeS) {
   return uptimeS > 0 ? now / uptimeS : 0;
 }
 function line(points, w, h, max) {
-  if (points.length < 2) return "";
+  if (!points.length) return "";
+  if (points.length === 1) points = [points[0], points[0]]; // one sample: a flat line
   const step = w / (HISTORY - 1), off = HISTORY - points.length;
   return points.map((v, i) => `${((off + i) * step).toFixed(1)},${(h - 2 - (v / max) * (h - 6)).toFixed(1)}`).join(" ");
 }
@@ -202,7 +203,7 @@ function render(s) {
 
   const errors = document.getElementById("errors");
   errors.innerHTML = "";
-  for (const e of s.recent_errors.slice().reverse()) {
+  for (const e of s.recent_errors.slice(-20).reverse()) {
     const tr = el("tr");
     tr.appendChild(el("td", {}, new Date(e.time_ms).toISOString().slice(11, 23)));
     tr.appendChild(el("td", {}, e.side));

@@ -132,8 +132,9 @@ void responder::finish(frame f, std::error_code ec)
         if (!encode_error(f, ec, "the result is larger than the maximum frame size"))
             return abandon(ec);
     }
-    conn_->send(std::move(f));
+    // Counted before it leaves: a caller that has its answer finds it counted.
     count(ec);
+    conn_->send(std::move(f));
     conn_.reset();
     const auto id = std::exchange(id_, 0);
     if (auto o = std::move(observer_))
