@@ -79,14 +79,8 @@ call_stats::call_stats(registry* owner, side s, std::string ns, std::string serv
 {
 }
 
-void call_stats::finished(std::chrono::nanoseconds elapsed, std::error_code ec,
-                          std::string_view peer) noexcept
+void call_stats::count_error(std::error_code ec, std::string_view peer) noexcept
 {
-    in_flight_.fetch_sub(1, std::memory_order_relaxed);
-    calls_.fetch_add(1, std::memory_order_relaxed);
-    latency_.record(elapsed);
-    if (!ec)
-        return;
     const std::size_t slot =
         ec.category() == error_category() && ec.value() > 0 &&
                 static_cast<std::size_t>(ec.value()) < error_slots

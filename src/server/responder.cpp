@@ -110,8 +110,7 @@ bool responder::encode_error(frame& f, std::error_code ec, std::string_view text
 void responder::count(std::error_code ec) noexcept
 {
     if (auto* s = std::exchange(stats_, nullptr))
-        s->finished(std::chrono::steady_clock::now() - start_, ec,
-                    observer_ ? observer_->peer() : std::string_view());
+        metrics::finish_call(*s, start_, ec, observer_ ? observer_->peer() : std::string_view());
 }
 
 void responder::abandon(std::error_code ec) noexcept

@@ -66,8 +66,7 @@ private:
     void notify_done(std::error_code ec) noexcept
     {
         if (stats_ && !msg_.request.id)
-            stats_->finished(std::chrono::steady_clock::now() - metered_at_, ec,
-                             session_->peer_id());
+            metrics::finish_call(*stats_, metered_at_, ec, session_->peer_id());
     }
 
     void dispatch()

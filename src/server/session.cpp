@@ -226,8 +226,10 @@ metrics::call_stats* session::meter(const protocol::request_view& req, responder
         stats = reg->server_method(req.path, state_->disp.lookup(req.path, ec) != nullptr);
     }
     stats->started();
-    // The precise clock, not the coarse one deadlines use: latencies are often below its tick.
-    start = std::chrono::steady_clock::now();
+    // The precise clock, not the coarse one deadlines use (latencies are often below its
+    // tick), for a sample of the calls (see registry_options::latency_sample_every).
+    start = metrics::sample_latency(reg->sample_every()) ? std::chrono::steady_clock::now()
+                                                         : std::chrono::steady_clock::time_point{};
     if (r.owed())
         r.meter(stats, start);
     return stats;
@@ -245,14 +247,14 @@ void session::handle_call(std::span<const char> body, const protocol::request_vi
     auto* stats = meter(req, r, start);
     if (auto ec = admit(req)) {
         if (stats && !req.id)
-            stats->finished(std::chrono::steady_clock::now() - start, ec, peer_id_);
+            metrics::finish_call(*stats, start, ec, peer_id_);
         return r.fail(ec);
     }
     const auto now = deadline_clock::now();
     state_->disp.dispatch(make_context(*this, req, now), req.args, std::move(r), now,
                           &lookups_);
     if (stats && !req.id) // a notify has no answer: it counts once dispatched
-        stats->finished(std::chrono::steady_clock::now() - start, {}, peer_id_);
+        metrics::finish_call(*stats, start, {}, peer_id_);
 }
 
 void session::on_close(std::error_code ec)

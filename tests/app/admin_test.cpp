@@ -71,6 +71,7 @@ struct admin_fixture : ::testing::Test {
     {
         o.admin.port = 0;
         o.admin.timeout = 300ms;
+        o.metrics_limits.latency_sample_every = 1; // every call timed: counts are exact
         return o;
     }
 

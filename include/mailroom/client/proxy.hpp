@@ -198,6 +198,7 @@ private:
             return;
         c.metrics = metrics_;
         c.meter.method = metrics_->client_method(path);
+        c.meter.sample_every = metrics_->sample_every();
         if (!c.target.empty())
             c.meter.peer = metrics_->peer(c.target, path.server_type);
     }

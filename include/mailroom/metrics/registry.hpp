@@ -23,6 +23,11 @@ struct registry_options {
     std::size_t max_series = 1'024;
     /// Failed calls the recent-error ring keeps. Default: 64.
     std::size_t recent_errors = 64;
+    /** The latency histograms time one call in this many on each thread (rounded up to a
+        power of two; 1: every call); calls, errors and in-flight count every call. Reading
+        the clock is the dearest part of a call's metrics. Default: 16.
+    */
+    std::uint32_t latency_sample_every = 16;
 };
 
 /** The metrics of one App: a series of @ref call_stats per method on each end and per server
@@ -71,6 +76,9 @@ public:
     /// Offers a failed call to the recent-error ring; skipped if another thread is writing it.
     void failed(const call_stats& series, std::error_code ec, std::string_view peer) noexcept;
 
+    /// See registry_options::latency_sample_every (a power of two).
+    std::uint32_t sample_every() const noexcept { return sample_every_; }
+
     /// Fills `methods`, `peers` (calls only: state and queues come from the station),
     /// `refusals`, `recent_errors` and `bucket_bounds_us` of `out`.
     void fill(metrics_snapshot& out) const;
@@ -80,6 +88,7 @@ private:
     struct ring;
 
     registry_options options_;
+    std::uint32_t sample_every_ = 16;
     std::unique_ptr<table> client_, server_, peers_;
     call_stats* unknown_server_ = nullptr;
     mutable std::mutex refusals_mu_;
