@@ -40,28 +40,7 @@ inline std::uint64_t fnv(std::uint64_t h, std::string_view s) noexcept
     return h ^ (h >> 29);
 }
 
-/// Equality of two names, inline for short ones (as the dispatcher's cached lookup does).
-inline bool same_name(std::string_view a, std::string_view b) noexcept
-{
-    const std::size_t n = a.size();
-    if (n != b.size())
-        return false;
-    const char* p = a.data();
-    const char* q = b.data();
-    if (n >= 8 && n <= 16)
-        return load<std::uint64_t>(p) == load<std::uint64_t>(q) &&
-               load<std::uint64_t>(p + n - 8) == load<std::uint64_t>(q + n - 8);
-    if (n >= 4 && n < 8)
-        return load<std::uint32_t>(p) == load<std::uint32_t>(q) &&
-               load<std::uint32_t>(p + n - 4) == load<std::uint32_t>(q + n - 4);
-    if (n < 4) {
-        for (std::size_t i = 0; i < n; ++i)
-            if (p[i] != q[i])
-                return false;
-        return true;
-    }
-    return std::memcmp(p, q, n) == 0;
-}
+using detail::same_name;
 
 constexpr std::uint64_t fnv_basis = 0xcbf29ce484222325ull;
 

@@ -219,7 +219,7 @@ metrics::call_stats* session::meter(const protocol::request_view& req, responder
     auto* reg = state_->options.metrics.get();
     if (!reg)
         return nullptr;
-    auto* stats = reg->find_server_method(req.path);
+    auto* stats = reg->find_server_method_cached(req.path);
     if (!stats) {
         // A method never counted: a series of its own only if the dispatcher knows it.
         std::error_code ec;

@@ -197,10 +197,10 @@ private:
         if (!metrics_)
             return;
         c.metrics = metrics_;
-        c.meter.method = metrics_->client_method(path);
+        c.meter.method = metrics_->client_method_cached(path);
         c.meter.sample_every = metrics_->sample_every();
         if (!c.target.empty())
-            c.meter.peer = metrics_->peer(c.target, path.server_type);
+            c.meter.peer = metrics_->peer_cached(c.target, path.server_type);
     }
 };
 

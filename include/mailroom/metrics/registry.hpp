@@ -5,6 +5,7 @@
 #include <mailroom/protocol/message.hpp>
 
 #include <atomic>
+#include <cstring>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -15,6 +16,41 @@
 #include <vector>
 
 namespace mailroom::metrics {
+
+namespace detail {
+
+template <class Word>
+Word load_word(const char* at) noexcept
+{
+    Word w;
+    std::memcpy(&w, at, sizeof w); // a fixed size: one load, never a call
+    return w;
+}
+
+/// Equality of two names, inline for the short ones a call path holds.
+inline bool same_name(std::string_view a, std::string_view b) noexcept
+{
+    const std::size_t n = a.size();
+    if (n != b.size())
+        return false;
+    const char* p = a.data();
+    const char* q = b.data();
+    if (n >= 8 && n <= 16)
+        return load_word<std::uint64_t>(p) == load_word<std::uint64_t>(q) &&
+               load_word<std::uint64_t>(p + n - 8) == load_word<std::uint64_t>(q + n - 8);
+    if (n >= 4 && n < 8)
+        return load_word<std::uint32_t>(p) == load_word<std::uint32_t>(q) &&
+               load_word<std::uint32_t>(p + n - 4) == load_word<std::uint32_t>(q + n - 4);
+    if (n < 4) {
+        for (std::size_t i = 0; i < n; ++i)
+            if (p[i] != q[i])
+                return false;
+        return true;
+    }
+    return std::memcmp(p, q, n) == 0;
+}
+
+} // namespace detail
 
 /// Options of a @ref registry.
 struct registry_options {
@@ -58,6 +94,18 @@ public:
     /// The series of calls this App makes to `path` (made on first use).
     call_stats* client_method(const protocol::method_path& path);
 
+    /** The same, through a one-entry cache per thread: a stream of calls to one method (the
+        usual case) compares the names with the series found last instead of hashing them.
+    */
+    call_stats* client_method_cached(const protocol::method_path& path)
+    {
+        thread_local cache_entry last;
+        if (last.owner == id_ && last.stats && same(*last.stats, path))
+            return last.stats;
+        last = {id_, client_method(path)};
+        return last.stats;
+    }
+
     /** The series of calls this App serves for `path`. Only methods the server knows get a
         series of their own: pass `known = false` for a call that names none, counted under
         "_unknown" (so a caller cannot fill the table with invented names).
@@ -69,6 +117,28 @@ public:
 
     /// The series of calls this App makes to server `server_id` (made on first use).
     call_stats* peer(std::string_view server_id, std::string_view server_type);
+
+    /// The same, through a one-entry cache per thread (see @ref client_method_cached).
+    call_stats* peer_cached(std::string_view server_id, std::string_view server_type)
+    {
+        thread_local cache_entry last;
+        if (last.owner == id_ && last.stats && detail::same_name(last.stats->server_id(), server_id))
+            return last.stats;
+        last = {id_, peer(server_id, server_type)};
+        return last.stats;
+    }
+
+    /// @ref find_server_method through a one-entry cache per thread.
+    call_stats* find_server_method_cached(const protocol::method_path& path) noexcept
+    {
+        thread_local cache_entry last;
+        if (last.owner == id_ && last.stats && same(*last.stats, path))
+            return last.stats;
+        auto* s = find_server_method(path);
+        if (s)
+            last = {id_, s};
+        return s;
+    }
 
     /// A filter named `filter` refused a call with `ec`.
     void refused(side s, std::string_view filter, std::error_code ec);
@@ -84,9 +154,31 @@ public:
     void fill(metrics_snapshot& out) const;
 
 private:
+    // Keyed by the registry's id, never its address: the next registry may get the address
+    // of one destroyed, whose series the cache must then never touch.
+    struct cache_entry {
+        std::uint64_t owner = 0;
+        call_stats* stats = nullptr;
+    };
+
+    static std::uint64_t next_id() noexcept
+    {
+        static std::atomic<std::uint64_t> n{0};
+        return n.fetch_add(1, std::memory_order_relaxed) + 1;
+    }
+
+    static bool same(const call_stats& s, const protocol::method_path& p) noexcept
+    {
+        return detail::same_name(s.method(), p.method) &&
+               detail::same_name(s.service(), p.service) &&
+               detail::same_name(s.server_type(), p.server_type) &&
+               detail::same_name(s.ns(), p.ns);
+    }
+
     class table;
     struct ring;
 
+    const std::uint64_t id_ = next_id(); // unique in the process, never 0
     registry_options options_;
     std::uint32_t sample_every_ = 16;
     std::unique_ptr<table> client_, server_, peers_;
