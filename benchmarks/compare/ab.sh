@@ -7,12 +7,19 @@
 #   ROUNDS=5 benchmarks/compare/ab.sh /tmp/base/build build --mode separate --duration 3 \
 #       --inflight 100 --vs-raw
 #
+# A_ARGS and B_ARGS add options to one side only, so one build can be compared with itself
+# under two settings (metrics off and on):
+#
+#   ROUNDS=7 B_ARGS=--metrics benchmarks/compare/ab.sh build build --mode separate ...
+#
 # Take the figures on an otherwise idle machine (docs/performance.md, "Idle and busy vCPUs");
 # the script prints the load average before and after.
 set -euo pipefail
 a=$1/benchmarks/mailroom-load
 b=$2/benchmarks/mailroom-load
 shift 2
+read -r -a a_args <<< "${A_ARGS:-}"
+read -r -a b_args <<< "${B_ARGS:-}"
 rounds=${ROUNDS:-5}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -21,8 +28,12 @@ for ((r = 1; r <= rounds; r++)); do
     if ((r % 2)); then order="a b"; else order="b a"; fi
     for which in $order; do
         bin=$a
-        [ "$which" = b ] && bin=$b
-        "$bin" "$@" --json > "$out/$which.$r.json"
+        extra=("${a_args[@]}")
+        if [ "$which" = b ]; then
+            bin=$b
+            extra=("${b_args[@]}")
+        fi
+        "$bin" "$@" "${extra[@]}" --json > "$out/$which.$r.json"
     done
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -71,6 +71,8 @@ mailbox_factory client_transport(const load_options& o)
 mailroom_client::mailroom_client(boost::asio::io_context& ioc, const load_options& o,
                                  std::uint16_t port, std::size_t stations)
 {
+    if (o.metrics)
+        metrics_ = std::make_unique<metrics::registry>();
     for (std::size_t k = 0; k < stations; ++k) {
         auto station = std::make_unique<mail_station>(
             ioc.get_executor(),
@@ -88,6 +90,7 @@ mailroom_client::mailroom_client(boost::asio::io_context& ioc, const load_option
             echo.options["path"] = unix_socket_path(o);
         station->add_server(std::move(echo));
         proxies_.push_back(std::make_unique<proxy>(*station, router_));
+        proxies_.back()->set_metrics(metrics_.get());
         stations_.push_back(std::move(station));
     }
 }
@@ -103,8 +106,10 @@ namespace {
 class mailroom_server final : public echo_server {
 public:
     mailroom_server(boost::asio::io_context& ioc, const load_options& o)
-        : server_(ioc.get_executor(), {.server_id = std::string(echo_server_id),
-                                       .max_frame_size = frame_limit(o)}),
+        : server_(ioc.get_executor(),
+                  {.server_id = std::string(echo_server_id),
+                   .max_frame_size = frame_limit(o),
+                   .metrics = o.metrics ? std::make_shared<metrics::registry>() : nullptr}),
           held_(std::make_shared<held_calls>())
     {
         bind_echo(server_.get_dispatcher());

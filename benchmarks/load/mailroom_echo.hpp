@@ -53,6 +53,7 @@ public:
 
 private:
     router router_;
+    std::unique_ptr<metrics::registry> metrics_; // --metrics
     std::vector<std::unique_ptr<mail_station>> stations_;
     std::vector<std::unique_ptr<proxy>> proxies_;
 };

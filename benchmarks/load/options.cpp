@@ -148,6 +148,8 @@ per call and peak RSS.
                                (default 3), then 4 in flight as long; reports calls admitted
                                and refused (server_busy) with the latency of each
   --busy-limit N               overload scenario: too_busy's max_in_flight (default 32)
+  --metrics                    count every call in a metrics registry on both ends (what
+                               an App does unless app_options::metrics is false)
   --json                       print one JSON object instead of a summary
   --help                       print this text
 
@@ -188,6 +190,10 @@ std::optional<load_options> parse_options(int argc, char** argv, std::string& er
         }
         if (flag == "--vs-raw") {
             o.vs_raw = true;
+            continue;
+        }
+        if (flag == "--metrics") {
+            o.metrics = true;
             continue;
         }
         // Every other flag takes a value, as "--flag value" or "--flag=value".

@@ -70,6 +70,8 @@ struct load_options {
     unsigned repeat = 1;
     /// Also run the raw mode in each round and report the ratios.
     bool vs_raw = false;
+    /// Count every call in a metrics registry on both ends, as an App does by default.
+    bool metrics = false;
     bool json = false;
     bool help = false;
 };

@@ -33,6 +33,8 @@ std::vector<std::string> server_child_args(const load_options& o)
         a.push_back("--pin");
         a.push_back(format_cpus(o.server_cpus));
     }
+    if (o.metrics)
+        a.push_back("--metrics");
     if (!o.redis_url.empty()) {
         a.push_back("--redis-url");
         a.push_back(o.redis_url);

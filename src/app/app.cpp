@@ -84,9 +84,12 @@ app_options app_options::from_args(int argc, const char* const* argv)
             o.threads = std::max(1u, parse_unsigned(name, value, 256));
         else if (name == "grace")
             o.grace = std::chrono::milliseconds(parse_unsigned(name, value, 3'600'000));
+        else if (name == "admin-port")
+            o.admin.port = static_cast<std::uint16_t>(parse_unsigned(name, value, 65'535));
         else
             throw config_error("command line: unknown option \"" + std::string(name) +
-                               "\" (expected --config, --env, --server-id, --threads, --grace)");
+                               "\" (expected --config, --env, --server-id, --threads, --grace, "
+                               "--admin-port)");
     }
     return o;
 }
@@ -104,6 +107,8 @@ struct basic_app::sys_impl {
                 static_cast<std::uint64_t>(
                     std::chrono::duration_cast<std::chrono::milliseconds>(up).count())};
     }
+
+    metrics::metrics_snapshot snapshot() const { return app->metrics_snapshot(); }
 };
 
 basic_app::basic_app(app_options options) : options_(std::move(options))
@@ -136,12 +141,18 @@ basic_app::basic_app(app_options options) : options_(std::move(options))
     server_options.server_id = self_.id;
     if (!server_options.log.sink && server_options.log.min_level == log_level::warning)
         server_options.log = options_.log;
+    if (options_.metrics) {
+        metrics_ = std::make_shared<metrics::registry>(options_.metrics_limits);
+        server_options.metrics = metrics_;
+        proxy_->set_metrics(metrics_.get());
+    }
     server_.emplace(ioc_.get_executor(), std::move(server_options));
 
     sys_ = std::make_unique<sys_impl>(sys_impl{this});
     auto strand = asio::make_strand(ioc_);
     serve<sys::introspect_remote>(*sys_, strand, "sys");
     serve<sys::health_remote>(*sys_, strand, "sys");
+    serve<sys::metrics_remote>(*sys_, strand, "sys");
 }
 
 basic_app::~basic_app()
@@ -213,6 +224,7 @@ void basic_app::start()
                                         std::to_string(self_.port));
     options_.log.log(log_level::info, "{} ({}) listening on {}:{} over {}", self_.id,
                      self_.server_type, self_.host, self_.port, self_.transport);
+    start_admin();
     if (options_.registry) {
         // Registered only once listening: a peer that finds us can call at once. The table
         // arrives on the registry's strand; it is applied on the App's context.
@@ -358,6 +370,8 @@ void basic_app::finish()
         boost::system::error_code ignored;
         hangup_->cancel(ignored);
     }
+    if (admin_)
+        admin_->stop();
     client_filters_.close();
     station_->close();
     server_->stop();

@@ -101,7 +101,7 @@ public:
           encoded_by_(c.protocol), encode_error_(c.encode_error),
           args_(std::move(c.extras->args)), options_(std::move(c.options)),
           table_(std::move(c.extras->filters)), policy_(std::move(c.extras->policy)),
-          routed_(c.extras->routed)
+          routed_(c.extras->routed), metrics_(c.metrics)
     {
         call_ = std::move(c.extras->info);
         call_.target = std::move(c.target);
@@ -170,7 +170,13 @@ private:
         }
     }
 
-    void rejected(std::error_code ec) { attempt_done(ec, false, ec, nullptr, true); }
+    void rejected(std::error_code ec)
+    {
+        if (metrics_ && !refusing_filter().empty())
+            metrics_->refused(metrics::side::client, refusing_filter(), ec);
+        refused_by_ = static_cast<std::size_t>(-1); // a later attempt starts afresh
+        attempt_done(ec, false, ec, nullptr, true);
+    }
 
     /// `outcome`: the attempt's error, the remote's included; `ec`, `rv`: as the station
     /// reported it (what the caller's handler decodes).
@@ -318,6 +324,7 @@ private:
     std::shared_ptr<const client_filters::table> table_;
     std::shared_ptr<failure_policy> policy_;
     bool routed_;
+    metrics::registry* metrics_;
     call_handler on_result_;
     status_handler on_sent_;
     std::vector<std::string> failed_;

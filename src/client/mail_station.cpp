@@ -376,6 +376,25 @@ mail_station::stats mail_station::counters() const
             c.not_sent.load()};
 }
 
+std::vector<mail_station::mailbox_status> mail_station::mailboxes() const
+{
+    detail::station_view_ptr v;
+    {
+        std::lock_guard lock(impl_->mu);
+        v = impl_->view;
+    }
+    std::vector<mailbox_status> out;
+    const auto& all = v->table.all();
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        if (auto* slot = v->slots[i].raw.load(std::memory_order_acquire)) {
+            out.push_back(slot->status());
+        } else {
+            out.push_back({all[i].id, all[i].server_type, "none", 0, 0, 0});
+        }
+    }
+    return out;
+}
+
 std::size_t mail_station::pending() const
 {
     detail::station_view_ptr v;

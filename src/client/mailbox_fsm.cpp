@@ -187,8 +187,24 @@ void mailbox_fsm::on_connected(fsm_actions& out, time_point now, std::uint64_t g
     out.sends.push_back(handshake_->hello(handshake_ends()));
 }
 
+const char* mailbox_fsm::state_name() const noexcept
+{
+    switch (state_) {
+    case state::idle: return "idle";
+    case state::connecting: return "connecting";
+    case state::retry_wait: return "retry_wait";
+    case state::handshaking: return "handshaking";
+    case state::open: return "open";
+    case state::draining: return "draining";
+    case state::closed: return "closed";
+    case state::held: return "held";
+    }
+    return "unknown";
+}
+
 void mailbox_fsm::opened(fsm_actions& out, time_point now)
 {
+    ++links_opened_;
     if (down_) {
         log(out, log_level::info, "{} at {} is reachable again", config_.server_id,
             config_.address);

@@ -205,6 +205,12 @@ public:
     bool stalled() const noexcept { return stalled_; }
     bool closed() const noexcept { return state_ == state::closed; }
     bool open() const noexcept { return state_ == state::open && !flushing_; }
+    /// The state's name, for metrics ("idle", "connecting", ..., "held").
+    const char* state_name() const noexcept;
+    /// Bytes of the frames queued while the link is not open.
+    std::size_t queued_bytes() const noexcept { return queued_bytes_; }
+    /// Links opened (handshake done) since the machine was made.
+    std::uint64_t links_opened() const noexcept { return links_opened_; }
 
 private:
     // draining, closed and held refuse calls: they sit last, so one comparison tells.
@@ -276,6 +282,7 @@ private:
     std::optional<client_handshake> handshake_; // while handshaking
     time_point held_until_{};                    // state held: refused authentication
     std::error_code held_reason_;
+    std::uint64_t links_opened_ = 0;
 };
 
 } // namespace mailroom::detail

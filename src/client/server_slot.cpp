@@ -193,6 +193,20 @@ std::size_t server_slot::pending() const
     return fsm_.pending();
 }
 
+mail_station::mailbox_status server_slot::status() const
+{
+    std::lock_guard lock(mu_);
+    mail_station::mailbox_status s;
+    s.server_id = info_.id;
+    s.server_type = info_.server_type;
+    s.state = fsm_.down() ? "down" : fsm_.state_name();
+    s.queue_depth = fsm_.pending();
+    s.queued_bytes = fsm_.queued_bytes() + link_bytes();
+    const auto opened = fsm_.links_opened();
+    s.reconnects = opened > 0 ? opened - 1 : 0;
+    return s;
+}
+
 void server_slot::run(std::unique_lock<std::mutex>& lock)
 {
     // Every event that admits or completes a call ends here, the lock held: the count routers

@@ -71,6 +71,8 @@ public:
     void expect_epoch(std::uint64_t epoch);
 
     std::size_t pending() const;
+    /// The mail box's state and queues now (takes the lock).
+    mail_station::mailbox_status status() const;
     /** Requests sent or queued and not completed, without the lock: a copy of the machine's
         count, stored after every event (routers read it on every call).
     */

@@ -21,8 +21,10 @@ protected:
         if (i == filters_->size())
             return static_cast<Derived&>(*this).passed();
         (*filters_)[i]->before(call_, filter_next([self = this->shared_from_this(), i](std::error_code ec) {
-            if (ec)
+            if (ec) {
+                self->refused_by_ = i;
                 return self->rejected(ec);
+            }
             self->passed_ = i + 1;
             self->step(i + 1);
         }));
@@ -40,9 +42,17 @@ protected:
         }
     }
 
+    /// The name of the filter whose `before` refused the call; empty if none did.
+    std::string_view refusing_filter() const noexcept
+    {
+        return refused_by_ < filters_->size() ? (*filters_)[refused_by_]->name()
+                                              : std::string_view();
+    }
+
     filter_call call_;
     const std::vector<std::shared_ptr<Filter>>* filters_ = nullptr;
     std::size_t passed_ = 0;
+    std::size_t refused_by_ = static_cast<std::size_t>(-1);
 };
 
 } // namespace mailroom::detail

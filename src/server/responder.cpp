@@ -107,8 +107,15 @@ bool responder::encode_error(frame& f, std::error_code ec, std::string_view text
     return false;
 }
 
+void responder::count(std::error_code ec) noexcept
+{
+    if (auto* s = std::exchange(stats_, nullptr))
+        metrics::finish_call(*s, start_, ec, observer_ ? observer_->peer() : std::string_view());
+}
+
 void responder::abandon(std::error_code ec) noexcept
 {
+    count(ec);
     // Nothing could be encoded (out of memory): the caller will see its timeout.
     conn_.reset();
     const auto id = std::exchange(id_, 0);
@@ -124,6 +131,8 @@ void responder::finish(frame f, std::error_code ec)
         if (!encode_error(f, ec, "the result is larger than the maximum frame size"))
             return abandon(ec);
     }
+    // Counted before it leaves: a caller that has its answer finds it counted.
+    count(ec);
     conn_->send(std::move(f));
     conn_.reset();
     const auto id = std::exchange(id_, 0);

@@ -42,6 +42,7 @@ public:
         if (req.timeout_ms)
             call_.deadline = call_.start + std::chrono::milliseconds(req.timeout_ms);
         responder_ = session_->make_responder(req.id, shared_from_this());
+        stats_ = session_->meter(req, responder_, metered_at_);
         if (auto ec = session_->admit(req))
             return finish(ec);
         step(0);
@@ -53,11 +54,25 @@ public:
         session_->answered(id, ec);
     }
 
+    std::string_view peer() const noexcept override { return session_->peer_id(); }
+
 private:
     friend class chain_walk<filtered_call, server_filter>;
 
     void passed() { dispatch(); }
-    void rejected(std::error_code ec) { finish(ec); }
+    void rejected(std::error_code ec)
+    {
+        if (auto* reg = session_->state().options.metrics.get(); reg && !refusing_filter().empty())
+            reg->refused(metrics::side::server, refusing_filter(), ec);
+        finish(ec);
+    }
+
+    /// A notify has no answer: it counts once dispatched or refused.
+    void notify_done(std::error_code ec) noexcept
+    {
+        if (stats_ && !msg_.request.id)
+            metrics::finish_call(*stats_, metered_at_, ec, session_->peer_id());
+    }
 
     void dispatch()
     {
@@ -67,6 +82,7 @@ private:
             st.disp.dispatch(ctx, msg_.request.args, std::move(responder_));
         } else {
             st.disp.dispatch(ctx, msg_.request.args, responder());
+            notify_done({});
             run_after({}); // a notify has no answer: its filters see the dispatch
         }
     }
@@ -75,8 +91,10 @@ private:
     {
         if (responder_.owed())
             responder_.fail(ec);
-        else if (!msg_.request.id)
+        else if (!msg_.request.id) {
+            notify_done(ec);
             run_after(ec);
+        }
     }
 
     std::shared_ptr<session> session_;
@@ -85,6 +103,8 @@ private:
     msgpack::zone zone_;
     protocol::message msg_;
     responder responder_;
+    metrics::call_stats* stats_ = nullptr;
+    std::chrono::steady_clock::time_point metered_at_{};
 };
 
 } // namespace

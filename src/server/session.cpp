@@ -215,6 +215,28 @@ responder session::make_responder(std::uint64_t id, std::shared_ptr<response_obs
                      protocol_.get());
 }
 
+metrics::call_stats* session::meter(const protocol::request_view& req, responder& r,
+                                    std::chrono::steady_clock::time_point& start)
+{
+    auto* reg = state_->options.metrics.get();
+    if (!reg)
+        return nullptr;
+    auto* stats = reg->find_server_method_cached(req.path);
+    if (!stats) {
+        // A method never counted: a series of its own only if the dispatcher knows it.
+        std::error_code ec;
+        stats = reg->server_method(req.path, state_->disp.lookup(req.path, ec) != nullptr);
+    }
+    stats->started();
+    // The precise clock, not the coarse one deadlines use (latencies are often below its
+    // tick), for a sample of the calls (see registry_options::latency_sample_every).
+    start = metrics::sample_latency(reg->sample_every()) ? std::chrono::steady_clock::now()
+                                                         : std::chrono::steady_clock::time_point{};
+    if (r.owed())
+        r.meter(stats, start);
+    return stats;
+}
+
 void session::handle_call(std::span<const char> body, const protocol::request_view& req)
 {
     if (!state_->filters.empty()) {
@@ -223,11 +245,18 @@ void session::handle_call(std::span<const char> body, const protocol::request_vi
             return dispatch_filtered(shared_from_this(), std::move(filters), body, req);
     }
     responder r = make_responder(req.id, shared_from_this());
-    if (auto ec = admit(req))
+    std::chrono::steady_clock::time_point start;
+    auto* stats = meter(req, r, start);
+    if (auto ec = admit(req)) {
+        if (stats && !req.id)
+            metrics::finish_call(*stats, start, ec, peer_id_);
         return r.fail(ec);
+    }
     const auto now = deadline_clock::now();
     state_->disp.dispatch(make_context(*this, req, now), req.args, std::move(r), now,
                           &lookups_);
+    if (stats && !req.id) // a notify has no answer: it counts once dispatched
+        metrics::finish_call(*stats, start, {}, peer_id_);
 }
 
 void session::on_close(std::error_code ec)

@@ -31,6 +31,7 @@ public:
     void on_message(std::span<const char> body) override;
     void on_close(std::error_code ec) override;
     void answered(std::uint64_t id, std::error_code ec) noexcept override;
+    std::string_view peer() const noexcept override { return peer_id_; }
     handshake_limits limits_before_handshake() const override;
 
     /// Closes the connection (server stop).
@@ -45,6 +46,11 @@ public:
     responder make_responder(std::uint64_t id, std::shared_ptr<response_observer> observer);
     const std::shared_ptr<connection>& conn() const noexcept { return conn_; }
     const std::string& peer_id() const noexcept { return peer_id_; }
+    /** Starts counting a call in the server's metrics (if it keeps them): `r` counts its
+        answer; a notify (no `r` owed) counts as answered at once.
+    */
+    metrics::call_stats* meter(const protocol::request_view& req, responder& r,
+                               std::chrono::steady_clock::time_point& start);
     const wire_protocol& protocol() const noexcept { return *protocol_; }
 
 private:

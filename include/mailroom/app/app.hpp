@@ -1,5 +1,6 @@
 #pragma once
 
+#include <mailroom/app/admin_endpoint.hpp>
 #include <mailroom/app/config.hpp>
 #include <mailroom/app/registry.hpp>
 #include <mailroom/app/sys.hpp>
@@ -10,6 +11,7 @@
 #include <mailroom/detail/config.hpp>
 #include <mailroom/filters/filter_chain.hpp>
 #include <mailroom/logger.hpp>
+#include <mailroom/metrics/registry.hpp>
 #include <mailroom/server/server.hpp>
 #include <mailroom/transport.hpp>
 
@@ -56,8 +58,20 @@ struct app_options {
         servers.json alone.
     */
     std::shared_ptr<mailroom::registry> registry{};
+    /** Count the calls of both ends, the mail boxes and the refusals (docs/operations.md,
+        "Metrics"): a few relaxed atomic increments per call. Default: true.
+    */
+    bool metrics = true;
+    /// Bounds of the metrics: series per table, recent errors kept.
+    metrics::registry_options metrics_limits{};
+    /** The admin HTTP endpoint: `/metrics` (Prometheus), `/` (the status page),
+        `/status.json`. Off unless `admin.port` or servers.json's `admin_port` sets a port;
+        bound to 127.0.0.1 unless told otherwise.
+    */
+    admin_options admin{};
 
-    /** Reads `--config PATH`, `--env NAME`, `--server-id ID`, `--threads N`, `--grace MS`
+    /** Reads `--config PATH`, `--env NAME`, `--server-id ID`, `--threads N`, `--grace MS`,
+        `--admin-port N`
         (also `--name=value`), and pomelo's `env=NAME` and `serverId=ID`; the variables
         MAILROOM_CONFIG, MAILROOM_ENV and MAILROOM_SERVER_ID fill what the arguments do not
         say. Throws config_error on an unknown or malformed argument.
@@ -148,6 +162,15 @@ public:
     /// Filters around every call this App serves (before dispatch).
     mailroom::server_filters& server_filters() noexcept { return server_->filters(); }
 
+    /// What `sys.metrics.snapshot()` answers: this App's metrics now. Any thread.
+    metrics::metrics_snapshot metrics_snapshot() const;
+
+    /// The App's metrics; null if app_options::metrics is false.
+    metrics::registry* metrics() noexcept { return metrics_.get(); }
+
+    /// The port the admin endpoint listens on once started; 0 if it is off.
+    std::uint16_t admin_port() const noexcept { return admin_ ? admin_->port() : 0; }
+
     /// Typed stubs for the sys remotes of server `server_id` (also `app.rpc.sys(id)`).
     sys_stubs sys(std::string server_id);
 
@@ -158,6 +181,7 @@ private:
     void finish();
     void apply_members(); // merges config_ and members_ into cluster_; needs members_mu_
     void wait_for_hangup();
+    void start_admin(); // src/app/app_metrics.cpp
 
     app_options options_;
     server_info self_;
@@ -184,6 +208,8 @@ private:
 
     struct sys_impl;
     std::unique_ptr<sys_impl> sys_;
+    std::shared_ptr<metrics::registry> metrics_;
+    std::unique_ptr<admin_endpoint> admin_;
 };
 
 /** An App: a @ref basic_app plus the typed RPC surface `rpc` (a type derived from

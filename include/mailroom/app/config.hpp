@@ -27,7 +27,9 @@ public:
     `id`, `host` and `port` are required; `transport` defaults to "tcp" and `weight` to 1;
     the environment's `auth` object is not a server type (see @ref load_auth);
     every other field (pomelo's `clientPort`, `frontend`, ...) lands in `server_info::options`
-    as text. Throws @ref config_error naming the file and field for a missing file, bad JSON,
+    as text. The App reads two of them for its own entry: `admin_port` (the admin HTTP
+    endpoint's port, 0 for any free one; absent: no endpoint unless app_options says so) and
+    `admin_host` (its address; default "127.0.0.1"), see docs/operations.md. Throws @ref config_error naming the file and field for a missing file, bad JSON,
     a missing environment, a missing or ill-typed field, a port outside 1..65535 or a
     duplicate id.
 */

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <mailroom/metrics/snapshot.hpp>
 #include <mailroom/remote.hpp>
 
 #include <msgpack.hpp>
@@ -40,6 +41,13 @@ MAILROOM_REMOTE(introspect_remote, introspect,
 /// `sys.health.ping()`: the server's id, type and uptime.
 MAILROOM_REMOTE(health_remote, health, (ping, mailroom::health_status()));
 
+/** `sys.metrics.snapshot()`: the server's metrics (docs/operations.md, "Metrics"): calls,
+    errors by code, in-flight and latency per method on both ends, the cluster as its mail
+    boxes see it, filter refusals and the most recent errors. Counts are cumulative: rates
+    come from two snapshots. An App made without metrics answers `enabled = false`.
+*/
+MAILROOM_REMOTE(metrics_remote, metrics, (snapshot, mailroom::metrics::metrics_snapshot()));
+
 } // namespace sys
 
 /** Typed stubs for the built-in remotes of one server, sent to it without routing:
@@ -58,11 +66,14 @@ struct sys_stubs {
     sys::health_remote::basic_stub<false> health;
     /// `sys.introspect.methods()`: every method it serves, with its declared signature.
     sys::introspect_remote::basic_stub<false> introspect;
+    /// `sys.metrics.snapshot()`: the server's metrics (@ref metrics::metrics_snapshot).
+    sys::metrics_remote::basic_stub<false> metrics;
 
     /// `context` names the proxy and the target server; its namespace is set to "sys".
     explicit sys_stubs(const std::shared_ptr<const stub_context>& context)
         : health(in_sys(context)->for_service(sys::health_remote::name)),
-          introspect(in_sys(context)->for_service(sys::introspect_remote::name))
+          introspect(in_sys(context)->for_service(sys::introspect_remote::name)),
+          metrics(in_sys(context)->for_service(sys::metrics_remote::name))
     {
     }
 

@@ -166,6 +166,26 @@ public:
     };
     stats counters() const;
 
+    /// The mail box of one server, as @ref mailboxes reports it.
+    struct mailbox_status {
+        std::string server_id{};
+        std::string server_type{};
+        /// "none" (never called), "idle", "connecting", "retry_wait", "handshaking", "open",
+        /// "draining", "closed", "held", or "down" while the server is marked down.
+        std::string state{};
+        /// Calls waiting for a response or the link, plus queued notifies.
+        std::size_t queue_depth = 0;
+        /// Bytes queued while connecting plus bytes the link holds unsent.
+        std::size_t queued_bytes = 0;
+        /// Links opened after the first.
+        std::uint64_t reconnects = 0;
+    };
+
+    /** Every server of the current table with its mail box's state and queues (each read
+        under that mail box's lock, one at a time: not one instant). For metrics; any thread.
+    */
+    std::vector<mailbox_status> mailboxes() const;
+
 private:
     friend struct detail::station_access;
     class impl;

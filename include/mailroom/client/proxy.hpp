@@ -11,6 +11,7 @@
 #include <mailroom/client/router.hpp>
 #include <mailroom/filters/filter_chain.hpp>
 #include <mailroom/detail/config.hpp>
+#include <mailroom/metrics/registry.hpp>
 #include <mailroom/protocol/message.hpp>
 
 #include <boost/asio/async_result.hpp>
@@ -150,6 +151,12 @@ public:
     */
     failure_policies& policies() noexcept { return policies_; }
 
+    /** Counts every call made from now on in `m` (null: none), which must outlive the calls
+        (the App sets its own registry before it starts). Not synchronised: set it before
+        making calls.
+    */
+    void set_metrics(metrics::registry* m) noexcept { metrics_ = m; }
+
 private:
     /// A call of `path` to `target`, routed (if `routed`) on `view` for `param` (may be null).
     template <class Args>
@@ -181,6 +188,20 @@ private:
     const router& router_;
     const client_filters* filters_;
     failure_policies policies_;
+    metrics::registry* metrics_ = nullptr;
+
+    /// Names the series that count the call `c` to `path`, if this proxy counts calls; the
+    /// initiation starts counting (a lazy token may never start the call).
+    void meter(detail::call& c, const protocol::method_path& path) const
+    {
+        if (!metrics_)
+            return;
+        c.metrics = metrics_;
+        c.meter.method = metrics_->client_method_cached(path);
+        c.meter.sample_every = metrics_->sample_every();
+        if (!c.target.empty())
+            c.meter.peer = metrics_->peer_cached(c.target, path.server_type);
+    }
 };
 
 } // namespace mailroom

@@ -107,6 +107,8 @@ public:
     /// The chain's owner is stopping: end background work (timers), so the I/O threads can
     /// finish. Idempotent; may be called from any thread.
     virtual void close() {}
+    /// The filter's name in metrics (`mailroom_filter_refusals_total{filter=...}`).
+    virtual std::string_view name() const noexcept { return "filter"; }
 };
 
 /** A filter around every call a server receives (before dispatch). A rejection is the
@@ -121,6 +123,8 @@ public:
     /// The chain's owner is stopping: end background work (timers), so the I/O threads can
     /// finish. Idempotent; may be called from any thread.
     virtual void close() {}
+    /// The filter's name in metrics (`mailroom_filter_refusals_total{filter=...}`).
+    virtual std::string_view name() const noexcept { return "filter"; }
 };
 
 } // namespace mailroom

@@ -52,6 +52,7 @@ public:
     void before(filter_call&, filter_next next) override { next(); }
     void after(const filter_call& call, std::error_code ec,
                std::chrono::nanoseconds elapsed) override;
+    std::string_view name() const noexcept override { return "rpc_log"; }
 
 private:
     rpc_log_options options_;

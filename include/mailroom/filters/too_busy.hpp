@@ -69,6 +69,7 @@ public:
 
     void before(filter_call& call, filter_next next) override;
     void close() override { monitor_.stop(); }
+    std::string_view name() const noexcept override { return "too_busy"; }
 
     std::chrono::microseconds lag() const noexcept { return monitor_.lag(); }
 
@@ -94,6 +95,7 @@ public:
     void after(const filter_call& call, std::error_code ec,
                std::chrono::nanoseconds elapsed) override;
     void close() override { monitor_.stop(); }
+    std::string_view name() const noexcept override { return "too_busy"; }
 
     std::chrono::microseconds lag() const noexcept { return monitor_.lag(); }
 

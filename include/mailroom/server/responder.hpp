@@ -1,9 +1,11 @@
 #pragma once
 
+#include <mailroom/metrics/call_stats.hpp>
 #include <mailroom/protocol/wire_protocol.hpp>
 #include <mailroom/server/acceptor.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string_view>
@@ -20,6 +22,8 @@ public:
     virtual ~response_observer() = default;
     /// Call `id` was answered with `ec` (empty: a result).
     virtual void answered(std::uint64_t id, std::error_code ec) noexcept = 0;
+    /// The caller's server id, as metrics name it in the recent-error ring.
+    virtual std::string_view peer() const noexcept { return {}; }
 };
 
 /** The right and duty to answer one call: exactly one of `send` or `fail` takes effect.
@@ -61,7 +65,8 @@ public:
     responder(responder&& other) noexcept
         : conn_(std::move(other.conn_)), id_(std::exchange(other.id_, 0)),
           max_frame_size_(other.max_frame_size_), observer_(std::move(other.observer_)),
-          protocol_(other.protocol_)
+          protocol_(other.protocol_), stats_(std::exchange(other.stats_, nullptr)),
+          start_(other.start_)
     {
     }
 
@@ -74,6 +79,8 @@ public:
             max_frame_size_ = other.max_frame_size_;
             observer_ = std::move(other.observer_);
             protocol_ = other.protocol_;
+            stats_ = std::exchange(other.stats_, nullptr);
+            start_ = other.start_;
         }
         return *this;
     }
@@ -102,7 +109,17 @@ public:
     */
     void fail(std::error_code ec, std::string_view message = {});
 
+    /** Counts the answer in `stats` (started with `stats->started()`), with the time since
+        `start`. The server sets it when the App keeps metrics; a handler never needs it.
+    */
+    void meter(metrics::call_stats* stats, std::chrono::steady_clock::time_point start) noexcept
+    {
+        stats_ = stats;
+        start_ = start;
+    }
+
 private:
+    void count(std::error_code ec) noexcept;
     void send_value(const value_source& result);
     bool encode_error(frame& f, std::error_code ec, std::string_view text) noexcept;
     void abandon(std::error_code ec) noexcept;
@@ -114,6 +131,8 @@ private:
     std::size_t max_frame_size_ = 8u << 20;
     std::shared_ptr<response_observer> observer_;
     const wire_protocol* protocol_ = native_protocol().get();
+    metrics::call_stats* stats_ = nullptr; // null: not counted
+    std::chrono::steady_clock::time_point start_{};
 };
 
 } // namespace mailroom

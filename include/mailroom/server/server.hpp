@@ -5,6 +5,7 @@
 #include <mailroom/filters/filter_chain.hpp>
 #include <mailroom/log_limiter.hpp>
 #include <mailroom/logger.hpp>
+#include <mailroom/metrics/registry.hpp>
 #include <mailroom/protocol/wire_protocol.hpp>
 #include <mailroom/server/acceptor.hpp>
 #include <mailroom/server/dispatcher.hpp>
@@ -67,6 +68,10 @@ struct server_options {
         throws std::invalid_argument for a secret shorter than 16 bytes. Default: none.
     */
     auth_options auth{};
+    /** Where the server counts the calls it serves (docs/operations.md, "Metrics"); the App
+        sets it. Default: none (nothing counted).
+    */
+    std::shared_ptr<metrics::registry> metrics{};
 };
 
 /** The server side of the call path: acceptors hand it connections, it performs the

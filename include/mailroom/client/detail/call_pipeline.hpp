@@ -6,6 +6,7 @@
 #include <mailroom/client/failure_policy.hpp>
 #include <mailroom/client/route_param.hpp>
 #include <mailroom/filters/filter_chain.hpp>
+#include <mailroom/metrics/registry.hpp>
 #include <mailroom/protocol/frame.hpp>
 #include <mailroom/protocol/message.hpp>
 #include <mailroom/protocol/wire_protocol.hpp>
@@ -98,6 +99,8 @@ struct call {
     std::error_code encode_error; // the values had no form in `protocol`'s format
     call_options options;    // with the timeout resolved
     std::optional<call_extras> extras;
+    metrics::registry* metrics = nullptr; // null: not counted
+    metrics::call_meter meter;            // started when made, if counted
 };
 
 /** Fills `c.extras` if `filters` (may be null) or `policies` apply to calls of `path`'s server

@@ -29,15 +29,54 @@ inline trace_context outgoing_trace(const trace_context& parent) noexcept
     The call is taken by reference, where the token keeps it: the fast path moves no more
     than the frame, once, into the station.
 */
+/** A completion that counts the call's end in its metrics first: the remote's error, if it
+    answered one, is the call's outcome.
+*/
+template <class Done>
+struct metered_completion {
+    Done done;
+    metrics::call_meter meter;
+
+    void operator()(std::error_code ec, const protocol::response_view* rv)
+    {
+        meter.finish(!ec && rv && rv->code ? std::error_code(rv->code, error_category()) : ec,
+                     meter.peer ? std::string_view(meter.peer->server_id()) : std::string_view());
+        done(ec, rv);
+    }
+
+    void operator()(std::error_code ec)
+    {
+        meter.finish(ec, meter.peer ? std::string_view(meter.peer->server_id())
+                                    : std::string_view());
+        done(ec);
+    }
+};
+
 template <class R>
 struct call_initiation {
     template <class Handler>
     void operator()(Handler handler, call&& c) const
     {
         using completion = typed_completion<R, Handler, asio::any_io_executor>;
+        if (c.meter) {
+            c.meter.begin();
+            const auto meter = c.meter;
+            return start(std::move(c), [&](const asio::any_io_executor& ex) {
+                return metered_completion<completion>{completion(std::move(handler), ex), meter};
+            });
+        }
+        start(std::move(c), [&](const asio::any_io_executor& ex) {
+            return completion(std::move(handler), ex);
+        });
+    }
+
+    /// Starts `c` with the completion `make(executor)` returns.
+    template <class Make>
+    static void start(call&& c, Make make)
+    {
         diagnostics* diag = c.options.diag; // opt-in: gets the remote's message first
         if (!c.extras) { // the fast path: the completion is the call's only state
-            completion done(std::move(handler), executor_ref(*c.station));
+            auto done = make(executor_ref(*c.station));
             if (c.encode_error) [[unlikely]]
                 return fail_request(*c.station, call_handler(std::move(done)), c.encode_error);
             if (diag)
@@ -47,8 +86,7 @@ struct call_initiation {
                                 std::move(done));
         }
         pipeline_start p(std::move(c));
-        completion done(std::move(handler), p.executor()); // the call's own: it may outlive
-                                                           // the station
+        auto done = make(p.executor()); // the call's own executor: it may outlive the station
         if (diag)
             return std::move(p).run(call_handler(with_diagnostics(diag, std::move(done))));
         std::move(p).run(call_handler(std::move(done)));
@@ -72,15 +110,30 @@ struct notify_initiation {
     void operator()(Handler handler, call&& c) const
     {
         using completion = status_completion<Handler, asio::any_io_executor>;
+        if (c.meter) {
+            c.meter.begin();
+            const auto meter = c.meter;
+            return start(std::move(c), [&](const asio::any_io_executor& ex) {
+                return metered_completion<completion>{completion(std::move(handler), ex), meter};
+            });
+        }
+        start(std::move(c), [&](const asio::any_io_executor& ex) {
+            return completion(std::move(handler), ex);
+        });
+    }
+
+    template <class Make>
+    static void start(call&& c, Make make)
+    {
         if (!c.extras) {
-            completion done(std::move(handler), executor_ref(*c.station));
+            auto done = make(executor_ref(*c.station));
             if (c.encode_error) [[unlikely]]
                 return fail_notify(*c.station, status_handler(std::move(done)), c.encode_error);
             return send_notify(*c.station, c.view, c.target, std::move(c.f), std::move(done));
         }
         pipeline_start p(std::move(c));
         const auto& ex = p.executor();
-        std::move(p).run(status_handler(completion(std::move(handler), ex)));
+        std::move(p).run(status_handler(make(ex)));
     }
 };
 
@@ -241,6 +294,7 @@ detail::call proxy::make_call(detail::station_view_ptr&& view, std::string&& tar
                                                  timeout_ms, c.options.trace);
     });
     add_extras(c, path, param, routed, args);
+    meter(c, path);
     return c;
 }
 
@@ -260,6 +314,7 @@ detail::call proxy::make_notify(detail::station_view_ptr&& view, std::string&& t
                                                 c.options.trace);
     });
     add_extras(c, path, param, routed, args);
+    meter(c, path);
     return c;
 }
 

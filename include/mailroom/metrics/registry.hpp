@@ -1,0 +1,191 @@
+#pragma once
+
+#include <mailroom/metrics/call_stats.hpp>
+#include <mailroom/metrics/snapshot.hpp>
+#include <mailroom/protocol/message.hpp>
+
+#include <atomic>
+#include <cstring>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+namespace mailroom::metrics {
+
+namespace detail {
+
+template <class Word>
+Word load_word(const char* at) noexcept
+{
+    Word w;
+    std::memcpy(&w, at, sizeof w); // a fixed size: one load, never a call
+    return w;
+}
+
+/// Equality of two names, inline for the short ones a call path holds.
+inline bool same_name(std::string_view a, std::string_view b) noexcept
+{
+    const std::size_t n = a.size();
+    if (n != b.size())
+        return false;
+    const char* p = a.data();
+    const char* q = b.data();
+    if (n >= 8 && n <= 16)
+        return load_word<std::uint64_t>(p) == load_word<std::uint64_t>(q) &&
+               load_word<std::uint64_t>(p + n - 8) == load_word<std::uint64_t>(q + n - 8);
+    if (n >= 4 && n < 8)
+        return load_word<std::uint32_t>(p) == load_word<std::uint32_t>(q) &&
+               load_word<std::uint32_t>(p + n - 4) == load_word<std::uint32_t>(q + n - 4);
+    if (n < 4) {
+        for (std::size_t i = 0; i < n; ++i)
+            if (p[i] != q[i])
+                return false;
+        return true;
+    }
+    return std::memcmp(p, q, n) == 0;
+}
+
+} // namespace detail
+
+/// Options of a @ref registry.
+struct registry_options {
+    /// Series kept per table (client methods, server methods, servers called); calls of any
+    /// further one count in a series named "_other". Default: 1,024.
+    std::size_t max_series = 1'024;
+    /// Failed calls the recent-error ring keeps. Default: 64.
+    std::size_t recent_errors = 64;
+    /** The latency histograms time one call in this many on each thread (rounded up to a
+        power of two; 1: every call); calls, errors and in-flight count every call. Reading
+        the clock is the dearest part of a call's metrics. Default: 16.
+    */
+    std::uint32_t latency_sample_every = 16;
+};
+
+/** The metrics of one App: a series of @ref call_stats per method on each end and per server
+    called, the refusals of filters, and a ring of the most recent failed calls.
+
+    Finding a series takes no lock once it exists (a fixed open-addressing table of atomic
+    pointers, compared by name, filled under a mutex); a series is never freed while the
+    registry lives, so a call holds a plain pointer to it. The number of series is bounded
+    (@ref registry_options::max_series): names a peer invents cannot grow it without limit.
+
+    @par Thread safety
+    All member functions may be called concurrently.
+
+    @par Example
+    @code
+    mailroom::metrics::registry reg;
+    auto* s = reg.client_method({"user", "chat", "chatRemote", "add"});
+    s->started(); s->finished(std::chrono::microseconds(80), {});
+    @endcode
+*/
+class registry {
+public:
+    explicit registry(registry_options options = {});
+    ~registry();
+    registry(const registry&) = delete;
+    registry& operator=(const registry&) = delete;
+
+    /// The series of calls this App makes to `path` (made on first use).
+    call_stats* client_method(const protocol::method_path& path);
+
+    /** The same, through a one-entry cache per thread: a stream of calls to one method (the
+        usual case) compares the names with the series found last instead of hashing them.
+    */
+    call_stats* client_method_cached(const protocol::method_path& path)
+    {
+        thread_local cache_entry last;
+        if (last.owner == id_ && last.stats && same(*last.stats, path))
+            return last.stats;
+        last = {id_, client_method(path)};
+        return last.stats;
+    }
+
+    /** The series of calls this App serves for `path`. Only methods the server knows get a
+        series of their own: pass `known = false` for a call that names none, counted under
+        "_unknown" (so a caller cannot fill the table with invented names).
+    */
+    call_stats* server_method(const protocol::method_path& path, bool known = true);
+
+    /// The series of served calls for `path` if it exists already, else null (no lock).
+    call_stats* find_server_method(const protocol::method_path& path) const noexcept;
+
+    /// The series of calls this App makes to server `server_id` (made on first use).
+    call_stats* peer(std::string_view server_id, std::string_view server_type);
+
+    /// The same, through a one-entry cache per thread (see @ref client_method_cached).
+    call_stats* peer_cached(std::string_view server_id, std::string_view server_type)
+    {
+        thread_local cache_entry last;
+        if (last.owner == id_ && last.stats && detail::same_name(last.stats->server_id(), server_id))
+            return last.stats;
+        last = {id_, peer(server_id, server_type)};
+        return last.stats;
+    }
+
+    /// @ref find_server_method through a one-entry cache per thread.
+    call_stats* find_server_method_cached(const protocol::method_path& path) noexcept
+    {
+        thread_local cache_entry last;
+        if (last.owner == id_ && last.stats && same(*last.stats, path))
+            return last.stats;
+        auto* s = find_server_method(path);
+        if (s)
+            last = {id_, s};
+        return s;
+    }
+
+    /// A filter named `filter` refused a call with `ec`.
+    void refused(side s, std::string_view filter, std::error_code ec);
+
+    /// Offers a failed call to the recent-error ring; skipped if another thread is writing it.
+    void failed(const call_stats& series, std::error_code ec, std::string_view peer) noexcept;
+
+    /// See registry_options::latency_sample_every (a power of two).
+    std::uint32_t sample_every() const noexcept { return sample_every_; }
+
+    /// Fills `methods`, `peers` (calls only: state and queues come from the station),
+    /// `refusals`, `recent_errors` and `bucket_bounds_us` of `out`.
+    void fill(metrics_snapshot& out) const;
+
+private:
+    // Keyed by the registry's id, never its address: the next registry may get the address
+    // of one destroyed, whose series the cache must then never touch.
+    struct cache_entry {
+        std::uint64_t owner = 0;
+        call_stats* stats = nullptr;
+    };
+
+    static std::uint64_t next_id() noexcept
+    {
+        static std::atomic<std::uint64_t> n{0};
+        return n.fetch_add(1, std::memory_order_relaxed) + 1;
+    }
+
+    static bool same(const call_stats& s, const protocol::method_path& p) noexcept
+    {
+        return detail::same_name(s.method(), p.method) &&
+               detail::same_name(s.service(), p.service) &&
+               detail::same_name(s.server_type(), p.server_type) &&
+               detail::same_name(s.ns(), p.ns);
+    }
+
+    class table;
+    struct ring;
+
+    const std::uint64_t id_ = next_id(); // unique in the process, never 0
+    registry_options options_;
+    std::uint32_t sample_every_ = 16;
+    std::unique_ptr<table> client_, server_, peers_;
+    call_stats* unknown_server_ = nullptr;
+    mutable std::mutex refusals_mu_;
+    std::vector<refusal_snapshot> refusals_;
+    std::unique_ptr<ring> ring_;
+};
+
+} // namespace mailroom::metrics
