@@ -7,11 +7,14 @@
 #include <mailroom/error.hpp>
 #include <mailroom/remote.hpp>
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdio>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -172,6 +175,25 @@ inline std::set<std::string> moving_errors_allowed()
             make_error_code(error::shutting_down).message(),
             make_error_code(error::connect_failed).message(),
             make_error_code(error::wrong_server).message()};
+}
+
+/** Checks what every churn test asserts once all calls completed: each completed once, the
+    stable servers failed none, the moving ones only with an allowed error and in under half
+    of the calls. Prints "<what>: N calls, M to moving servers failed (...)".
+*/
+inline void check_outcomes(const ledger& book, const char* what)
+{
+    EXPECT_EQ(book.completed_twice(), 0u);
+    EXPECT_TRUE(book.stable_errors().empty()) << "the servers that never changed fail no call";
+    const auto allowed = moving_errors_allowed();
+    std::size_t moving_failed = 0;
+    for (const auto& [error, n] : book.moving_errors()) {
+        EXPECT_TRUE(allowed.count(error)) << n << " calls failed with " << error;
+        moving_failed += n;
+    }
+    EXPECT_LT(moving_failed, book.size() / 2) << "most calls to moving servers still succeed";
+    std::printf("%s: %zu calls, %zu to moving servers failed (%s)\n", what, book.size(),
+                moving_failed, book.moving_summary().c_str());
 }
 
 } // namespace churn

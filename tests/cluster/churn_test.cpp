@@ -95,17 +95,7 @@ TEST(Churn, EveryCallCompletesOnceWhileServersLeaveAndJoin)
     churner.join();
 
     ASSERT_TRUE(all) << "a call never completed";
-    EXPECT_EQ(book.completed_twice(), 0u);
-    EXPECT_TRUE(book.stable_errors().empty()) << "the servers that never changed fail no call";
-    const auto allowed = churn::moving_errors_allowed();
-    std::size_t moving_failed = 0;
-    for (const auto& [what, n] : book.moving_errors()) {
-        EXPECT_TRUE(allowed.count(what)) << n << " calls failed with " << what;
-        moving_failed += n;
-    }
-    EXPECT_LT(moving_failed, calls / 2) << "most calls to moving servers still succeed";
-    std::printf("churn: %zu calls, %zu to moving servers failed (%s)\n", calls, moving_failed,
-                book.moving_summary().c_str());
+    churn::check_outcomes(book, "churn");
 }
 
 } // namespace

@@ -100,6 +100,21 @@ struct two_servers
         return id;
     }
 
+    /// `n` routed late_whoami calls (1.5 s), half in flight on each server when echo-a is
+    /// killed with SIGKILL; returns their ids once all completed.
+    std::vector<int> kill_a_mid_call(int n)
+    {
+        std::vector<int> ids;
+        for (int i = 0; i < n; ++i)
+            ids.push_back(routed(late_whoami, 1500, 20s));
+        // Round robin: half run on each server.
+        EXPECT_TRUE(a.wait_started(n / 2));
+        EXPECT_TRUE(b.wait_started(n / 2));
+        a.kill();
+        EXPECT_TRUE(c.calls.wait_all(30s));
+        return ids;
+    }
+
     mailroom::test::outcome wait(int id)
     {
         EXPECT_TRUE(c.calls.wait(id, 30s)) << "call " << id << " never completed";
@@ -124,15 +139,7 @@ TEST(PolicyFaults, FailoverMovesIdempotentCallsOffAServerKilledMidCall)
 {
     two_servers s({}, failover(true));
     constexpr int n = 10;
-    std::vector<int> ids;
-    for (int i = 0; i < n; ++i)
-        ids.push_back(s.routed(late_whoami, 1500, 20s));
-    // Round robin: half run on each server; they are in flight there when echo-a dies.
-    ASSERT_TRUE(s.a.wait_started(n / 2));
-    ASSERT_TRUE(s.b.wait_started(n / 2));
-    s.a.kill();
-
-    ASSERT_TRUE(s.c.calls.wait_all(30s));
+    const auto ids = s.kill_a_mid_call(n);
     for (int id : ids) {
         const auto o = s.c.calls.outcomes(id, 1)[0];
         EXPECT_EQ(o.completions, 1);
@@ -147,13 +154,7 @@ TEST(PolicyFaults, FailoverLeavesACallThatMayHaveRunAsDisconnectedAndMovesCallsN
 {
     two_servers s({}, failover(false));
     constexpr int n = 10;
-    std::vector<int> ids;
-    for (int i = 0; i < n; ++i)
-        ids.push_back(s.routed(late_whoami, 1500, 20s));
-    ASSERT_TRUE(s.a.wait_started(n / 2));
-    ASSERT_TRUE(s.b.wait_started(n / 2));
-    s.a.kill();
-    ASSERT_TRUE(s.c.calls.wait_all(30s));
+    const auto ids = s.kill_a_mid_call(n);
     int lost = 0, answered = 0;
     for (int id : ids) {
         const auto o = s.c.calls.outcomes(id, 1)[0];
