@@ -17,6 +17,8 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <cstdint>
+#include <limits>
 #include <tuple>
 #include <vector>
 
@@ -29,10 +31,24 @@ struct point {
     int y = 0;
     MSGPACK_DEFINE_MAP(x, y)
 };
+/// An int field as a careful from_json reads it: nlohmann's get<int> of a float out of int's
+/// range is undefined behaviour (a static_cast), so anything but an integer in range is
+/// refused with nlohmann's own type_error, as a string would be.
+int int_field(const nlohmann::json& v)
+{
+    if (v.is_number_integer()) {
+        const auto n = v.get<std::int64_t>();
+        if (n >= std::numeric_limits<int>::min() && n <= std::numeric_limits<int>::max())
+            return static_cast<int>(n);
+    }
+    (void)v.get<std::string>(); // throws type_error for every number
+    return 0;
+}
+
 void from_json(const nlohmann::json& j, point& p)
 {
-    j.at("x").get_to(p.x);
-    j.at("y").get_to(p.y);
+    p.x = int_field(j.at("x"));
+    p.y = int_field(j.at("y"));
 }
 
 struct player {
