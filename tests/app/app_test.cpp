@@ -1,6 +1,7 @@
 #include <mailroom/app/app.hpp>
 // Test that header file is self-contained.
 
+#include "admin_support.hpp"
 #include "remote/contract.hpp"
 #include "support/tcp_cluster.hpp"
 
@@ -65,16 +66,7 @@ struct late_impl {
     }
 };
 
-struct game_impl {
-    int add(int a, int b) { return a + b; }
-    std::string greet(std::string n) { return n; }
-    asio::awaitable<int> slow_double(int x) { co_return 2 * x; }
-    void lookup(std::string k, int v, mailroom::reply_callback<std::map<std::string, int>> cb) { cb({{k, v}}); }
-    void touch(std::string) {}
-    std::string whoami(const mailroom::call_context& ctx) { return std::string(ctx.caller_id); }
-    int boom(std::string why) { throw std::runtime_error(why); }
-    void ping(int) {}
-};
+using mailroom::test::game_impl;
 
 /// A handler that tells the test it started, then finishes 50 ms later.
 struct hold_impl {
@@ -88,41 +80,9 @@ struct hold_impl {
     }
 };
 
-std::uint16_t free_port()
-{
-    asio::io_context ioc;
-    asio::ip::tcp::acceptor a(ioc, {asio::ip::make_address("127.0.0.1"), 0});
-    return a.local_endpoint().port();
-}
-
+using mailroom::test::free_tcp_port;
 /// A servers.json with one "game" server and one "connector", on free ports.
-struct cluster_config {
-    std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                                ("mailroom-app-" + std::to_string(::getpid()) + "-" +
-                                 ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::path file = dir / "servers.json";
-
-    cluster_config()
-    {
-        std::filesystem::create_directories(dir);
-        std::ofstream(file) << R"({"development": {
-            "game": [{"id": "game-1", "host": "127.0.0.1", "port": )" << free_port() << R"(}],
-            "connector": [{"id": "connector-1", "host": "127.0.0.1", "port": )" << free_port() << R"(}]}})";
-    }
-    ~cluster_config() { std::filesystem::remove_all(dir); }
-
-    mailroom::app_options options(std::string id) const
-    {
-        mailroom::app_options o;
-        o.config = file;
-        o.server_id = std::move(id);
-        o.threads = 2;
-        o.log.min_level = mailroom::log_level::off;
-        o.station.log.min_level = mailroom::log_level::off;
-        o.server.log.min_level = mailroom::log_level::off;
-        return o;
-    }
-};
+using cluster_config = mailroom::test::admin_cluster_config;
 
 struct app_fixture : ::testing::Test {
     cluster_config cfg;
@@ -305,7 +265,7 @@ TEST(AppAuth, TheSecretInServersJsonAuthenticatesTheClusterAndCodeOverridesIt)
         std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
         const auto at = text.find("\"game\"");
         text.insert(at, R"("auth": {"secret": "servers-json-secret-0123"}, "tester": [{"id": "tester-1", "host": "127.0.0.1", "port": )" +
-                            std::to_string(free_port()) + "}], ");
+                            std::to_string(free_tcp_port()) + "}], ");
         std::ofstream(cfg.file) << text;
     }
     game_impl game;

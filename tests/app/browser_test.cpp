@@ -27,21 +27,9 @@ namespace {
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
 
-struct cluster_rpc : mailroom::rpc_base {
-    using rpc_base::rpc_base;
-    mailroom::server_type<"game", mailroom::test::game_remote> game{*this};
-};
+using cluster_rpc = mailroom::test::game_rpc;
 
-struct game_impl {
-    int add(int a, int b) { return a + b; }
-    std::string greet(std::string n) { return n; }
-    asio::awaitable<int> slow_double(int x) { co_return 2 * x; }
-    void lookup(std::string k, int v, mailroom::reply_callback<std::map<std::string, int>> cb) { cb({{k, v}}); }
-    void touch(std::string) {}
-    std::string whoami(const mailroom::call_context& ctx) { return std::string(ctx.caller_id); }
-    int boom(std::string why) { throw std::runtime_error(why); }
-    void ping(int) {}
-};
+using mailroom::test::game_impl;
 
 std::string chromium_path()
 {

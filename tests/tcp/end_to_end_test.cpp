@@ -43,17 +43,24 @@ std::future<std::tuple<std::error_code, int>> add(tcp_cluster& c, int a, int b,
                                   asio::use_future);
 }
 
+/// Starts the cluster's echo server as incarnation 7; its entry, without an epoch.
+mailroom::server_info entry_of_incarnation_7(tcp_cluster& c)
+{
+    c.start_server();
+    c.srv->set_epoch(7);
+    auto at = c.address();
+    at.id = c.server_id;
+    at.server_type = c.server_type;
+    return at;
+}
+
 TEST(TcpEndToEnd, ALinkToAnotherIncarnationOfTheServerIsRefusedWithWrongServer)
 {
     // The registry gave the running echo-1 epoch 7 (docs/membership.md). A station whose
     // table says epoch 8 (the server restarted, and this process is the old one) refuses the
     // link; one whose table says 7, or nothing (servers.json), uses it.
     tcp_cluster c;
-    c.start_server();
-    c.srv->set_epoch(7);
-    auto at = c.address();
-    at.id = c.server_id;
-    at.server_type = c.server_type;
+    auto at = entry_of_incarnation_7(c);
     at.epoch = 8;
     c.station->add_server(at);
     auto refused = add(c, 1, 2);
@@ -80,11 +87,7 @@ TEST(TcpEndToEnd, AnEntryThatLearnsItsEpochKeepsItsLinkAndItsCalls)
     // server at the same address with its epoch: calls already made, queued while the link
     // connects or sent on it, go on; none fails with not_sent for the change.
     tcp_cluster c;
-    c.start_server();
-    c.srv->set_epoch(7);
-    auto at = c.address();
-    at.id = c.server_id;
-    at.server_type = c.server_type;
+    auto at = entry_of_incarnation_7(c);
     c.station->add_server(at);
     std::vector<std::future<std::tuple<std::error_code, int>>> calls;
     for (int i = 0; i < 20; ++i)
