@@ -48,7 +48,7 @@ TEST(FaultCycles, TenKillRestartCyclesLeaveNoDescriptorsBehind)
     for (int i = 0; i < cycles; ++i) {
         const int first = c.calls.size();
         for (int k = 0; k < 5; ++k)
-            c.sleep(60'000, 20s);
+            c.slow_call(60'000, 20s);
         ASSERT_TRUE(srv->wait_started(5));
         srv->kill();
         ASSERT_TRUE(c.calls.wait_all(20s));
@@ -94,7 +94,7 @@ TEST(FaultCycles, TenCyclesOfEveryProxyFaultLeaveTheServerAndClientAtTheirBaseli
             if (f == 1)
                 proxy.corrupt_next_response();
             for (int k = 0; k < 3; ++k)
-                c.sleep(f == 2 ? 60'000 : 50, 20s);
+                c.slow_call(f == 2 ? 60'000 : 50, 20s);
             ASSERT_TRUE(srv.wait_started(3));
             if (f == 2)
                 proxy.reset();

@@ -140,7 +140,7 @@ load_client::~load_client()
     thread_.join();
 }
 
-int load_client::sleep(int ms, std::chrono::milliseconds timeout)
+int load_client::slow_call(int ms, std::chrono::milliseconds timeout)
 {
     const int id = calls.open(timeout);
     rpc_->async_call_to<int>("echo-1",

@@ -112,8 +112,9 @@ public:
                 mail_station_options options, const std::string& transport = "tcp");
     ~load_client();
 
-    /// Starts echoRemote.sleep(ms) with `timeout`; returns its call id.
-    int sleep(int ms, std::chrono::milliseconds timeout);
+    /// Starts a call the server answers `ms` later (echoRemote.sleep) with `timeout`; returns
+    /// its call id.
+    int slow_call(int ms, std::chrono::milliseconds timeout);
     /// Starts echoRemote.add(1, 2) with `timeout`; returns its call id.
     int add(std::chrono::milliseconds timeout);
     /// One add(1, 2), waited for: its error (success, when the answer is 3).

@@ -30,7 +30,7 @@ TEST(ProcessFaults, KillNineFailsCallsInFlightAsDisconnectedAndTheClientReconnec
     constexpr int n = 20;
     const int first = c.calls.size();
     for (int i = 0; i < n; ++i)
-        c.sleep(60'000, 20s);
+        c.slow_call(60'000, 20s);
     ASSERT_TRUE(srv->wait_started(n)); // all n are in flight on the server
     srv->kill();
 

@@ -38,12 +38,12 @@ struct proxied
     load_client client;
 };
 
-/// Starts `n` sleep(ms) calls and waits until the server runs them all; the first id.
+/// Starts `n` calls answered `ms` later and waits until the server runs them all; the first id.
 int in_flight(proxied& p, int n, int ms, std::chrono::milliseconds timeout = 10s)
 {
     const int first = p.client.calls.size();
     for (int i = 0; i < n; ++i)
-        p.client.sleep(ms, timeout);
+        p.client.slow_call(ms, timeout);
     EXPECT_TRUE(p.srv.wait_started(n));
     return first;
 }

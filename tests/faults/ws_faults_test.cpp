@@ -45,7 +45,7 @@ TEST(WsFaults, KillNineFailsCallsInFlightAsDisconnectedAndRestartHeals)
     constexpr int n = 10;
     const int first = c.calls.size();
     for (int i = 0; i < n; ++i)
-        c.sleep(60'000, 20s);
+        c.slow_call(60'000, 20s);
     ASSERT_TRUE(srv->wait_started(n));
     srv->kill();
     expect_all(c, first, n, error::disconnected, 5s);
@@ -94,7 +94,7 @@ TEST(WsFaults, ProxyDropResetAndDelay)
 
     first = c.calls.size();
     for (int i = 0; i < 5; ++i)
-        c.sleep(60'000, 20s);
+        c.slow_call(60'000, 20s);
     ASSERT_TRUE(srv.wait_started(5));
     EXPECT_EQ(proxy.reset(), 1u);
     expect_all(c, first, 5, error::disconnected, 5s);
