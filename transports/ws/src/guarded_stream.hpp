@@ -7,6 +7,8 @@
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/beast/core/role.hpp>
 #include <boost/beast/websocket/teardown.hpp>
 #include <boost/system/error_code.hpp>
@@ -61,14 +63,35 @@ public:
         return guard_ ? guard_->check(clock::now()) : std::error_code();
     }
 
+    /// `f()` runs inside each read that received bytes, before Beast sees them.
+    void on_bytes(std::function<void()> f) { on_bytes_ = std::move(f); }
+
+    /** The link sends its close frame: from now on every read fails with
+        `operation_aborted` and hands nothing up (the bytes of a read already running are
+        dropped). Beast 1.74 deadlocks when its read fails the connection (a protocol error
+        in the peer's bytes) while its close waits for the read lock: the read waits for the
+        close's write lock, and neither resumes. With no bytes, the read ends, the close
+        takes the read lock, its own read ends at once, and the close completes; the peer's
+        answer to the close frame is not waited for.
+    */
+    void stop_reading() noexcept { stopped_ = true; }
+
     template <class MutableBuffers, class Handler>
     void async_read_some(const MutableBuffers& buffers, Handler&& handler)
     {
         auto ex = asio::get_associated_executor(handler, next_.get_executor());
+        if (stopped_) {
+            asio::post(ex, [h = std::forward<Handler>(handler)]() mutable {
+                h(asio::error::operation_aborted, 0);
+            });
+            return;
+        }
         next_.async_read_some(
             buffers, asio::bind_executor(
                          ex, [this, buffers, h = std::forward<Handler>(handler)](
                                  const boost::system::error_code& ec, std::size_t n) mutable {
+                             if (stopped_ && !ec)
+                                 return h(asio::error::operation_aborted, 0);
                              if (n > 0)
                                  received(buffers, n);
                              h(ec, n);
@@ -86,6 +109,8 @@ private:
     void received(const MutableBuffers& buffers, std::size_t n)
     {
         last_read_ = clock::now();
+        if (on_bytes_)
+            on_bytes_();
         if (!guard_)
             return;
         for (auto it = asio::buffer_sequence_begin(buffers);
@@ -105,6 +130,8 @@ private:
     clock::time_point last_read_ = clock::now();
     std::optional<message_guard> guard_;
     std::function<void(std::error_code)> on_trip_;
+    std::function<void()> on_bytes_;
+    bool stopped_ = false;
 };
 
 /// Beast's closing handshake tears down the layer under the guard.

@@ -163,6 +163,7 @@ void ws_link<Next>::send_close()
     if (close_sent_ || socket_closed_)
         return;
     close_sent_ = true;
+    ws_.next_layer().stop_reading(); // see there: Beast's close could deadlock with a read
     // Beast reads on for the peer's close frame, up to handshake_timeout, then tears the
     // socket down.
     ws_.async_close(close_reason_, [self = this->shared_from_this()](const boost::system::error_code&) {
@@ -201,6 +202,8 @@ void ws_link<Next>::on_read(const boost::system::error_code& ec)
         // Beast already answered a peer's close, or closed with 1002/1009 on a violation.
         if (!close_.finished())
             finish(link_error(ec), false);
+        if (close_sent_)
+            return; // the close writes its frame on, then tears the socket down
         return hard_close();
     }
     if (close_.finished()) {
@@ -280,10 +283,13 @@ void ws_link<Next>::enable(bool batch, std::size_t guard_frames, std::chrono::mi
     }
     ws_.next_layer().touch();
     keepalive_.received(std::chrono::steady_clock::now()); // silence counts from now
-    // A pong answers the keepalive at once: a stalled link takes calls again without
-    // waiting for the next tick. Called inside this link's reads, on the strand.
-    ws_.control_callback([this](websocket::frame_type kind, boost::beast::string_view) {
-        if (kind != websocket::frame_type::pong)
+    // The peer's first bytes (its pong) lift a stall at once: a stalled link takes calls
+    // again without waiting for the next tick. Called inside this link's reads, on the
+    // strand. Not a control callback: with one, Beast 1.74 posts its read between a control
+    // frame and the bytes behind it, and a close started in that gap could deadlock with
+    // the read (guarded_stream::stop_reading).
+    ws_.next_layer().on_bytes([this] {
+        if (!stall_reported_)
             return;
         keepalive_.received(std::chrono::steady_clock::now());
         report_stall();
