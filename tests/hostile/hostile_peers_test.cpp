@@ -395,14 +395,14 @@ TEST_P(HostilePeers, ALinkThatTricklesBytesIsClosedAtTheHelloDeadline)
         });
         EXPECT_TRUE(attacker.read_until_closed());
     }
-    // On ws the server sends its close frame at the deadline and tears the socket down with
-    // the attacker's next bytes (or at the closing handshake's bound, handshake_timeout).
+    // On ws the server sends its close frame at the deadline, reads nothing more, and closes
+    // the socket once the attacker does (or at the close's bound, handshake_timeout).
     EXPECT_LT(std::chrono::steady_clock::now() - started, 20s);
     EXPECT_TRUE(other.call(1));
     // Beast 1.74's close and read could wait for each other forever when the attacker's
-    // bytes failed the read while the close frame was being written (about one run in ten,
-    // before guarded_stream::stop_reading): that link's operations never completed, and the
-    // server's threads never ran out of work.
+    // bytes failed the read while Beast's close frame was being written (about one run in
+    // ten, before the link wrote its own close frame): that link's operations never
+    // completed, and the server's threads never ran out of work.
     EXPECT_TRUE(server.stop_within(20s)) << "a link's operations never completed";
 }
 

@@ -147,7 +147,8 @@ void ws_connection<Next>::accept(bool batch)
         // Writable from now on: what the core sends (and a close that flushes) need not wait
         // for open(), which only attaches the handler and starts reading.
         self->tcp().expires_never();
-        self->enable(batch, self->max_message_frames_, self->max_message_time_);
+        self->enable(boost::beast::role_type::server, batch, self->max_message_frames_,
+                     self->max_message_time_);
         self->http_buffer_.reset();
         self->parser_.reset();
         auto ready = std::move(self->ready_);

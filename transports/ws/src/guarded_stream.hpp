@@ -66,13 +66,10 @@ public:
     /// `f()` runs inside each read that received bytes, before Beast sees them.
     void on_bytes(std::function<void()> f) { on_bytes_ = std::move(f); }
 
-    /** The link sends its close frame: from now on every read fails with
-        `operation_aborted` and hands nothing up (the bytes of a read already running are
-        dropped). Beast 1.74 deadlocks when its read fails the connection (a protocol error
-        in the peer's bytes) while its close waits for the read lock: the read waits for the
-        close's write lock, and neither resumes. With no bytes, the read ends, the close
-        takes the read lock, its own read ends at once, and the close completes; the peer's
-        answer to the close frame is not waited for.
+    /** The link is about to write its close frame: from now on a read fails with
+        `operation_aborted` at once and hands nothing up, and a read already running drops
+        its bytes. Beast's read then ends, and no Beast operation runs beside the close
+        frame's write (ws_link::send_close).
     */
     void stop_reading() noexcept { stopped_ = true; }
 

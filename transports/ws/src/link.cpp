@@ -4,12 +4,18 @@
 #include <mailroom/error.hpp>
 #include <mailroom/ws/error.hpp>
 
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/websocket/error.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <string>
 #include <utility>
 
 namespace mailroom::ws::detail {
@@ -163,12 +169,70 @@ void ws_link<Next>::send_close()
     if (close_sent_ || socket_closed_)
         return;
     close_sent_ = true;
-    ws_.next_layer().stop_reading(); // see there: Beast's close could deadlock with a read
-    // Beast reads on for the peer's close frame, up to handshake_timeout, then tears the
-    // socket down.
-    ws_.async_close(close_reason_, [self = this->shared_from_this()](const boost::system::error_code&) {
-        self->hard_close();
-    });
+    // Not Beast's async_close: in Beast 1.74 it deadlocks with a running read whose bytes fail
+    // the connection while the close frame is written (the read waits for the close's write
+    // lock, the close for the read's lock; neither resumes, and the link's operations hold
+    // its server's I/O threads for ever). The close frame goes out here, on the layer under
+    // Beast, once no Beast operation runs: the read is cancelled (and reads nothing more),
+    // a ping in flight ends first.
+    ws_.next_layer().stop_reading();
+    if (read_running_ || ping_in_flight_) {
+        boost::system::error_code ignored;
+        tcp().socket().cancel(ignored); // our writes are done: only the read and a ping run
+    }
+    write_close_frame();
+}
+
+namespace {
+
+/// A close frame (RFC 6455, 5.5.1) with `reason`'s code and text, masked with a random key
+/// when a client sends it.
+std::string encode_close_frame(const websocket::close_reason& reason, bool masked)
+{
+    std::string payload;
+    if (reason.code != websocket::close_code::none) {
+        payload += static_cast<char>(reason.code >> 8);
+        payload += static_cast<char>(reason.code & 0xff);
+        payload.append(reason.reason.data(), std::min<std::size_t>(reason.reason.size(), 123));
+    }
+    std::string out;
+    out += static_cast<char>(0x88); // FIN, close
+    out += static_cast<char>((masked ? 0x80 : 0x00) | payload.size());
+    if (masked) {
+        std::random_device rd;
+        const std::uint32_t key = rd();
+        char k[4];
+        std::memcpy(k, &key, 4);
+        out.append(k, 4);
+        for (std::size_t i = 0; i < payload.size(); ++i)
+            payload[i] = static_cast<char>(payload[i] ^ k[i % 4]);
+    }
+    return out + payload;
+}
+
+} // namespace
+
+template <class Next>
+void ws_link<Next>::write_close_frame()
+{
+    if (!close_sent_ || close_written_ || read_running_ || ping_in_flight_ || socket_closed_)
+        return; // on_read or the ping's completion calls again
+    close_written_ = true;
+    close_frame_ = encode_close_frame(close_reason_, role_ == beast::role_type::client);
+    asio::async_write(
+        ws_.next_layer(), asio::buffer(close_frame_),
+        asio::bind_executor(strand_, [self = this->shared_from_this()](
+                                         const boost::system::error_code& ec, std::size_t) {
+            if (ec || self->socket_closed_)
+                return self->hard_close();
+            // Beast's teardown: the sending side shut, the peer's bytes drained until it
+            // closes (a server first, a client after the server), within the close's bound.
+            async_teardown(self->role_, self->ws_.next_layer(),
+                           asio::bind_executor(self->strand_,
+                                               [self](const boost::system::error_code&) {
+                                                   self->hard_close();
+                                               }));
+        }));
 }
 
 template <class Next>
@@ -191,6 +255,9 @@ void ws_link<Next>::fail(std::error_code ec, websocket::close_code code)
 template <class Next>
 void ws_link<Next>::do_read()
 {
+    if (close_sent_)
+        return; // the close frame follows no read
+    read_running_ = true;
     ws_.async_read(rbuf_, [self = this->shared_from_this()](const boost::system::error_code& ec,
                                                            std::size_t) { self->on_read(ec); });
 }
@@ -198,14 +265,18 @@ void ws_link<Next>::do_read()
 template <class Next>
 void ws_link<Next>::on_read(const boost::system::error_code& ec)
 {
+    read_running_ = false;
     if (ec) {
-        // Beast already answered a peer's close, or closed with 1002/1009 on a violation.
+        // Beast already answered a peer's close, or closed with 1002/1009 on a violation;
+        // or send_close cancelled the read to write its close frame.
         if (!close_.finished())
             finish(link_error(ec), false);
-        if (close_sent_)
-            return; // the close writes its frame on, then tears the socket down
+        if (close_sent_ && ec == asio::error::operation_aborted)
+            return write_close_frame();
         return hard_close();
     }
+    if (close_sent_)
+        return write_close_frame(); // a message that completed before the cancel: dropped
     if (close_.finished()) {
         rbuf_.clear(); // closing: read on for the peer's close frame, deliver nothing
         return do_read();
@@ -252,11 +323,13 @@ void ws_link<Next>::on_message()
 // Opening, keepalive, closing.
 
 template <class Next>
-void ws_link<Next>::enable(bool batch, std::size_t guard_frames, std::chrono::milliseconds guard_time)
+void ws_link<Next>::enable(beast::role_type role, bool batch, std::size_t guard_frames,
+                           std::chrono::milliseconds guard_time)
 {
     if (started_)
         return;
     started_ = true;
+    role_ = role;
     batch_framing_ = batch;
     ws_.binary(true);
     ws_.auto_fragment(false);
@@ -267,7 +340,7 @@ void ws_link<Next>::enable(bool batch, std::size_t guard_frames, std::chrono::mi
     // Mask keys need only vary between frames (RFC 6455, 10.3); links carry no script's data.
     ws_.secure_prng(false);
     websocket::stream_base::timeout t{};
-    t.handshake_timeout = options_.handshake_timeout; // bounds the closing handshake
+    t.handshake_timeout = options_.handshake_timeout; // bounds a close the peer started
     t.idle_timeout = websocket::stream_base::none();  // keepalive is ours (on_keepalive)
     t.keep_alive_pings = false;
     ws_.set_option(t);
@@ -285,9 +358,8 @@ void ws_link<Next>::enable(bool batch, std::size_t guard_frames, std::chrono::mi
     keepalive_.received(std::chrono::steady_clock::now()); // silence counts from now
     // The peer's first bytes (its pong) lift a stall at once: a stalled link takes calls
     // again without waiting for the next tick. Called inside this link's reads, on the
-    // strand. Not a control callback: with one, Beast 1.74 posts its read between a control
-    // frame and the bytes behind it, and a close started in that gap could deadlock with
-    // the read (guarded_stream::stop_reading).
+    // strand. Not a control callback, which makes Beast 1.74 post its read between a control
+    // frame and the bytes behind it.
     ws_.next_layer().on_bytes([this] {
         if (!stall_reported_)
             return;
@@ -377,6 +449,7 @@ void ws_link<Next>::on_keepalive()
         ping_in_flight_ = true;
         ws_.async_ping({}, [self = this->shared_from_this()](const boost::system::error_code&) {
             self->ping_in_flight_ = false;
+            self->write_close_frame(); // a close waits for the ping's write
         });
     }
     arm_keepalive();

@@ -16,6 +16,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/role.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/beast/websocket/stream.hpp>
@@ -72,8 +73,11 @@ using tls_layer = asio::ssl::stream<beast::tcp_stream>;
     `keepalive_interval` of silence, `error::keepalive_timeout` after `keepalive_timeout`.
 
     Closing: `finish` reports the close upward once; the close frame goes out after the
-    frames already queued when the close flushes (a refusal the peer must read), and Beast
-    waits up to `handshake_timeout` for the peer's answer before tearing the socket down.
+    frames already queued when the close flushes (a refusal the peer must read). This end
+    writes it itself, under Beast, once the read is cancelled (Beast 1.74's `async_close`
+    can deadlock with a running read), then shuts its sending side and drains the peer's
+    bytes until the peer closes, within `handshake_timeout` of the close. A close the peer
+    starts is Beast's: it answers and tears down.
 
     Threads: everything but `send_frame`, `close_link` and `queued` runs on the strand.
 */
@@ -129,7 +133,7 @@ protected:
         within that many data frames and that time (server side: the upgrade read nothing
         ahead, so every byte from now on is a WebSocket frame).
     */
-    void enable(bool batch, std::size_t guard_frames = 0,
+    void enable(beast::role_type role, bool batch, std::size_t guard_frames = 0,
                 std::chrono::milliseconds guard_time = {});
 
     /// On the strand, after `enable`: starts reading and keepalive.
@@ -170,6 +174,7 @@ private:
     void drop_queue();
     void begin_close(websocket::close_reason reason, bool flush);
     void send_close();
+    void write_close_frame();
     void fail(std::error_code ec, websocket::close_code code);
 
     void do_read();
@@ -201,7 +206,11 @@ private:
     bool started_ = false;
     bool socket_closed_ = false;
     std::vector<std::span<const char>> messages_; // the current write, planned
-    bool close_sent_ = false;      // async_close started
+    beast::role_type role_ = beast::role_type::server;
+    bool read_running_ = false;    // an async_read runs
+    bool close_sent_ = false;      // send_close ran: no read starts any more
+    bool close_written_ = false;   // the close frame's write started
+    std::string close_frame_;
     websocket::close_reason close_reason_;
     bool ping_in_flight_ = false;   // an async_ping runs
     std::chrono::milliseconds guard_time_{0};

@@ -191,7 +191,7 @@ private:
             return fail_connect(h, ws_error::upgrade_refused);
         // The server speaks batches if it said so; an older one sends one body per message.
         this->tcp().expires_never();
-        this->enable(!protocol.empty());
+        this->enable(boost::beast::role_type::client, !protocol.empty());
         response_ = {};
         connected_ = true;
         h({});

@@ -29,12 +29,13 @@ struct stream_options {
     std::chrono::milliseconds keepalive_timeout{30'000};
     /** A ping unanswered this long marks the link stalled: the station puts no new call on
         it (they fail at once with `not_sent`, so a failover policy moves them) and routers
-        count the server as down, until a frame arrives or the link closes; 0: never.
+        count the server as down, until the peer's next bytes arrive or the link closes;
+        0: never.
         Default: 3 s (a mail box setting).
     */
     std::chrono::milliseconds keepalive_stall{3'000};
-    /// Time allowed for the opening handshake (TLS, HTTP upgrade) and for the closing
-    /// handshake; must be positive. Default: 10 s.
+    /// Time allowed for the opening handshake (TLS, HTTP upgrade) and for a close (the
+    /// queued frames, the close frame, the peer's answer); must be positive. Default: 10 s.
     std::chrono::milliseconds handshake_timeout{10'000};
     /// Bytes a link may hold in its write queue; more closes the link (the peer does not
     /// read). Default: 64 MiB.
