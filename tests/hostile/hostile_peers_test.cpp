@@ -396,7 +396,7 @@ TEST_P(HostilePeers, ALinkThatTricklesBytesIsClosedAtTheHelloDeadline)
         EXPECT_TRUE(attacker.read_until_closed());
     }
     // On ws the server sends its close frame at the deadline, reads nothing more, and closes
-    // the socket once the attacker does (or at the close's bound, handshake_timeout).
+    // the socket at the attacker's next bytes (or at the close's bound, handshake_timeout).
     EXPECT_LT(std::chrono::steady_clock::now() - started, 20s);
     EXPECT_TRUE(other.call(1));
     // Beast 1.74's close and read could wait for each other forever when the attacker's

@@ -173,12 +173,18 @@ void ws_link<Next>::send_close()
     // the connection while the close frame is written (the read waits for the close's write
     // lock, the close for the read's lock; neither resumes, and the link's operations hold
     // its server's I/O threads for ever). The close frame goes out here, on the layer under
-    // Beast, once no Beast operation runs: the read is cancelled (and reads nothing more),
-    // a ping in flight ends first.
+    // Beast, once no Beast operation runs: a ping in flight ends first, then the read is
+    // cancelled (and reads nothing more).
+    {
+        std::lock_guard lock(mu_);
+        queue_.discard(true); // a frame sent from now on is never written beside the close
+    }
     ws_.next_layer().stop_reading();
-    if (read_running_ || ping_in_flight_) {
-        boost::system::error_code ignored;
-        tcp().socket().cancel(ignored); // our writes are done: only the read and a ping run
+    if (!ws_.is_open()) {
+        // Beast's read is closing already (the peer's close, or a violation it answers with
+        // its own close frame): its frame, its teardown; on_read then closes the socket.
+        close_written_ = true;
+        return;
     }
     write_close_frame();
 }
@@ -215,8 +221,18 @@ std::string encode_close_frame(const websocket::close_reason& reason, bool maske
 template <class Next>
 void ws_link<Next>::write_close_frame()
 {
-    if (!close_sent_ || close_written_ || read_running_ || ping_in_flight_ || socket_closed_)
-        return; // on_read or the ping's completion calls again
+    if (!close_sent_ || close_written_ || socket_closed_ || ping_in_flight_)
+        return; // the ping's completion calls again (a cancel could cut its record on TLS)
+    if (read_running_) {
+        // Our writes and the ping are done: the read is the only operation on the socket.
+        // on_read calls again.
+        if (!read_cancelled_) {
+            read_cancelled_ = true;
+            boost::system::error_code ignored;
+            tcp().socket().cancel(ignored);
+        }
+        return;
+    }
     close_written_ = true;
     close_frame_ = encode_close_frame(close_reason_, role_ == beast::role_type::client);
     asio::async_write(
@@ -225,8 +241,8 @@ void ws_link<Next>::write_close_frame()
                                          const boost::system::error_code& ec, std::size_t) {
             if (ec || self->socket_closed_)
                 return self->hard_close();
-            // Beast's teardown: the sending side shut, the peer's bytes drained until it
-            // closes (a server first, a client after the server), within the close's bound.
+            // Beast's teardown: a server shuts its sending side, then closes at the peer's
+            // answer (its next bytes) or its close; a client at the server's answer or close.
             async_teardown(self->role_, self->ws_.next_layer(),
                            asio::bind_executor(self->strand_,
                                                [self](const boost::system::error_code&) {
@@ -271,12 +287,12 @@ void ws_link<Next>::on_read(const boost::system::error_code& ec)
         // or send_close cancelled the read to write its close frame.
         if (!close_.finished())
             finish(link_error(ec), false);
-        if (close_sent_ && ec == asio::error::operation_aborted)
+        if (close_sent_ && !close_written_ && ec == asio::error::operation_aborted)
             return write_close_frame();
         return hard_close();
     }
-    if (close_sent_)
-        return write_close_frame(); // a message that completed before the cancel: dropped
+    if (close_sent_) // a message that completed before the cancel: dropped
+        return close_written_ ? hard_close() : write_close_frame();
     if (close_.finished()) {
         rbuf_.clear(); // closing: read on for the peer's close frame, deliver nothing
         return do_read();

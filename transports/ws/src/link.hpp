@@ -74,10 +74,10 @@ using tls_layer = asio::ssl::stream<beast::tcp_stream>;
 
     Closing: `finish` reports the close upward once; the close frame goes out after the
     frames already queued when the close flushes (a refusal the peer must read). This end
-    writes it itself, under Beast, once the read is cancelled (Beast 1.74's `async_close`
-    can deadlock with a running read), then shuts its sending side and drains the peer's
-    bytes until the peer closes, within `handshake_timeout` of the close. A close the peer
-    starts is Beast's: it answers and tears down.
+    writes it itself, under Beast, once a ping in flight ended and the read is cancelled
+    (Beast 1.74's `async_close` can deadlock with a running read), then runs Beast's
+    teardown: the socket closes at the peer's answer or close, within `handshake_timeout`
+    of the close. A close the peer starts is Beast's: it answers and tears down.
 
     Threads: everything but `send_frame`, `close_link` and `queued` runs on the strand.
 */
@@ -209,7 +209,8 @@ private:
     beast::role_type role_ = beast::role_type::server;
     bool read_running_ = false;    // an async_read runs
     bool close_sent_ = false;      // send_close ran: no read starts any more
-    bool close_written_ = false;   // the close frame's write started
+    bool close_written_ = false;   // the close frame's write started (or Beast's is out)
+    bool read_cancelled_ = false;  // send_close cancelled the read
     std::string close_frame_;
     websocket::close_reason close_reason_;
     bool ping_in_flight_ = false;   // an async_ping runs
