@@ -34,6 +34,8 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <future>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -124,6 +126,19 @@ struct raw_client {
     {
         ws.next_layer().connect({asio::ip::make_address("127.0.0.1"), port});
     }
+    /** Runs the operation `start(handler)` begins on `ws` and returns its error. The handler
+        runs on the io_context, not on Asio's system threads as use_future's does: Beast's
+        operation may release the stream's last state after completing, and must do it
+        while the io_context (whose timer service that state uses) still runs.
+    */
+    template <class Start>
+    static boost::system::error_code run_io(Start start)
+    {
+        auto p = std::make_shared<std::promise<boost::system::error_code>>();
+        auto f = p->get_future();
+        start([p](boost::system::error_code ec, auto&&...) { p->set_value(ec); });
+        return wait(f);
+    }
     /// Upgrades with `path` and `token`, offering batches if `batch`; the HTTP answer's
     /// status (`res` holds the whole answer).
     int upgrade(const std::string& path, const std::string& token, bool batch = false)
@@ -136,13 +151,9 @@ struct raw_client {
         }));
         // Asynchronously: Boost 1.74's synchronous handshake leaves `res` empty when the
         // upgrade is declined (the asynchronous one fills it, as documented).
-        auto f = ws.async_handshake(res, "127.0.0.1", path, asio::use_future);
-        try {
-            wait(f);
-        } catch (const boost::system::system_error& e) {
-            if (e.code() != websocket::error::upgrade_declined)
-                ADD_FAILURE() << e.what();
-        }
+        const auto ec = run_io([&](auto h) { ws.async_handshake(res, "127.0.0.1", path, h); });
+        if (ec && ec != websocket::error::upgrade_declined)
+            ADD_FAILURE() << ec.message();
         return res.result_int();
     }
     /// Reads until the server closes; the close code it sent.
@@ -150,12 +161,8 @@ struct raw_client {
     {
         beast::flat_buffer buf;
         for (;;) {
-            auto f = ws.async_read(buf, asio::use_future);
-            try {
-                wait(f);
-            } catch (const boost::system::system_error&) {
+            if (run_io([&](auto h) { ws.async_read(buf, h); }))
                 return ws.reason().code;
-            }
             buf.clear();
         }
     }
@@ -177,12 +184,8 @@ struct raw_client {
     std::optional<std::string> receive()
     {
         beast::flat_buffer buf;
-        auto f = ws.async_read(buf, asio::use_future);
-        try {
-            wait(f);
-        } catch (const boost::system::system_error&) {
+        if (run_io([&](auto h) { ws.async_read(buf, h); }))
             return std::nullopt;
-        }
         return beast::buffers_to_string(buf.cdata());
     }
     websocket::response_type res;
