@@ -663,11 +663,15 @@ bool decode_fields(reader& in, message& out)
 std::error_code decode(std::span<const char> body, msgpack::zone& zone, message& out) noexcept
 {
     try {
-        reader in(body, zone,
-                  out.max_decode_ratio ? out.max_decode_ratio : decoded_bytes_per_byte);
+        const std::size_t ratio =
+            out.max_decode_ratio ? out.max_decode_ratio : decoded_bytes_per_byte;
+        reader in(body, zone, ratio);
         if (!decode_fields(in, out) || !in.done())
-            // Over its budget, the frame is still well framed: its request alone is refused.
-            return in.over_budget() ? error::frame_too_large : error::protocol_error;
+            // Over a budget below one value per byte, the frame may be valid and is still well
+            // framed: its request alone is refused. At one value per byte or more, every
+            // valid message fits: over it, the body declared values it does not hold.
+            return in.over_budget() && ratio < decoded_bytes_per_byte ? error::frame_too_large
+                                                                      : error::protocol_error;
         return {};
     } catch (...) {
         // Only the zone throws (out of memory): a frame we cannot hold is a bad frame.

@@ -874,6 +874,31 @@ TEST(Codec, ARequestBeyondTheDecodeRatioFailsAloneWithItsIdDecoded)
     EXPECT_EQ(protocol::decode(cut, zone3, msg3), mailroom::error::protocol_error);
 }
 
+TEST(Codec, ABodyDeclaringMoreValuesThanItHoldsIsMalformedNotTooLarge)
+{
+    // Found by the codec fuzz target: at the protocol's own bound (one value per byte) every
+    // valid message fits, so a body over it declared values it does not hold. It is
+    // malformed (the link closes), not a valid request too large to decode (answered alone).
+    frame f;
+    protocol::encode_request(f, 3, chat_join, std::make_tuple(std::vector<int>{}));
+    bytes body = body_of(f);
+    ASSERT_EQ(static_cast<unsigned char>(body.back()), 0x90) << "the empty array ends the body";
+    // 32 nested arrays, each declaring 1,000 values (no more than the bytes left after its
+    // header), then 1,000 nils: 32,000 values declared, far over the budget for 1 KiB.
+    body.pop_back();
+    for (int i = 0; i < 32; ++i)
+        body.insert(body.end(), {static_cast<char>(0xdc), static_cast<char>(0x03),
+                                 static_cast<char>(0xe8)});
+    body.insert(body.end(), 1'000, static_cast<char>(0xc0));
+    msgpack::zone zone;
+    protocol::message msg;
+    EXPECT_EQ(protocol::decode(body, zone, msg), mailroom::error::protocol_error);
+    msgpack::zone zone2;
+    protocol::message msg2;
+    msg2.max_decode_ratio = 8; // a server's ratio: the request may be valid, answered alone
+    EXPECT_EQ(protocol::decode(body, zone2, msg2), mailroom::error::frame_too_large);
+}
+
 TEST(Codec, ValuesWithinTheDecodeBudgetStillDecode)
 {
     // Small arrays of one-byte values fit the floor; larger values fit the per-byte budget.

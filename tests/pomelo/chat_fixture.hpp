@@ -121,8 +121,7 @@ public:
         proxy_.reset();
         station_.reset();
         server_.reset();
-        work_.reset();
-        ioc_.stop();
+        work_.reset(); // the threads return once the closes above ran
         for (auto& t : threads_)
             t.join();
     }

@@ -115,8 +115,9 @@ protected:
         proxy_.reset();
         station_.reset();
         servers_.clear();
-        work_.reset();
-        ioc_.stop();
+        work_.reset(); // the threads return once the closes above ran (no stop(): a close
+                       // it cut short would leave a connection and its session holding
+                       // each other)
         for (auto& t : threads_)
             t.join();
     }

@@ -25,10 +25,10 @@ inline constexpr std::size_t max_nesting = 32;
 
 /** Bytes of decoded values (msgpack objects) a message may cost per byte of its body, on top
     of @ref decoded_bytes_floor, when the caller of @ref decode sets no lower ratio
-    (`message::max_decode_ratio`); a message that needs more is `error::frame_too_large`. One
-    object per byte: every valid message fits (each value takes at least one byte). A server
-    asks for less (`server_options::max_decode_ratio`, 8 by default), so that one request
-    cannot cost 24 times its size, and answers a request beyond it alone.
+    (`message::max_decode_ratio`). One object per byte: every valid message fits, so a body
+    that needs more is malformed (`protocol_error`). A server asks for less (its option
+    `max_decode_ratio`, 8 by default), so that one request cannot cost 24 times its size: a
+    request beyond that is `error::frame_too_large`, answered alone.
 */
 inline constexpr std::size_t decoded_bytes_per_byte = sizeof(msgpack::object);
 

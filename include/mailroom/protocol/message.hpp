@@ -92,8 +92,8 @@ struct message {
     /** In, for the decoder: bytes the decoded values of a request or notify may take per
         byte of its body, on top of a 256 KiB floor (a protocol may ignore it). 0: the
         protocol's own bound (the native one: one msgpack object, 24 bytes, per byte, which
-        every valid message fits). A message that needs more fails with `frame_too_large`,
-        its kind and request id decoded, so that the request alone can be answered.
+        every valid message fits: more is `protocol_error`). Below it, a message that needs
+        more is `frame_too_large`, its kind and id decoded, so the request alone is answered.
     */
     std::size_t max_decode_ratio = 0;
     message_kind kind = message_kind::request;
