@@ -667,11 +667,16 @@ std::error_code decode(std::span<const char> body, msgpack::zone& zone, message&
             out.max_decode_ratio ? out.max_decode_ratio : decoded_bytes_per_byte;
         reader in(body, zone, ratio);
         if (!decode_fields(in, out) || !in.done())
-            // Over a budget below one value per byte, the frame may be valid and is still well
-            // framed: its request alone is refused. At one value per byte or more, every
-            // valid message fits: over it, the body declared values it does not hold.
-            return in.over_budget() && ratio < decoded_bytes_per_byte ? error::frame_too_large
-                                                                      : error::protocol_error;
+            // Over a budget below one value per byte, a call may be valid and is still well
+            // framed: it alone is refused. At one value per byte or more, every valid message
+            // fits: over it, the body declared values it does not hold. A handshake or
+            // keepalive message has no answer of its own: too large, it is a bad frame.
+            return in.over_budget() && ratio < decoded_bytes_per_byte &&
+                           (out.kind == message_kind::request ||
+                            out.kind == message_kind::notify ||
+                            out.kind == message_kind::response)
+                       ? error::frame_too_large
+                       : error::protocol_error;
         return {};
     } catch (...) {
         // Only the zone throws (out of memory): a frame we cannot hold is a bad frame.

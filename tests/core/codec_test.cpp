@@ -899,6 +899,28 @@ TEST(Codec, ABodyDeclaringMoreValuesThanItHoldsIsMalformedNotTooLarge)
     EXPECT_EQ(protocol::decode(body, zone2, msg2), mailroom::error::frame_too_large);
 }
 
+TEST(Codec, AHandshakeMessageOverTheBudgetIsMalformedWhateverTheRatio)
+{
+    // Found by the codec fuzz target: a hello_ack whose fields declare more values than a
+    // server's budget allows has no answer of its own; it is a bad frame, never
+    // frame_too_large (which a server answers as a refused call).
+    bytes body = {static_cast<char>(0x97), 0x07, 0x02, static_cast<char>(0xa6)};
+    for (char c : std::string_view("chat-1"))
+        body.push_back(c);
+    body.push_back(0x00);                    // code
+    body.push_back(static_cast<char>(0xa0)); // message ""
+    for (int i = 0; i < 32; ++i)             // the nonce: nested arrays, as above
+        body.insert(body.end(), {static_cast<char>(0xdc), static_cast<char>(0x03),
+                                 static_cast<char>(0xe8)});
+    body.insert(body.end(), 1'000, static_cast<char>(0xc0));
+    for (std::size_t ratio : {std::size_t(0), std::size_t(8)}) {
+        msgpack::zone zone;
+        protocol::message msg;
+        msg.max_decode_ratio = ratio;
+        EXPECT_EQ(protocol::decode(body, zone, msg), mailroom::error::protocol_error) << ratio;
+    }
+}
+
 TEST(Codec, ValuesWithinTheDecodeBudgetStillDecode)
 {
     // Small arrays of one-byte values fit the floor; larger values fit the per-byte budget.
