@@ -98,7 +98,8 @@ struct io_threads {
     }
     ~io_threads()
     {
-        work.reset(); // the threads return once what was closed finished closing
+        work.reset();
+        ioc.stop();
         for (auto& t : threads)
             t.join();
     }
