@@ -38,8 +38,8 @@ address)
     # (boost::optional's storage in basic_parser::do_field), an error with -Werror; the plain
     # build does not see it.
     flags="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -Wno-maybe-uninitialized"
-    # packaging builds a consumer against the installed, instrumented library without the
-    # sanitizer's runtime: it tests the install, not memory, and runs in the plain build.
+    # packaging tests the install and a consumer's build, not memory: it runs in the plain
+    # build. (example.area, built the same way, runs here: its three processes are checked.)
     ctest_args=(-LE packaging)
     targets=()
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:detect_stack_use_after_return=0:strict_string_checks=1}

@@ -52,6 +52,17 @@ public:
         join();
     }
 
+    /** After kill(): the process is gone, but this one must free what it held. Runs the
+        loop again, on this thread, until what was queued and what was started since (a
+        registry's stop) ran out of work, for at most `grace`.
+    */
+    void bury(std::chrono::milliseconds grace)
+    {
+        ioc_.restart();
+        guard_.reset();
+        ioc_.run_for(grace);
+    }
+
     /// Lets the loop run out of work (a registry's leave is sent and its links closed), for
     /// at most `grace`; then stops it.
     void finish(std::chrono::milliseconds grace)
@@ -231,6 +242,7 @@ int run_registry_sim(const sim_options& o)
     for (unsigned t = 0; t < std::max(1u, o.threads); ++t)
         loops.push_back(std::make_unique<loop>());
     std::vector<std::unique_ptr<loop>> solo; // one per joiner, so that it can be killed alone
+    std::vector<std::shared_ptr<mailroom::registry>> killed; // their registries
     tracker track(capacity);
     std::vector<member> members(capacity);
     for (std::size_t i = 0; i < capacity; ++i)
@@ -358,6 +370,7 @@ int run_registry_sim(const sim_options& o)
         }, leave_med, leave_max);
         phase("the kill", joiner, false, [&] {
             members[joiner].live = false;
+            killed.push_back(members[joiner].reg);
             solo.back()->kill();
         }, kill_med, kill_max);
     }
@@ -387,7 +400,12 @@ int run_registry_sim(const sim_options& o)
     for (auto& l : loops)
         l->finish(std::chrono::seconds(5));
     for (auto& m : members)
-        m.reg.reset(); // before the killed loops, whose queued handlers still hold theirs
+        m.reg.reset();
+    for (auto& r : killed)
+        r->stop(); // runs when its loop is buried: the links close, and the registry is freed
+    killed.clear();
+    for (auto& l : solo)
+        l->bury(std::chrono::seconds(5));
     solo.clear();
     loops.clear();
     rep.print(o.json);

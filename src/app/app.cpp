@@ -162,6 +162,9 @@ basic_app::~basic_app()
             asio::post(ioc_, [this] { finish(); });
         wait();
     }
+    // Our reference to the registry goes before our io_context: its strand and timer are
+    // bound to it (a caller that keeps the registry must drop it before the App ends).
+    options_.registry.reset();
 }
 
 void basic_app::add_transport(std::string name, transport t)

@@ -98,8 +98,7 @@ struct io_threads {
     }
     ~io_threads()
     {
-        work.reset();
-        ioc.stop();
+        work.reset(); // the threads return once what was stopped finished closing
         for (auto& t : threads)
             t.join();
     }

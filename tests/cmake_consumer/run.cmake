@@ -13,8 +13,12 @@ if(rc)
     message(FATAL_ERROR "install failed: ${rc}")
 endif()
 
+# EXTRA_*_FLAGS: the flags the library was built with (a sanitizer's, which the consumer
+# needs to link it).
 set(common_args -G ${GENERATOR} -DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM}
-    -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix "-DCMAKE_CXX_FLAGS=-Wall -Wextra -Werror")
+    -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix
+    "-DCMAKE_CXX_FLAGS=-Wall -Wextra -Werror ${EXTRA_CXX_FLAGS}"
+    "-DCMAKE_EXE_LINKER_FLAGS=${EXTRA_LINK_FLAGS}")
 if(LAUNCHER)
     list(APPEND common_args -DCMAKE_CXX_COMPILER_LAUNCHER=${LAUNCHER})
 endif()

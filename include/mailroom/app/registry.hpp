@@ -18,8 +18,8 @@ namespace mailroom {
     master) fits behind it; `mailroom::redis::make_registry` is the one shipped.
 
     @par Thread safety
-    `start` once, then `stop` once, from any thread. The listener runs on the registry's
-    executor, one call at a time.
+    `start` once, then `stop` once, from any thread; the listener runs on `ex`, one call at
+    a time. Release it before the context of `ex` is destroyed (an App releases its own).
 */
 class registry {
 public:

@@ -121,6 +121,7 @@ void cluster::on_lost(std::function<void(std::error_code)> handler)
 void cluster::close()
 {
     closed_ = true;
+    on_lost_ = nullptr; // it may hold our owner, which holds us
     auto conns = std::move(conns_);
     conns_.clear();
     for (auto& [address, c] : conns)

@@ -116,14 +116,16 @@ connection::strand_type connection::get_executor() const noexcept { return impl_
 void connection::on_lost(std::function<void(std::error_code)> handler)
 {
     asio::post(impl_->strand, [self = shared_from_this(), h = std::move(handler)]() mutable {
-        self->impl_->lost = std::move(h);
+        if (self->impl_->st != impl::state::closed) // closed: it would never be released
+            self->impl_->lost = std::move(h);
     });
 }
 
 void connection::on_push(std::function<void(reply)> handler)
 {
     asio::post(impl_->strand, [self = shared_from_this(), h = std::move(handler)]() mutable {
-        self->impl_->push = std::move(h);
+        if (self->impl_->st != impl::state::closed)
+            self->impl_->push = std::move(h);
     });
 }
 
@@ -151,9 +153,11 @@ struct driver {
         }
         for (auto& h : waiting)
             h(make_error_code(error::connection_lost), {});
-        // Dropping the handler also breaks the owner -> connection -> handler -> owner cycle.
+        // Dropping the handlers also breaks the owner -> connection -> handler -> owner cycle
+        // (fail never runs inside `push`: every entry point posts).
         auto lost = std::move(s.lost);
         s.lost = nullptr;
+        s.push = nullptr;
         if (was_open && report && lost)
             lost(ec);
         (void)c;
