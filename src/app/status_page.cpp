@@ -77,6 +77,12 @@ svg.spark { width:120px; height:24px; display:block; }
     <table><thead><tr><th>time</th><th>end</th><th>code</th><th>peer</th><th>method</th></tr></thead>
       <tbody id="errors"></tbody></table>
   </section>
+  <section>
+    <h2>Recent slow calls served (newest first) <span class="mute" id="slow-limit"></span></h2>
+    <table><thead><tr><th>time</th><th class="n">ms</th><th>code</th><th>from</th><th>method</th>
+      <th>trace id</th><th>span id</th></tr></thead>
+      <tbody id="slow"></tbody></table>
+  </section>
 </main>
 <script>
 "use strict";
@@ -213,6 +219,23 @@ function render(s) {
     errors.appendChild(tr);
   }
   if (!s.recent_errors.length) errors.appendChild(el("tr")).appendChild(el("td", {class: "mute", colspan: 5}, "none"));
+
+  document.getElementById("slow-limit").textContent =
+    s.slow_call_ms ? `(${s.slow_call_ms} ms or more)` : "(not watched)";
+  const slow = document.getElementById("slow");
+  slow.innerHTML = "";
+  for (const c of (s.recent_slow_calls || []).slice(-20).reverse()) {
+    const tr = el("tr");
+    tr.appendChild(el("td", {}, new Date(c.time_ms).toISOString().slice(11, 23)));
+    tr.appendChild(el("td", {class: "n"}, fmt(c.ms, 1)));
+    tr.appendChild(el("td", {class: c.code === "ok" ? "code" : "err code"}, c.code));
+    tr.appendChild(el("td", {class: "peer"}, c.peer || "-"));
+    tr.appendChild(el("td", {}, `${c.server_type}.${c.service}.${c.method}`));
+    tr.appendChild(el("td", {class: "trace"}, c.trace_id));
+    tr.appendChild(el("td", {class: "span"}, c.span_id));
+    slow.appendChild(tr);
+  }
+  if (!(s.recent_slow_calls || []).length) slow.appendChild(el("tr")).appendChild(el("td", {class: "mute", colspan: 7}, "none"));
   prev = s;
 }
 async function tick() {

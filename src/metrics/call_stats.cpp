@@ -3,8 +3,49 @@
 #include <mailroom/metrics/registry.hpp>
 
 #include <algorithm>
+#include <bit>
+#include <utility>
 
 namespace mailroom::metrics {
+
+namespace detail {
+namespace {
+
+std::atomic<std::uint32_t> taken_cells{0}; // bit i: cell i has an owning thread
+static_assert(counter_cells <= 32);
+
+struct cell_release {
+    ~cell_release()
+    {
+        // Counts this thread makes from now on (other thread-locals' destructors) go to the
+        // shared cell.
+        const auto i = std::exchange(counter_cell_index, counter_cells);
+        if (i < counter_cells) // the next owner's claim sees every count made here
+            taken_cells.fetch_and(~(std::uint32_t{1} << i), std::memory_order_release);
+    }
+};
+
+} // namespace
+
+std::size_t claim_counter_cell() noexcept
+{
+    thread_local cell_release release; // gives the cell back when the thread exits
+    (void)release;
+    constexpr std::uint32_t all = counter_cells == 32 ? ~std::uint32_t{0}
+                                                      : (std::uint32_t{1} << counter_cells) - 1;
+    auto taken = taken_cells.load(std::memory_order_relaxed);
+    for (;;) {
+        const std::uint32_t free = ~taken & all;
+        if (free == 0)
+            return counter_cell_index = counter_cells;
+        const auto i = static_cast<std::size_t>(std::countr_zero(free));
+        if (taken_cells.compare_exchange_weak(taken, taken | (std::uint32_t{1} << i),
+                                              std::memory_order_acquire, std::memory_order_relaxed))
+            return counter_cell_index = i;
+    }
+}
+
+} // namespace detail
 
 std::string_view to_string(side s) noexcept
 {
@@ -75,8 +116,16 @@ double quantile_us(std::span<const std::uint64_t> counts, double q) noexcept
 call_stats::call_stats(registry* owner, side s, std::string ns, std::string server_type,
                        std::string service, std::string method, std::string server_id)
     : owner_(owner), side_(s), ns_(std::move(ns)), server_type_(std::move(server_type)),
-      service_(std::move(service)), method_(std::move(method)), server_id_(std::move(server_id))
+      service_(std::move(service)), method_(std::move(method)), server_id_(std::move(server_id)),
+      slow_(owner ? owner->slow_call() : std::chrono::milliseconds(0))
 {
+}
+
+void call_stats::report_slow(std::chrono::nanoseconds took, const trace_context& trace,
+                             std::string_view peer, std::error_code ec) noexcept
+{
+    if (owner_)
+        owner_->slow(*this, took, trace, peer, ec);
 }
 
 void call_stats::count_error(std::error_code ec, std::string_view peer) noexcept

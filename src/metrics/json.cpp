@@ -48,6 +48,17 @@ std::string to_json(const metrics_snapshot& s)
                           {"server_type", e.server_type},
                           {"service", e.service},
                           {"method", e.method}});
+    json slow = json::array();
+    for (const auto& c : s.recent_slow_calls)
+        slow.push_back({{"time_ms", c.time_ms},
+                        {"ms", c.ms},
+                        {"code", c.code},
+                        {"peer", c.peer},
+                        {"server_type", c.server_type},
+                        {"service", c.service},
+                        {"method", c.method},
+                        {"trace_id", c.trace_id},
+                        {"span_id", c.span_id}});
     json out = {{"server_id", s.server_id},
                 {"server_type", s.server_type},
                 {"uptime_ms", s.uptime_ms},
@@ -60,7 +71,9 @@ std::string to_json(const metrics_snapshot& s)
                 {"methods", std::move(methods)},
                 {"peers", std::move(peers)},
                 {"refusals", std::move(refusals)},
-                {"recent_errors", std::move(errors)}};
+                {"recent_errors", std::move(errors)},
+                {"recent_slow_calls", std::move(slow)},
+                {"slow_call_ms", s.slow_call_ms}};
     // Names come from peers and may not be UTF-8: replaced, never thrown on.
     return out.dump(-1, ' ', false, json::error_handler_t::replace);
 }

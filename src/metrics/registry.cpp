@@ -119,11 +119,64 @@ private:
     std::unique_ptr<call_stats> overflow_;
 };
 
+namespace {
+
+/// The last `capacity` events. A writer that finds it busy skips its event rather than
+/// wait: the hot path never blocks on it.
+template <class Event>
+class event_ring {
+public:
+    explicit event_ring(std::size_t capacity) : events_(capacity) {}
+
+    /// Overwrites the oldest event with `fill(event)`, unless another thread is writing.
+    template <class Fill>
+    void offer(Fill fill) noexcept
+    {
+        if (events_.empty())
+            return;
+        std::unique_lock lock(mu_, std::try_to_lock);
+        if (!lock.owns_lock())
+            return;
+        try {
+            fill(events_[next_]); // assign() reuses each string's storage: a warm ring does not allocate
+            next_ = (next_ + 1) % events_.size();
+            count_ = std::min(count_ + 1, events_.size());
+        } catch (...) {
+        }
+    }
+
+    /// The events, oldest first.
+    std::vector<Event> read() const
+    {
+        std::lock_guard lock(mu_);
+        std::vector<Event> out;
+        out.reserve(count_);
+        const auto n = events_.size();
+        for (std::size_t i = 0; i < count_; ++i)
+            out.push_back(events_[(next_ + n - count_ + i) % n]);
+        return out;
+    }
+
+private:
+    mutable std::mutex mu_;
+    std::vector<Event> events_; // capacity fixed at construction
+    std::size_t next_ = 0;
+    std::size_t count_ = 0;
+};
+
+std::uint64_t wall_ms() noexcept
+{
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count());
+}
+
+} // namespace
+
 struct registry::ring {
-    std::mutex mu;
-    std::vector<error_event> events; // capacity fixed at construction
-    std::size_t next = 0;
-    std::size_t count = 0;
+    ring(std::size_t errors_kept, std::size_t slow_kept) : errors(errors_kept), slow(slow_kept) {}
+    event_ring<error_event> errors;
+    event_ring<slow_call_event> slow;
 };
 
 registry::registry(registry_options options)
@@ -131,10 +184,9 @@ registry::registry(registry_options options)
       client_(std::make_unique<table>(this, side::client, options.max_series)),
       server_(std::make_unique<table>(this, side::server, options.max_series)),
       peers_(std::make_unique<table>(this, side::client, options.max_series)),
-      ring_(std::make_unique<ring>())
+      ring_(std::make_unique<ring>(options.recent_errors, options.recent_slow_calls))
 {
     sample_every_ = std::bit_ceil(std::max<std::uint32_t>(options.latency_sample_every, 1));
-    ring_->events.resize(options.recent_errors);
     unknown_server_ = server_->find_or_make(
         0, [](const call_stats& s) { return s.method() == "_unknown"; }, [this] {
             return std::make_unique<call_stats>(this, side::server, "_unknown", "_unknown",
@@ -215,28 +267,31 @@ void registry::refused(side s, std::string_view filter, std::error_code ec)
 
 void registry::failed(const call_stats& series, std::error_code ec, std::string_view peer) noexcept
 {
-    if (ring_->events.empty())
-        return;
-    std::unique_lock lock(ring_->mu, std::try_to_lock);
-    if (!lock.owns_lock())
-        return; // another failure is being written: this one is counted, not kept
-    try {
-        auto& e = ring_->events[ring_->next];
-        e.time_ms = static_cast<std::uint64_t>(
-            std::chrono::duration_cast<std::chrono::milliseconds>(
-                std::chrono::system_clock::now().time_since_epoch())
-                .count());
-        // assign() reuses each string's storage: a warm ring does not allocate.
+    ring_->errors.offer([&](error_event& e) {
+        e.time_ms = wall_ms();
         e.side.assign(to_string(series.which()));
         e.code.assign(code_name(ec));
         e.peer.assign(peer.substr(0, 128));
         e.server_type.assign(series.server_type());
         e.service.assign(series.service());
         e.method.assign(series.method());
-        ring_->next = (ring_->next + 1) % ring_->events.size();
-        ring_->count = std::min(ring_->count + 1, ring_->events.size());
-    } catch (...) {
-    }
+    });
+}
+
+void registry::slow(const call_stats& series, std::chrono::nanoseconds took,
+                    const trace_context& trace, std::string_view peer, std::error_code ec) noexcept
+{
+    ring_->slow.offer([&](slow_call_event& e) {
+        e.time_ms = wall_ms();
+        e.ms = std::chrono::duration<double, std::milli>(took).count();
+        e.code.assign(ec ? code_name(ec) : std::string_view("ok"));
+        e.peer.assign(peer.substr(0, 128));
+        e.server_type.assign(series.server_type());
+        e.service.assign(series.service());
+        e.method.assign(series.method());
+        e.trace_id = trace.trace_id_hex();
+        e.span_id = trace.span_id_hex();
+    });
 }
 
 namespace {
@@ -294,10 +349,9 @@ void registry::fill(metrics_snapshot& out) const
         std::lock_guard lock(refusals_mu_);
         out.refusals = refusals_;
     }
-    std::lock_guard lock(ring_->mu);
-    const auto n = ring_->events.size();
-    for (std::size_t i = 0; i < ring_->count; ++i)
-        out.recent_errors.push_back(ring_->events[(ring_->next + n - ring_->count + i) % n]);
+    out.recent_errors = ring_->errors.read();
+    out.recent_slow_calls = ring_->slow.read();
+    out.slow_call_ms = static_cast<std::uint64_t>(options_.slow_call.count());
 }
 
 } // namespace mailroom::metrics

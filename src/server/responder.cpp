@@ -109,8 +109,17 @@ bool responder::encode_error(frame& f, std::error_code ec, std::string_view text
 
 void responder::count(std::error_code ec) noexcept
 {
-    if (auto* s = std::exchange(stats_, nullptr))
-        metrics::finish_call(*s, start_, ec, observer_ ? observer_->peer() : std::string_view());
+    auto* s = std::exchange(stats_, nullptr);
+    if (!s)
+        return;
+    const auto peer = observer_ ? observer_->peer() : std::string_view();
+    const auto timed = start_ != std::chrono::steady_clock::time_point{}
+                           ? std::chrono::steady_clock::now() - start_
+                           : std::chrono::nanoseconds(0);
+    if (timed.count())
+        s->timed(timed);
+    s->completed(ec, peer);
+    s->ended(began_, timed, trace_, peer, ec);
 }
 
 void responder::abandon(std::error_code ec) noexcept

@@ -1,6 +1,7 @@
 #include "session.hpp"
 #include "../filters/chain_walk.hpp"
 
+#include <mailroom/detail/deadline_clock.hpp>
 #include <mailroom/error.hpp>
 
 namespace mailroom::detail {
@@ -42,7 +43,8 @@ public:
         if (req.timeout_ms)
             call_.deadline = call_.start + std::chrono::milliseconds(req.timeout_ms);
         responder_ = session_->make_responder(req.id, shared_from_this());
-        stats_ = session_->meter(req, responder_, metered_at_);
+        stats_ = session_->meter(req, responder_, metered_at_, detail::deadline_clock::now(),
+                                 req.trace);
         if (auto ec = session_->admit(req))
             return finish(ec);
         step(0);

@@ -216,7 +216,9 @@ responder session::make_responder(std::uint64_t id, std::shared_ptr<response_obs
 }
 
 metrics::call_stats* session::meter(const protocol::request_view& req, responder& r,
-                                    std::chrono::steady_clock::time_point& start)
+                                    std::chrono::steady_clock::time_point& start,
+                                    std::chrono::steady_clock::time_point began,
+                                    const trace_context& trace)
 {
     auto* reg = state_->options.metrics.get();
     if (!reg)
@@ -233,7 +235,7 @@ metrics::call_stats* session::meter(const protocol::request_view& req, responder
     start = metrics::sample_latency(reg->sample_every()) ? std::chrono::steady_clock::now()
                                                          : std::chrono::steady_clock::time_point{};
     if (r.owed())
-        r.meter(stats, start);
+        r.meter(stats, start, began, trace);
     return stats;
 }
 
@@ -245,16 +247,16 @@ void session::handle_call(std::span<const char> body, const protocol::request_vi
             return dispatch_filtered(shared_from_this(), std::move(filters), body, req);
     }
     responder r = make_responder(req.id, shared_from_this());
+    const auto now = deadline_clock::now();
+    const auto ctx = make_context(*this, req, now);
     std::chrono::steady_clock::time_point start;
-    auto* stats = meter(req, r, start);
+    auto* stats = meter(req, r, start, now, ctx.trace);
     if (auto ec = admit(req)) {
         if (stats && !req.id)
             metrics::finish_call(*stats, start, ec, peer_id_);
         return r.fail(ec);
     }
-    const auto now = deadline_clock::now();
-    state_->disp.dispatch(make_context(*this, req, now), req.args, std::move(r), now,
-                          &lookups_);
+    state_->disp.dispatch(ctx, req.args, std::move(r), now, &lookups_);
     if (stats && !req.id) // a notify has no answer: it counts once dispatched
         metrics::finish_call(*stats, start, {}, peer_id_);
 }

@@ -47,10 +47,13 @@ public:
     const std::shared_ptr<connection>& conn() const noexcept { return conn_; }
     const std::string& peer_id() const noexcept { return peer_id_; }
     /** Starts counting a call in the server's metrics (if it keeps them): `r` counts its
-        answer; a notify (no `r` owed) counts as answered at once.
+        answer, and keeps it with `trace` if it is slow since `began` (deadline_clock); a
+        notify (no `r` owed) counts as answered at once.
     */
     metrics::call_stats* meter(const protocol::request_view& req, responder& r,
-                               std::chrono::steady_clock::time_point& start);
+                               std::chrono::steady_clock::time_point& start,
+                               std::chrono::steady_clock::time_point began,
+                               const trace_context& trace);
     const wire_protocol& protocol() const noexcept { return *protocol_; }
 
 private:

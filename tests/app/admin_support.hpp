@@ -1,10 +1,15 @@
 #pragma once
 
+#include "remote/contract.hpp"
+
 #include <mailroom/app/app.hpp>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/read.hpp>
@@ -25,6 +30,18 @@
 namespace mailroom::test {
 
 namespace http = boost::beast::http;
+
+/// game_remote whose slow_double answers after `delay` (a timer: the server's thread stays
+/// free), for the slow-call ring.
+struct slow_game : game_impl {
+    std::chrono::milliseconds delay{40};
+    boost::asio::awaitable<int> slow_double(int x)
+    {
+        boost::asio::steady_timer t(co_await boost::asio::this_coro::executor, delay);
+        co_await t.async_wait(boost::asio::use_awaitable);
+        co_return 2 * x;
+    }
+};
 
 inline std::uint16_t free_tcp_port()
 {

@@ -51,7 +51,7 @@ double sample(const std::string& text, const std::string& series)
 /// A game server and a connector, both with the admin endpoint on any free port.
 struct admin_fixture : ::testing::Test {
     mailroom::test::admin_cluster_config cfg;
-    game_impl game;
+    mailroom::test::slow_game game;
     mailroom::app<cluster_rpc> game_app{with_admin(cfg.options("game-1"))};
     mailroom::app<cluster_rpc> connector{with_admin(cfg.options("connector-1"))};
 
@@ -60,6 +60,7 @@ struct admin_fixture : ::testing::Test {
         o.admin.port = 0;
         o.admin.timeout = 300ms;
         o.metrics_limits.latency_sample_every = 1; // every call timed: counts are exact
+        o.metrics_limits.slow_call = 20ms;         // slow_double takes 40 ms
         return o;
     }
 
@@ -201,6 +202,36 @@ TEST_F(admin_fixture, StatusJsonAndThePageAreServed)
     EXPECT_EQ(html.find("<link"), std::string::npos);
     EXPECT_EQ(html.find(" src="), std::string::npos);
     EXPECT_EQ(html.find("@import"), std::string::npos);
+}
+
+TEST_F(admin_fixture, ASlowCallServedIsListedWithItsTraceId)
+{
+    const auto root = mailroom::trace_context::make_root();
+    auto [ec, v] = wait(connector.rpc.game.gameRemote.with({.trace = root})
+                            .slow_double("s", 21, asio::use_future));
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(v, 42);
+    make_calls(5, 1); // fast ones, a failure among them: not slow
+
+    const auto json = http_request(game_app.admin_port(), "/status.json");
+    ASSERT_EQ(json.result_int(), 200);
+    const auto j = nlohmann::json::parse(json.body());
+    EXPECT_EQ(j.at("slow_call_ms"), 20);
+    const auto& slow = j.at("recent_slow_calls");
+    ASSERT_EQ(slow.size(), 1u) << json.body();
+    EXPECT_EQ(slow[0].at("method"), "slow_double");
+    EXPECT_EQ(slow[0].at("service"), "gameRemote");
+    EXPECT_EQ(slow[0].at("code"), "ok");
+    EXPECT_EQ(slow[0].at("peer"), "connector-1");
+    EXPECT_GE(slow[0].at("ms").get<double>(), 40.0); // timed: every call is (sample_every 1)
+    // The caller's trace; the call is a span of its own in it.
+    EXPECT_EQ(slow[0].at("trace_id"), root.trace_id_hex());
+    EXPECT_EQ(slow[0].at("span_id").get<std::string>().size(), 16u);
+    EXPECT_NE(slow[0].at("span_id"), root.span_id_hex());
+
+    // The caller made it: it served nothing slow.
+    const auto mine = nlohmann::json::parse(http_request(connector.admin_port(), "/status.json").body());
+    EXPECT_TRUE(mine.at("recent_slow_calls").empty());
 }
 
 TEST_F(admin_fixture, AnswersUnknownPathsAndMethodsWithoutAnswering)

@@ -65,7 +65,8 @@ TEST(status_page, RendersTheClusterAndLiveRatesInChromium)
     mailroom::test::admin_cluster_config cfg;
     auto options = cfg.options("game-1");
     options.admin.port = 0;
-    game_impl game;
+    options.metrics_limits.slow_call = 20ms; // slow_double takes 40 ms
+    mailroom::test::slow_game game;
     mailroom::app<cluster_rpc> game_app(options);
     mailroom::app<cluster_rpc> connector(cfg.options("connector-1"));
     for (auto* a : {&game_app, &connector})
@@ -73,6 +74,11 @@ TEST(status_page, RendersTheClusterAndLiveRatesInChromium)
     game_app.serve<mailroom::test::game_remote>(game);
     game_app.start();
     connector.start();
+
+    // One slow call, in a trace the test knows.
+    const auto root = mailroom::trace_context::make_root();
+    auto slow = connector.rpc.game.gameRemote.with({.trace = root}).slow_double("s", 2, asio::use_future);
+    ASSERT_FALSE(std::get<0>(mailroom::test::wait(slow)));
 
     // Calls go on while the browser looks, so that the live rates are live.
     std::atomic<bool> done{false};
@@ -128,6 +134,9 @@ TEST(status_page, RendersTheClusterAndLiveRatesInChromium)
     // The recent errors, with their code.
     EXPECT_NE(dom.find(R"(<td class="err code">remote_error</td>)"), std::string::npos);
     EXPECT_NE(dom.find("<h1 id=\"server\">game-1</h1>"), std::string::npos);
+    // The slow call, with its trace id.
+    EXPECT_NE(dom.find("<td class=\"trace\">" + root.trace_id_hex() + "</td>"), std::string::npos)
+        << dom;
 
     ASSERT_TRUE(std::filesystem::exists(shot)) << "no screenshot at " << shot;
     EXPECT_GT(std::filesystem::file_size(shot), 10'000u);

@@ -89,6 +89,30 @@ TEST(histogram, ConcurrentRecordsAreAllCounted)
     EXPECT_EQ(total, 40'000u);
 }
 
+TEST(call_stats, CountsEveryCallFromMoreThreadsThanCellsAndFromThreadsThatComeAndGo)
+{
+    mailroom::metrics::registry reg;
+    auto* s = reg.client_method({"user", "chat", "chatRemote", "add"});
+    // Two waves of more threads than there are cells of their own: the first wave's cells are
+    // given back when its threads exit and taken by the second's; the rest share one.
+    constexpr int per_wave = static_cast<int>(mailroom::metrics::detail::counter_cells) + 4;
+    for (int wave = 0; wave < 2; ++wave) {
+        std::vector<std::thread> threads;
+        for (int t = 0; t < per_wave; ++t)
+            threads.emplace_back([s] {
+                for (int i = 0; i < 5'000; ++i) {
+                    s->started();
+                    s->completed({});
+                }
+                s->started(); // one left in flight per thread
+            });
+        for (auto& t : threads)
+            t.join();
+    }
+    EXPECT_EQ(s->calls(), 2u * per_wave * 5'000);
+    EXPECT_EQ(s->in_flight(), 2u * per_wave);
+}
+
 TEST(registry, CountsCallsErrorsAndInFlightPerMethod)
 {
     mailroom::metrics::registry reg;
@@ -146,6 +170,56 @@ TEST(registry, BoundsTheSeriesAndTheErrorRing)
     EXPECT_EQ(unknown, reg.server_method({"user", "t", "nope2", "y"}, false));
     EXPECT_EQ(unknown->method(), "_unknown");
     EXPECT_EQ(reg.find_server_method({"user", "t", "nope", "x"}), nullptr);
+}
+
+TEST(registry, KeepsTheSlowCallsServedWithTheirTraceIds)
+{
+    mailroom::metrics::registry reg({.slow_call = 20ms, .recent_slow_calls = 2});
+    auto* s = reg.server_method({"user", "game", "gameRemote", "add"});
+    const auto trace = mailroom::trace_context::make_root();
+    const auto now = mailroom::detail::deadline_clock::now();
+
+    s->ended(now, 25ms, trace, "connector-1", {}); // timed, and slow
+    s->ended(now, 2ms, trace, "connector-1", {});  // timed, and fast
+    s->ended({}, 0ns, trace, "connector-1", {});   // not watched
+    mailroom::metrics::metrics_snapshot snap;
+    reg.fill(snap);
+    EXPECT_EQ(snap.slow_call_ms, 20u);
+    ASSERT_EQ(snap.recent_slow_calls.size(), 1u);
+    const auto& c = snap.recent_slow_calls[0];
+    EXPECT_DOUBLE_EQ(c.ms, 25.0);
+    EXPECT_EQ(c.code, "ok");
+    EXPECT_EQ(c.peer, "connector-1");
+    EXPECT_EQ(c.server_type, "game");
+    EXPECT_EQ(c.service, "gameRemote");
+    EXPECT_EQ(c.method, "add");
+    EXPECT_EQ(c.trace_id, trace.trace_id_hex());
+    EXPECT_EQ(c.span_id, trace.span_id_hex());
+    EXPECT_GT(c.time_ms, 0u);
+
+    // Not timed: the coarse clock since it arrived tells (here 50 ms ago), and the error
+    // is named. The ring keeps the last two.
+    s->ended(now - 50ms, 0ns, trace, "", std::error_code(mailroom::error::timeout));
+    s->ended(now - 60ms, 0ns, trace, "", std::error_code(mailroom::error::remote_error));
+    snap = {};
+    reg.fill(snap);
+    ASSERT_EQ(snap.recent_slow_calls.size(), 2u);
+    EXPECT_EQ(snap.recent_slow_calls[0].code, "timeout");
+    EXPECT_GE(snap.recent_slow_calls[0].ms, 50.0);
+    EXPECT_EQ(snap.recent_slow_calls[1].code, "remote_error");
+    EXPECT_GE(snap.recent_slow_calls[1].ms, 60.0);
+}
+
+TEST(registry, WatchesNoSlowCallsWhenTheThresholdIsZero)
+{
+    mailroom::metrics::registry reg({.slow_call = 0ms});
+    auto* s = reg.server_method({"user", "game", "gameRemote", "add"});
+    s->ended(mailroom::detail::deadline_clock::now() - 1s, 1s, mailroom::trace_context::make_root(),
+             "", {});
+    mailroom::metrics::metrics_snapshot snap;
+    reg.fill(snap);
+    EXPECT_TRUE(snap.recent_slow_calls.empty());
+    EXPECT_EQ(snap.slow_call_ms, 0u);
 }
 
 TEST(registry, CountsRefusalsByFilterAndCode)
@@ -230,6 +304,10 @@ mailroom::metrics::metrics_snapshot small_snapshot()
     p.errors = 2;
     s.peers.push_back(p);
     s.refusals.push_back({"server", "too_busy", "server_busy", 7});
+    s.recent_slow_calls.push_back({.time_ms = 1'000, .ms = 120.5, .code = "ok", .peer = "connector-1",
+                                   .server_type = "game", .service = "gameRemote", .method = "add",
+                                   .trace_id = std::string(32, 'a'), .span_id = std::string(16, 'b')});
+    s.slow_call_ms = 100;
     return s;
 }
 
@@ -310,6 +388,11 @@ TEST(json, CarriesEverySnapshotField)
     EXPECT_EQ(j.at("peers").at(0).at("state"), "open");
     EXPECT_EQ(j.at("refusals").at(0).at("count"), 7);
     EXPECT_TRUE(j.at("recent_errors").is_array());
+    EXPECT_EQ(j.at("recent_slow_calls").at(0).at("trace_id"), std::string(32, 'a'));
+    EXPECT_EQ(j.at("recent_slow_calls").at(0).at("span_id"), std::string(16, 'b'));
+    EXPECT_EQ(j.at("recent_slow_calls").at(0).at("ms"), 120.5);
+    EXPECT_EQ(j.at("recent_slow_calls").at(0).at("peer"), "connector-1");
+    EXPECT_EQ(j.at("slow_call_ms"), 100);
 }
 
 TEST(json, ReplacesNamesThatAreNotUtf8)

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <mailroom/detail/deadline_clock.hpp>
 #include <mailroom/metrics/histogram.hpp>
+#include <mailroom/trace_context.hpp>
 
 #include <array>
 #include <atomic>
@@ -26,16 +28,46 @@ std::string_view to_string(side s) noexcept;
 */
 std::string_view code_name(std::error_code ec) noexcept;
 
+namespace detail {
+
+/** Counter cells (see call_stats): each of the first `counter_cells` threads that count gets
+    a cell index of its own until it exits, where an increment is a plain load and store; any
+    further thread counts in the shared cell, index `counter_cells`, with atomic increments.
+*/
+inline constexpr std::size_t counter_cells = 8;
+inline constexpr std::size_t counter_cell_unclaimed = ~std::size_t{0};
+inline thread_local std::size_t counter_cell_index = counter_cell_unclaimed;
+
+/// Claims a cell for this thread (or the shared one) and releases it when the thread exits.
+std::size_t claim_counter_cell() noexcept;
+
+/// This thread's cell index.
+inline std::size_t this_thread_counter_cell() noexcept
+{
+    const auto i = counter_cell_index;
+    if (i == counter_cell_unclaimed) [[unlikely]]
+        return claim_counter_cell();
+    return i;
+}
+
+} // namespace detail
+
 /** The counters of one series of calls: a method on one end (side, namespace, server type,
     service, method), or the calls this App made to one server (`server_id` set).
 
     Made by a @ref registry, which owns it and never frees it while it lives: a pointer to
     it stays valid for the registry's lifetime.
 
+    Calls and starts are counted per thread, as brpc's bvar does: a thread adds to a cell
+    of its own (a cache line; no other thread writes it), so counting a call costs a plain
+    load and store instead of a locked instruction; readers add the cells up. A process's
+    first eight counting threads (an App's I/O threads) get cells of their own; any more
+    share one cell with atomic increments.
+
     @par Thread safety
-    All member functions may be called concurrently; `started`, `completed` and `timed` are
-    relaxed atomic increments (no lock, no allocation), except that a failed call is also
-    offered to the registry's recent-error ring, which skips it rather than wait for a lock.
+    All member functions may be called concurrently; `started`, `completed` and `timed`
+    take no lock and never allocate, except that a failed call is also offered to the
+    registry's recent-error ring, which skips it rather than wait for a lock.
 */
 class call_stats {
 public:
@@ -46,20 +78,35 @@ public:
                std::string service, std::string method, std::string server_id = {});
 
     /// A call started.
-    void started() noexcept { started_.fetch_add(1, std::memory_order_relaxed); }
+    void started() noexcept { add(&cell::started); }
 
     /** A call ended with `ec` (the remote's own error included). `peer` names the other end
         for the recent-error ring (may be empty).
     */
     void completed(std::error_code ec, std::string_view peer = {}) noexcept
     {
-        calls_.fetch_add(1, std::memory_order_relaxed);
+        add(&cell::calls);
         if (ec) [[unlikely]]
             count_error(ec, peer);
     }
 
     /// One call's latency, for the histogram (every call's, or a sample's).
     void timed(std::chrono::nanoseconds elapsed) noexcept { latency_.record(elapsed); }
+
+    /** A served call that arrived at `began` (detail::deadline_clock; zero: not watched)
+        was answered now. `timed` is its precise duration if it was one of the timed sample,
+        else zero (the coarse clock then tells). One taking at least
+        registry_options::slow_call goes to the registry's slow-call ring.
+    */
+    void ended(std::chrono::steady_clock::time_point began, std::chrono::nanoseconds timed,
+               const trace_context& trace, std::string_view peer, std::error_code ec) noexcept
+    {
+        if (slow_.count() == 0 || began == std::chrono::steady_clock::time_point{})
+            return;
+        const auto took = timed.count() ? timed : mailroom::detail::deadline_clock::now() - began;
+        if (took >= slow_) [[unlikely]]
+            report_slow(took, trace, peer, ec);
+    }
 
     /// @ref completed and @ref timed at once.
     void finished(std::chrono::nanoseconds elapsed, std::error_code ec,
@@ -77,14 +124,14 @@ public:
     /// Set for the calls to one server; empty for a method's series.
     const std::string& server_id() const noexcept { return server_id_; }
 
-    std::uint64_t calls() const noexcept { return calls_.load(std::memory_order_relaxed); }
+    std::uint64_t calls() const noexcept { return sum(&cell::calls); }
     /// Calls started and not completed (0 for the series of a server called, which counts
     /// no starts: its mail box has the count).
     std::uint64_t in_flight() const noexcept
     {
         // Calls first: a call that completes meanwhile is then counted in neither.
-        const auto done = calls_.load(std::memory_order_relaxed);
-        const auto started = started_.load(std::memory_order_relaxed);
+        const auto done = sum(&cell::calls);
+        const auto started = sum(&cell::started);
         return started > done ? started - done : 0;
     }
     /// Errors counted in slot `i` (see @ref error_slots).
@@ -95,14 +142,40 @@ public:
     const histogram& latency() const noexcept { return latency_; }
 
 private:
+    struct alignas(64) cell {
+        std::atomic<std::uint64_t> started{0};
+        std::atomic<std::uint64_t> calls{0};
+    };
+    using counter = std::atomic<std::uint64_t> cell::*;
+
+    void add(counter which) noexcept
+    {
+        const auto i = detail::this_thread_counter_cell();
+        auto& c = cells_[i].*which;
+        if (i < detail::counter_cells) // this thread's own: no other writer
+            c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+        else
+            c.fetch_add(1, std::memory_order_relaxed);
+    }
+
+    std::uint64_t sum(counter which) const noexcept
+    {
+        std::uint64_t n = 0;
+        for (const auto& c : cells_)
+            n += (c.*which).load(std::memory_order_relaxed);
+        return n;
+    }
+
     void count_error(std::error_code ec, std::string_view peer) noexcept;
+    void report_slow(std::chrono::nanoseconds took, const trace_context& trace,
+                     std::string_view peer, std::error_code ec) noexcept;
 
     registry* owner_;
     side side_;
     std::string ns_, server_type_, service_, method_, server_id_;
+    std::chrono::nanoseconds slow_{0}; // the owner's slow_call; 0: not watched
     // In flight = started - calls: one increment per call at each end, no decrement.
-    std::atomic<std::uint64_t> started_{0};
-    std::atomic<std::uint64_t> calls_{0};
+    std::array<cell, detail::counter_cells + 1> cells_{};
     std::array<std::atomic<std::uint64_t>, error_slots> errors_{};
     histogram latency_;
 };

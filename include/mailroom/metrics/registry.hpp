@@ -5,6 +5,7 @@
 #include <mailroom/protocol/message.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <cstddef>
 #include <cstdint>
@@ -64,6 +65,14 @@ struct registry_options {
         the clock is the dearest part of a call's metrics. Default: 16.
     */
     std::uint32_t latency_sample_every = 16;
+    /** A call this App serves that takes at least this long, from its arrival to its
+        answer, goes to the slow-call ring with its trace id (the status page lists them).
+        Every served call is checked, with the coarse clock (one more read of it per call);
+        0 turns the ring off. Default: 100 ms.
+    */
+    std::chrono::milliseconds slow_call{100};
+    /// Slow calls the ring keeps. Default: 32.
+    std::size_t recent_slow_calls = 32;
 };
 
 /** The metrics of one App: a series of @ref call_stats per method on each end and per server
@@ -146,11 +155,19 @@ public:
     /// Offers a failed call to the recent-error ring; skipped if another thread is writing it.
     void failed(const call_stats& series, std::error_code ec, std::string_view peer) noexcept;
 
+    /// Offers a slow call served in `series` to the slow-call ring (see call_stats::ended);
+    /// skipped if another thread is writing it.
+    void slow(const call_stats& series, std::chrono::nanoseconds took, const trace_context& trace,
+              std::string_view peer, std::error_code ec) noexcept;
+
+    /// See registry_options::slow_call.
+    std::chrono::milliseconds slow_call() const noexcept { return options_.slow_call; }
+
     /// See registry_options::latency_sample_every (a power of two).
     std::uint32_t sample_every() const noexcept { return sample_every_; }
 
     /// Fills `methods`, `peers` (calls only: state and queues come from the station),
-    /// `refusals`, `recent_errors` and `bucket_bounds_us` of `out`.
+    /// `refusals`, `recent_errors`, `recent_slow_calls` and `bucket_bounds_us` of `out`.
     void fill(metrics_snapshot& out) const;
 
 private:

@@ -91,6 +91,28 @@ struct error_event {
     MSGPACK_DEFINE_MAP(time_ms, side, code, peer, server_type, service, method)
 };
 
+/** One slow call this App served, as the slow-call ring keeps it (at least
+    registry_options::slow_call from its arrival to its answer).
+*/
+struct slow_call_event {
+    /// When it was answered: wall-clock time, milliseconds since the Unix epoch.
+    std::uint64_t time_ms = 0;
+    /// How long it took, in milliseconds: measured precisely if the call was one of the
+    /// timed sample, else with the coarse clock (to about one clock tick, 1-4 ms on Linux).
+    double ms = 0;
+    /// "ok", or the error's name as @ref error_event has it.
+    std::string code{};
+    /// The server the call came from (empty if unknown).
+    std::string peer{};
+    std::string server_type{};
+    std::string service{};
+    std::string method{};
+    /// The call's trace and span (32 and 16 hex digits; see trace_context).
+    std::string trace_id{};
+    std::string span_id{};
+    MSGPACK_DEFINE_MAP(time_ms, ms, code, peer, server_type, service, method, trace_id, span_id)
+};
+
 /** Everything the metrics of one App hold, as `sys.metrics.snapshot()` answers it (and the
     admin endpoint's `/status.json` shows it).
 */
@@ -116,9 +138,13 @@ struct metrics_snapshot {
     std::vector<refusal_snapshot> refusals{};
     /// The most recent failed calls, oldest first (at most app_options::metrics_recent_errors).
     std::vector<error_event> recent_errors{};
+    /// The most recent slow calls served, oldest first (at most registry_options::recent_slow_calls).
+    std::vector<slow_call_event> recent_slow_calls{};
+    /// What counts as slow (registry_options::slow_call), in milliseconds; 0: not watched.
+    std::uint64_t slow_call_ms = 0;
     MSGPACK_DEFINE_MAP(server_id, server_type, uptime_ms, time_ms, enabled, bucket_bounds_us,
                        connections, in_flight, server_counters, methods, peers, refusals,
-                       recent_errors)
+                       recent_errors, recent_slow_calls, slow_call_ms)
 };
 
 } // namespace mailroom::metrics

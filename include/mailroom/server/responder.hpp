@@ -66,7 +66,7 @@ public:
         : conn_(std::move(other.conn_)), id_(std::exchange(other.id_, 0)),
           max_frame_size_(other.max_frame_size_), observer_(std::move(other.observer_)),
           protocol_(other.protocol_), stats_(std::exchange(other.stats_, nullptr)),
-          start_(other.start_)
+          start_(other.start_), began_(other.began_), trace_(other.trace_)
     {
     }
 
@@ -81,6 +81,8 @@ public:
             protocol_ = other.protocol_;
             stats_ = std::exchange(other.stats_, nullptr);
             start_ = other.start_;
+            began_ = other.began_;
+            trace_ = other.trace_;
         }
         return *this;
     }
@@ -110,12 +112,19 @@ public:
     void fail(std::error_code ec, std::string_view message = {});
 
     /** Counts the answer in `stats` (started with `stats->started()`), with the time since
-        `start`. The server sets it when the App keeps metrics; a handler never needs it.
+        `start` (zero: not timed); a call slower than the registry's `slow_call` since
+        `began` (detail::deadline_clock; zero: not watched) is kept with `trace`
+        (call_stats::ended). The server sets it when the App keeps metrics; a handler never
+        needs it.
     */
-    void meter(metrics::call_stats* stats, std::chrono::steady_clock::time_point start) noexcept
+    void meter(metrics::call_stats* stats, std::chrono::steady_clock::time_point start,
+               std::chrono::steady_clock::time_point began = {},
+               const trace_context& trace = {}) noexcept
     {
         stats_ = stats;
         start_ = start;
+        began_ = began;
+        trace_ = trace;
     }
 
 private:
@@ -133,6 +142,8 @@ private:
     const wire_protocol* protocol_ = native_protocol().get();
     metrics::call_stats* stats_ = nullptr; // null: not counted
     std::chrono::steady_clock::time_point start_{};
+    std::chrono::steady_clock::time_point began_{};
+    trace_context trace_{};
 };
 
 } // namespace mailroom
