@@ -17,6 +17,7 @@ shift || true
 
 # The concurrency tests: the station (routes, snapshots and members changing under calls on
 # other threads), the call pipeline and its failure policies and broadcasts, the filters,
+# the metrics (series counted per thread, read from others),
 # the tcp conformance suite (servers started, stopped and restarted under load), and the
 # membership churn stress (three calling threads while servers leave, join and restart).
 # Then the transports that run threads of their own beside the caller's: the Redis transport
@@ -24,7 +25,7 @@ shift || true
 # live registry (membership from Redis while calls run), and pomelo (mailroom on both ends,
 # and against stock Node pomelo-rpc peers). The Redis tests start their own redis-server.
 tsan_tests=(mail_station_test call_pipeline_test failure_policies_test broadcast_test
-    filters_test conformance_tcp_test churn_test
+    filters_test metrics_test conformance_tcp_test churn_test
     redis_unit_test redis_transport_test conformance_redis_test redis_crawlab_test
     redis_cluster_test registry_test pomelo_unit_test pomelo_test pomelo_interop_test)
 # redis_transport_test's crash test runs redis_test_server as a process of its own.

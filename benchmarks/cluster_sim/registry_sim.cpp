@@ -45,7 +45,7 @@ public:
     asio::io_context& ioc() noexcept { return ioc_; }
 
     /// Stops the loop dead: what a killed process does to its registry (no renewal, no
-    /// leave). The handlers stay queued, and the sockets open, until the loop is destroyed.
+    /// leave). The handlers stay queued, and the sockets open, until bury() or the loop's end.
     void kill()
     {
         ioc_.stop();

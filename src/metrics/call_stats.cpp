@@ -11,7 +11,6 @@ namespace mailroom::metrics {
 namespace detail {
 namespace {
 
-std::atomic<std::uint32_t> taken_cells{0}; // bit i: cell i has an owning thread
 static_assert(counter_cells <= 32);
 
 struct cell_release {
@@ -21,7 +20,7 @@ struct cell_release {
         // shared cell.
         const auto i = std::exchange(counter_cell_index, counter_cells);
         if (i < counter_cells) // the next owner's claim sees every count made here
-            taken_cells.fetch_and(~(std::uint32_t{1} << i), std::memory_order_release);
+            counter_cells_taken.fetch_and(~(std::uint32_t{1} << i), std::memory_order_release);
     }
 };
 
@@ -33,13 +32,13 @@ std::size_t claim_counter_cell() noexcept
     (void)release;
     constexpr std::uint32_t all = counter_cells == 32 ? ~std::uint32_t{0}
                                                       : (std::uint32_t{1} << counter_cells) - 1;
-    auto taken = taken_cells.load(std::memory_order_relaxed);
+    auto taken = counter_cells_taken.load(std::memory_order_relaxed);
     for (;;) {
         const std::uint32_t free = ~taken & all;
         if (free == 0)
             return counter_cell_index = counter_cells;
         const auto i = static_cast<std::size_t>(std::countr_zero(free));
-        if (taken_cells.compare_exchange_weak(taken, taken | (std::uint32_t{1} << i),
+        if (counter_cells_taken.compare_exchange_weak(taken, taken | (std::uint32_t{1} << i),
                                               std::memory_order_acquire, std::memory_order_relaxed))
             return counter_cell_index = i;
     }

@@ -217,7 +217,11 @@ TEST_F(admin_fixture, ASlowCallServedIsListedWithItsTraceId)
     ASSERT_EQ(json.result_int(), 200);
     const auto j = nlohmann::json::parse(json.body());
     EXPECT_EQ(j.at("slow_call_ms"), 20);
-    const auto& slow = j.at("recent_slow_calls");
+    // Only slow_double is slow by design (a loaded machine may make another call slow too).
+    nlohmann::json slow = nlohmann::json::array();
+    for (const auto& c : j.at("recent_slow_calls"))
+        if (c.at("method") == "slow_double")
+            slow.push_back(c);
     ASSERT_EQ(slow.size(), 1u) << json.body();
     EXPECT_EQ(slow[0].at("method"), "slow_double");
     EXPECT_EQ(slow[0].at("service"), "gameRemote");

@@ -89,21 +89,36 @@ server_info member(std::string id, std::uint16_t port = 4000)
     return {.id = std::move(id), .server_type = "chat", .host = "127.0.0.1", .port = port};
 }
 
-/// I/O threads for registries.
+/// I/O threads for registries. They return once what was stopped finished closing; a test
+/// that failed before stopping its registries (their timers keep them busy) has them stopped
+/// after a while instead of hanging.
 struct io_threads {
     io_threads() : work(ioc.get_executor())
     {
         for (int i = 0; i < 2; ++i)
-            threads.emplace_back([this] { ioc.run(); });
+            threads.emplace_back([this] {
+                ioc.run();
+                std::lock_guard lock(mu);
+                ++finished;
+                cv.notify_all();
+            });
     }
     ~io_threads()
     {
-        work.reset(); // the threads return once what was stopped finished closing
+        work.reset();
+        {
+            std::unique_lock lock(mu);
+            if (!cv.wait_for(lock, 20s, [this] { return finished == threads.size(); }))
+                ioc.stop();
+        }
         for (auto& t : threads)
             t.join();
     }
     asio::io_context ioc;
     asio::executor_work_guard<asio::io_context::executor_type> work;
+    std::mutex mu;
+    std::condition_variable cv;
+    std::size_t finished = 0;
     std::vector<std::thread> threads;
 };
 

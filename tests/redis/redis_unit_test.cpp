@@ -11,7 +11,11 @@
 #include <mailroom/redis/url.hpp>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <gtest/gtest.h>
+
+#include <array>
 
 namespace {
 
@@ -173,6 +177,55 @@ TEST(RedisConnection, UsesTheStrandItIsGivenAndMakesOneOtherwise)
     EXPECT_FALSE(own->get_executor() == owner);
     EXPECT_TRUE(own->get_executor().get_inner_executor() ==
                 boost::asio::any_io_executor(ioc.get_executor()));
+}
+
+// A link that went down before its owner listened for that is still reported: a lost handler
+// given afterwards is called, once. One given after the owner's close() is dropped.
+TEST(RedisConnection, ALinkLostBeforeItsOwnerListensIsReportedToTheLateHandler)
+{
+    namespace asio = boost::asio;
+    asio::io_context ioc;
+    asio::ip::tcp::acceptor acc(ioc, {asio::ip::make_address("127.0.0.1"), 0});
+    asio::ip::tcp::socket peer(ioc);
+    std::array<char, 256> buf{};
+    // A fake Redis: answers the greeting's PING, then closes at the next command.
+    acc.async_accept(peer, [&](boost::system::error_code ec) {
+        ASSERT_FALSE(ec);
+        peer.async_read_some(asio::buffer(buf), [&](boost::system::error_code, std::size_t) {
+            asio::async_write(peer, asio::buffer("+PONG\r\n", 7),
+                              [&](boost::system::error_code, std::size_t) {
+                                  peer.async_read_some(asio::buffer(buf),
+                                                       [&](boost::system::error_code, std::size_t) {
+                                                           peer.close();
+                                                       });
+                              });
+        });
+    });
+    url where;
+    where.host = "127.0.0.1";
+    where.port = acc.local_endpoint().port();
+    auto c = connection::create(ioc.get_executor(), where, std::chrono::seconds(5));
+    std::error_code connected = error::unreachable, command, lost;
+    int lost_calls = 0;
+    c->async_connect([&](std::error_code ec) {
+        connected = ec;
+        c->exec({"GET", "k"}, [&](std::error_code ec, reply) {
+            command = ec; // the link is down, and nobody listens for that yet
+            c->on_lost([&](std::error_code ec) {
+                lost = ec;
+                ++lost_calls;
+            });
+        });
+    });
+
+    auto closed = connection::create(ioc.get_executor(), where);
+    closed->close();
+    closed->on_lost([&](std::error_code) { ADD_FAILURE() << "closed by its owner: not lost"; });
+    ioc.run(); // returns once everything has completed
+    EXPECT_FALSE(connected) << connected.message();
+    EXPECT_EQ(command, error::connection_lost);
+    EXPECT_EQ(lost_calls, 1);
+    EXPECT_EQ(lost, error::connection_lost);
 }
 
 } // namespace

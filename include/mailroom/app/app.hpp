@@ -54,8 +54,8 @@ struct app_options {
     /** A live membership source (docs/membership.md), e.g.
         `mailroom::redis::make_registry(...)`. The App registers its own entry there when it
         starts and leaves when it stops; the servers it finds there are added to those of
-        servers.json (an entry there wins over servers.json's of the same id). Default: none,
-        servers.json alone.
+        servers.json (the registry's entry wins). Runs on the App's io_context: a copy kept
+        by the caller must be dropped before the App is destroyed. Default: none.
     */
     std::shared_ptr<mailroom::registry> registry{};
     /** Count the calls of both ends, the mail boxes and the refusals (docs/operations.md,

@@ -37,6 +37,9 @@ namespace detail {
 inline constexpr std::size_t counter_cells = 8;
 inline constexpr std::size_t counter_cell_unclaimed = ~std::size_t{0};
 inline thread_local std::size_t counter_cell_index = counter_cell_unclaimed;
+/// Bit i: cell i has an owning thread. Beside the index, with the same linkage, so that a
+/// process never has one without the other.
+inline std::atomic<std::uint32_t> counter_cells_taken{0};
 
 /// Claims a cell for this thread (or the shared one) and releases it when the thread exits.
 std::size_t claim_counter_cell() noexcept;

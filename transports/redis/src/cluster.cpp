@@ -115,7 +115,8 @@ cluster::~cluster()
 
 void cluster::on_lost(std::function<void(std::error_code)> handler)
 {
-    on_lost_ = std::move(handler);
+    if (!closed_)
+        on_lost_ = std::move(handler);
 }
 
 void cluster::close()

@@ -94,6 +94,7 @@ struct connection::impl {
     std::deque<reply_handler> waiting; // FIFO: one per command sent or queued
     connect_handler on_connect;
     std::function<void(std::error_code)> lost;
+    std::error_code unreported; // the open connection went down before `lost` was given
     std::function<void(reply)> push; // replies nobody waits for (pub/sub messages)
     std::array<char, 64 * 1024> rbuf{};
 };
@@ -116,8 +117,12 @@ connection::strand_type connection::get_executor() const noexcept { return impl_
 void connection::on_lost(std::function<void(std::error_code)> handler)
 {
     asio::post(impl_->strand, [self = shared_from_this(), h = std::move(handler)]() mutable {
-        if (self->impl_->st != impl::state::closed) // closed: it would never be released
-            self->impl_->lost = std::move(h);
+        auto& s = *self->impl_;
+        if (s.st != impl::state::closed)
+            s.lost = std::move(h);
+        else if (auto ec = std::exchange(s.unreported, {})) // lost before anyone listened
+            asio::post(s.strand, [h = std::move(h), ec] { h(ec); });
+        // else closed by its owner: dropped (kept, it would never be released)
     });
 }
 
@@ -158,8 +163,12 @@ struct driver {
         auto lost = std::move(s.lost);
         s.lost = nullptr;
         s.push = nullptr;
-        if (was_open && report && lost)
-            lost(ec);
+        if (was_open && report) {
+            if (lost)
+                lost(ec);
+            else
+                s.unreported = ec;
+        }
         (void)c;
     }
 

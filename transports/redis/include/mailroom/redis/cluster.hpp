@@ -94,7 +94,8 @@ public:
     void refresh(connect_handler handler);
 
     /// Called once when a connection to a master goes down or cannot be opened (after the
-    /// first connect). The owner closes this cluster and makes a new one.
+    /// first connect). The owner closes this cluster and makes a new one. Dropped by `close`
+    /// (so that it never keeps its owner alive); one given after `close` is dropped at once.
     void on_lost(std::function<void(std::error_code)> handler);
 
     /// Closes every connection; pending handlers complete with `error::connection_lost`.

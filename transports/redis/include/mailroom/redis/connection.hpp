@@ -66,14 +66,20 @@ public:
 
     /** Receives, on the strand, the replies no command waits for: the messages of a
         subscribed connection (SUBSCRIBE's own confirmation still goes to its handler).
-        Without it such a reply is a protocol error that closes the connection.
+        Without it such a reply is a protocol error that closes the connection. Dropped
+        when the connection closes (so that it never keeps its owner alive); a handler given
+        after that is dropped at once.
     */
     void on_push(std::function<void(reply)> handler);
 
-    /// Called once, on the strand, when an open connection goes down (not after `close`).
+    /** Called once, on the strand, when an open connection goes down (not after `close`),
+        then dropped. Given after the connection went down, it is called at once (posted)
+        if nobody was told; after `close`, it is dropped.
+    */
     void on_lost(std::function<void(std::error_code)> handler);
 
-    /// Closes the socket; pending handlers complete with `error::connection_lost`. Idempotent.
+    /// Closes the socket; pending handlers complete with `error::connection_lost`, and the
+    /// push and lost handlers are dropped. Idempotent.
     void close();
 
     strand_type get_executor() const noexcept;
