@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A/B of two builds of mailroom-load, side by side: ROUNDS rounds, each running A then B (the
 # order alternates every round), with the same options. Prints each round's figures and the
-# medians: calls/s, ratio to the bare socket (--vs-raw), CPU per call (client + server), p50.
+# medians: calls/s, ratio to the bare socket (--vs-raw), CPU per call (client + server), p50;
+# B/A is the ratio of the medians, "paired" the median of each round's own B / A.
 #
 #   benchmarks/compare/ab.sh A_BUILD_DIR B_BUILD_DIR [mailroom-load options...]
 #   ROUNDS=5 benchmarks/compare/ab.sh /tmp/base/build build --mode separate --duration 3 \
@@ -50,6 +51,9 @@ for k, label in keys:
     a = [x[k] for x in runs["a"]]
     b = [x[k] for x in runs["b"]]
     ma, mb = statistics.median(a), statistics.median(b)
-    print(f"{label:15} A {ma:>12,.3f}  B {mb:>12,.3f}  B/A {mb / ma:6.3f}   "
+    # Each round's own B / A too: A and B of a round run back to back, sharing the machine's
+    # state, so their ratio drifts less than the two medians do.
+    paired = statistics.median(y / x for x, y in zip(a, b))
+    print(f"{label:15} A {ma:>12,.3f}  B {mb:>12,.3f}  B/A {mb / ma:6.3f}  paired {paired:6.3f}   "
           f"rounds A {', '.join(f'{v:,.3f}' for v in a)} | B {', '.join(f'{v:,.3f}' for v in b)}")
 EOF

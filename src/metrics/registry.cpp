@@ -40,7 +40,8 @@ inline std::uint64_t fnv(std::uint64_t h, std::string_view s) noexcept
     return h ^ (h >> 29);
 }
 
-using detail::same_name;
+using mailroom::detail::same_name;
+using detail::same_path;
 
 constexpr std::uint64_t fnv_basis = 0xcbf29ce484222325ull;
 
@@ -202,12 +203,6 @@ namespace {
 std::uint64_t path_hash(const protocol::method_path& p) noexcept
 {
     return fnv(fnv(fnv(fnv(fnv_basis, p.ns), p.server_type), p.service), p.method);
-}
-
-bool same_path(const call_stats& s, const protocol::method_path& p) noexcept
-{
-    return same_name(s.method(), p.method) && same_name(s.service(), p.service) &&
-           same_name(s.server_type(), p.server_type) && same_name(s.ns(), p.ns);
 }
 
 } // namespace

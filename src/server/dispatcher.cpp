@@ -1,43 +1,14 @@
+#include <mailroom/detail/same_name.hpp>
 #include <mailroom/error.hpp>
 #include <mailroom/server/dispatcher.hpp>
 
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
 #include <mutex>
 
 namespace mailroom {
-namespace {
 
-/// Equality of two names, inline for the short ones a call path holds (no call to memcmp
-/// for each of the three names a cached lookup compares).
-bool same_name(std::string_view a, std::string_view b) noexcept
-{
-    const std::size_t n = a.size();
-    if (n != b.size())
-        return false;
-    const char* p = a.data();
-    const char* q = b.data();
-    const auto load = [](const char* at, auto word) {
-        std::memcpy(&word, at, sizeof word);
-        return word;
-    };
-    if (n >= 8 && n <= 16) // two overlapping words
-        return load(p, std::uint64_t{}) == load(q, std::uint64_t{}) &&
-               load(p + n - 8, std::uint64_t{}) == load(q + n - 8, std::uint64_t{});
-    if (n >= 4 && n < 8)
-        return load(p, std::uint32_t{}) == load(q, std::uint32_t{}) &&
-               load(p + n - 4, std::uint32_t{}) == load(q + n - 4, std::uint32_t{});
-    if (n < 4) {
-        for (std::size_t i = 0; i < n; ++i)
-            if (p[i] != q[i])
-                return false;
-        return true;
-    }
-    return std::memcmp(p, q, n) == 0;
-}
-
-} // namespace
+using detail::same_name;
 
 std::string dispatcher::service_key(std::string_view ns, std::string_view service)
 {
@@ -57,27 +28,28 @@ void dispatcher::add_raw(std::string_view ns, std::string_view service, std::str
     version_.fetch_add(1, std::memory_order_release);
 }
 
-const raw_handler* dispatcher::lookup(const protocol::method_path& path, lookup_cache& cache,
-                                      std::error_code& ec) const
+dispatcher::found_method dispatcher::lookup(const protocol::method_path& path,
+                                            lookup_cache& cache) const
 {
     const auto version = version_.load(std::memory_order_acquire);
     for (auto& e : cache.entries_)
         if (e.version == version && same_name(e.method, path.method) &&
-            same_name(e.service, path.service) && same_name(e.ns, path.ns)) {
-            ec = {};
-            return e.handler.get();
-        }
-    auto h = lookup(path, ec);
+            same_name(e.service, path.service) && same_name(e.ns, path.ns))
+            return {e.handler.get(), {}, &e.series};
+    found_method m;
+    auto h = lookup(path, m.ec);
     if (!h)
-        return nullptr;
+        return m;
     // The version read before the lookup: a change made meanwhile invalidates the entry.
     auto& e = cache.entries_[cache.next_++ % lookup_cache::capacity];
+    e.version = 0; // never a hit if a copy below throws
+    e.series = nullptr;
     e.ns = path.ns;
     e.service = path.service;
     e.method = path.method;
     e.handler = std::move(h);
     e.version = version;
-    return e.handler.get();
+    return {e.handler.get(), {}, &e.series};
 }
 
 std::error_code dispatcher::find(const protocol::method_path& path, raw_handler& out) const
@@ -123,19 +95,28 @@ std::shared_ptr<const raw_handler> dispatcher::lookup(const protocol::method_pat
 void dispatcher::dispatch(const call_context& ctx, const value_view& args, responder r,
                           std::chrono::steady_clock::time_point now, lookup_cache* cache) const
 {
+    if (cache)
+        return dispatch(ctx, args, std::move(r), now, lookup(ctx.path, *cache));
     // The caller has given up already: do not start work nobody waits for, and say the
     // handler never ran (unlike the caller's own `timeout`).
     if (now >= ctx.deadline)
         return r.fail(error::deadline_exceeded);
     std::error_code ec;
-    std::shared_ptr<const raw_handler> held; // without a cache, keeps the handler alive
-    const raw_handler* h = nullptr;
-    if (cache) {
-        h = lookup(ctx.path, *cache, ec);
-    } else {
-        held = lookup(ctx.path, ec);
-        h = held.get();
-    }
+    const auto held = lookup(ctx.path, ec); // keeps the handler alive while it runs
+    run(ctx, args, std::move(r), held.get(), ec);
+}
+
+void dispatcher::dispatch(const call_context& ctx, const value_view& args, responder r,
+                          std::chrono::steady_clock::time_point now, const found_method& m) const
+{
+    if (now >= ctx.deadline) // as above
+        return r.fail(error::deadline_exceeded);
+    run(ctx, args, std::move(r), m.handler, m.ec);
+}
+
+void dispatcher::run(const call_context& ctx, const value_view& args, responder r,
+                     const raw_handler* h, std::error_code ec)
+{
     if (!h) {
         std::string what = std::string(ctx.path.ns) + "." + std::string(ctx.path.service);
         if (ec == error::unknown_method)

@@ -112,14 +112,11 @@ void responder::count(std::error_code ec) noexcept
     auto* s = std::exchange(stats_, nullptr);
     if (!s)
         return;
-    const auto peer = observer_ ? observer_->peer() : std::string_view();
-    const auto timed = start_ != std::chrono::steady_clock::time_point{}
-                           ? std::chrono::steady_clock::now() - start_
-                           : std::chrono::nanoseconds(0);
-    if (timed.count())
-        s->timed(timed);
-    s->completed(ec, peer);
-    s->ended(began_, timed, trace_, peer, ec);
+    // The caller's name only where it is kept: a failure, or a slow call.
+    const auto peer = [this] { return observer_ ? observer_->peer() : std::string_view(); };
+    const auto timed = metrics::finish_call(*s, start_, ec, ec ? peer() : std::string_view());
+    if (const auto took = s->slow(began_, timed); took.count() != 0) [[unlikely]]
+        s->report_slow(took, trace_, peer(), ec);
 }
 
 void responder::abandon(std::error_code ec) noexcept

@@ -43,8 +43,8 @@ public:
         if (req.timeout_ms)
             call_.deadline = call_.start + std::chrono::milliseconds(req.timeout_ms);
         responder_ = session_->make_responder(req.id, shared_from_this());
-        stats_ = session_->meter(req, responder_, metered_at_, detail::deadline_clock::now(),
-                                 req.trace);
+        stats_ = session_->meter(req, session_->lookup(req.path), responder_, metered_at_,
+                                 detail::deadline_clock::now(), req.trace);
         if (auto ec = session_->admit(req))
             return finish(ec);
         step(0);

@@ -3,6 +3,7 @@
 #include "../protocol/scratch_zone.hpp"
 
 #include <mailroom/detail/deadline_clock.hpp>
+#include <mailroom/detail/same_name.hpp>
 #include <mailroom/detail/to_std_error.hpp>
 #include <mailroom/error.hpp>
 
@@ -215,7 +216,13 @@ responder session::make_responder(std::uint64_t id, std::shared_ptr<response_obs
                      protocol_.get());
 }
 
-metrics::call_stats* session::meter(const protocol::request_view& req, responder& r,
+dispatcher::found_method session::lookup(const protocol::method_path& path)
+{
+    return state_->disp.lookup(path, lookups_);
+}
+
+metrics::call_stats* session::meter(const protocol::request_view& req,
+                                    const dispatcher::found_method& m, responder& r,
                                     std::chrono::steady_clock::time_point& start,
                                     std::chrono::steady_clock::time_point began,
                                     const trace_context& trace)
@@ -223,11 +230,14 @@ metrics::call_stats* session::meter(const protocol::request_view& req, responder
     auto* reg = state_->options.metrics.get();
     if (!reg)
         return nullptr;
-    auto* stats = reg->find_server_method_cached(req.path);
-    if (!stats) {
-        // A method never counted: a series of its own only if the dispatcher knows it.
-        std::error_code ec;
-        stats = reg->server_method(req.path, state_->disp.lookup(req.path, ec) != nullptr);
+    // The series kept beside the method's cache entry: the names compared once, there.
+    // Another server type calling the same method gets a series of its own.
+    auto* stats = m.series ? *m.series : nullptr;
+    if (!stats || !detail::same_name(stats->server_type(), req.path.server_type)) [[unlikely]] {
+        // Only methods the dispatcher knows get a series of their own.
+        stats = reg->server_method(req.path, m.handler != nullptr);
+        if (m.series)
+            *m.series = stats;
     }
     stats->started();
     // The precise clock, not the coarse one deadlines use (latencies are often below its
@@ -249,14 +259,15 @@ void session::handle_call(std::span<const char> body, const protocol::request_vi
     responder r = make_responder(req.id, shared_from_this());
     const auto now = deadline_clock::now();
     const auto ctx = make_context(*this, req, now);
+    const auto method = lookup(req.path);
     std::chrono::steady_clock::time_point start;
-    auto* stats = meter(req, r, start, now, ctx.trace);
+    auto* stats = meter(req, method, r, start, now, ctx.trace);
     if (auto ec = admit(req)) {
         if (stats && !req.id)
             metrics::finish_call(*stats, start, ec, peer_id_);
         return r.fail(ec);
     }
-    state_->disp.dispatch(ctx, req.args, std::move(r), now, &lookups_);
+    state_->disp.dispatch(ctx, req.args, std::move(r), now, method);
     if (stats && !req.id) // a notify has no answer: it counts once dispatched
         metrics::finish_call(*stats, start, {}, peer_id_);
 }

@@ -46,11 +46,14 @@ public:
     responder make_responder(std::uint64_t id, std::shared_ptr<response_observer> observer);
     const std::shared_ptr<connection>& conn() const noexcept { return conn_; }
     const std::string& peer_id() const noexcept { return peer_id_; }
-    /** Starts counting a call in the server's metrics (if it keeps them): `r` counts its
-        answer, and keeps it with `trace` if it is slow since `began` (deadline_clock); a
-        notify (no `r` owed) counts as answered at once.
+    /// Looks `path` up in the dispatcher through this connection's cache.
+    dispatcher::found_method lookup(const protocol::method_path& path);
+    /** Starts counting a call to `m` (from @ref lookup) in the server's metrics (if it
+        keeps them): `r` counts its answer, and keeps it with `trace` if it is slow since
+        `began` (deadline_clock); a notify (no `r` owed) counts as answered at once.
     */
-    metrics::call_stats* meter(const protocol::request_view& req, responder& r,
+    metrics::call_stats* meter(const protocol::request_view& req,
+                               const dispatcher::found_method& m, responder& r,
                                std::chrono::steady_clock::time_point& start,
                                std::chrono::steady_clock::time_point began,
                                const trace_context& trace);

@@ -9,15 +9,20 @@
 
 #include <mailroom/detail/to_std_error.hpp>
 #include <mailroom/error.hpp>
+#include <mailroom/metrics/registry.hpp>
+#include <mailroom/protocol/values.hpp>
 #include <mailroom/server/acceptor.hpp>
 
 #include <boost/asio/error.hpp>
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <system_error>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -146,6 +151,72 @@ TEST(SessionLimits, AProtocolWithoutAHandshakeHasNothingToWaitFor)
     const auto limits = limits_for(std::make_shared<mailroom::test::json_protocol>(), {});
     EXPECT_EQ(limits.timeout.count(), 0);
     EXPECT_EQ(limits.max_frame_size, 0u);
+}
+
+} // namespace
+
+namespace {
+
+/// A connection that counts the frames sent on it.
+class counting_connection final : public mailroom::connection {
+public:
+    void send(mailroom::frame) override { ++sent; }
+    void close() override {}
+    std::string remote_address() const override { return "peer:8"; }
+
+    int sent = 0;
+};
+
+// A served call's series is kept beside the connection's cached lookup of its method: each
+// (server type, method) pair still counts in a series of its own, a method bound again keeps
+// its series, and calls to a method the server does not know count under "_unknown".
+TEST(ServerMetrics, EachMethodAndServerTypeCountsInItsOwnSeriesOnOneConnection)
+{
+    asio::io_context ioc;
+    auto reg = std::make_shared<mailroom::metrics::registry>();
+    mailroom::server_options options{.server_id = "s-1"};
+    options.log.min_level = log_level::off;
+    options.metrics = reg;
+    mailroom::server srv(ioc.get_executor(), std::move(options));
+    srv.get_dispatcher().add("calc", "add", [](int a, int b) { return a + b; });
+    srv.get_dispatcher().add("calc", "neg", [](int a) { return -a; });
+    const auto protocol = std::make_shared<mailroom::test::json_protocol>();
+    auto acc = std::make_shared<manual_acceptor>();
+    ASSERT_FALSE(srv.listen(acc, protocol));
+    const auto conn = std::make_shared<counting_connection>();
+    const auto handler = acc->accept(conn);
+    ASSERT_TRUE(handler);
+
+    std::uint64_t id = 0;
+    const auto call = [&](std::string_view type, std::string_view method, const auto& args) {
+        mailroom::frame f;
+        ASSERT_FALSE(protocol->encode_request(f, ++id, {"user", type, "calc", method},
+                                              mailroom::value_ref(args), 0));
+        handler->on_message(f.body());
+    };
+    for (int i = 0; i < 3; ++i) { // interleaved: each is found again through the cache
+        call("math", "add", std::tuple(1, 2));
+        call("algebra", "add", std::tuple(1, 2)); // the same method, another server type
+        call("math", "neg", std::tuple(1));
+        call("math", "nope", std::tuple(1));
+    }
+    srv.get_dispatcher().add("calc", "add", [](int a, int b) { return a - b; });
+    call("math", "add", std::tuple(1, 2));
+    EXPECT_EQ(conn->sent, 13) << "every call answered";
+
+    const auto calls = [&](std::string_view type, std::string_view method) -> std::uint64_t {
+        const auto* s = reg->find_server_method({"user", type, "calc", method});
+        return s ? s->calls() : 0;
+    };
+    EXPECT_EQ(calls("math", "add"), 4u);
+    EXPECT_EQ(calls("algebra", "add"), 3u);
+    EXPECT_EQ(calls("math", "neg"), 3u);
+    EXPECT_EQ(reg->find_server_method({"user", "math", "calc", "nope"}), nullptr);
+    const auto* unknown = reg->server_method({"user", "math", "calc", "nope"}, false);
+    EXPECT_EQ(unknown->method(), "_unknown");
+    EXPECT_EQ(unknown->calls(), 3u);
+    EXPECT_EQ(unknown->errors_in(static_cast<std::size_t>(error::unknown_method)), 3u);
+    handler->on_close({});
 }
 
 } // namespace

@@ -198,7 +198,6 @@ private:
             return;
         c.metrics = metrics_;
         c.meter.method = metrics_->client_method_cached(path);
-        c.meter.sample_every = metrics_->sample_every();
         if (!c.target.empty())
             c.meter.peer = metrics_->peer_cached(c.target, path.server_type);
     }

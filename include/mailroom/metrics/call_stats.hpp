@@ -97,17 +97,28 @@ public:
     void timed(std::chrono::nanoseconds elapsed) noexcept { latency_.record(elapsed); }
 
     /** A served call that arrived at `began` (detail::deadline_clock; zero: not watched)
-        was answered now. `timed` is its precise duration if it was one of the timed sample,
-        else zero (the coarse clock then tells). One taking at least
-        registry_options::slow_call goes to the registry's slow-call ring.
+        was answered now: how long it took if that is at least registry_options::slow_call,
+        else zero. `timed` is its precise duration if it was one of the timed sample, else
+        zero (the coarse clock then tells).
     */
+    std::chrono::nanoseconds slow(std::chrono::steady_clock::time_point began,
+                                  std::chrono::nanoseconds timed) const noexcept
+    {
+        if (slow_.count() == 0 || began == std::chrono::steady_clock::time_point{})
+            return {};
+        const auto took = timed.count() ? timed : mailroom::detail::deadline_clock::now() - began;
+        return took >= slow_ ? took : std::chrono::nanoseconds(0);
+    }
+
+    /// Offers a slow call (see @ref slow) to the registry's slow-call ring.
+    void report_slow(std::chrono::nanoseconds took, const trace_context& trace,
+                     std::string_view peer, std::error_code ec) noexcept;
+
+    /// @ref slow, then @ref report_slow if it is.
     void ended(std::chrono::steady_clock::time_point began, std::chrono::nanoseconds timed,
                const trace_context& trace, std::string_view peer, std::error_code ec) noexcept
     {
-        if (slow_.count() == 0 || began == std::chrono::steady_clock::time_point{})
-            return;
-        const auto took = timed.count() ? timed : mailroom::detail::deadline_clock::now() - began;
-        if (took >= slow_) [[unlikely]]
+        if (const auto took = slow(began, timed); took.count() != 0) [[unlikely]]
             report_slow(took, trace, peer, ec);
     }
 
@@ -170,8 +181,6 @@ private:
     }
 
     void count_error(std::error_code ec, std::string_view peer) noexcept;
-    void report_slow(std::chrono::nanoseconds took, const trace_context& trace,
-                     std::string_view peer, std::error_code ec) noexcept;
 
     registry* owner_;
     side side_;
@@ -194,13 +203,20 @@ inline bool sample_latency(std::uint32_t every) noexcept
     return (++tick & (every - 1)) == 0;
 }
 
-/// Counts the end of a call started at `start` (zero: not timed) in `s`.
-inline void finish_call(call_stats& s, std::chrono::steady_clock::time_point start,
-                        std::error_code ec, std::string_view peer) noexcept
+/** Counts the end of a call started at `start` (zero: not timed) in `s`: how long it took
+    if it was timed, else zero.
+*/
+inline std::chrono::nanoseconds finish_call(call_stats& s,
+                                            std::chrono::steady_clock::time_point start,
+                                            std::error_code ec, std::string_view peer) noexcept
 {
-    if (start != std::chrono::steady_clock::time_point{})
-        s.timed(std::chrono::steady_clock::now() - start);
+    std::chrono::nanoseconds elapsed{0};
+    if (start != std::chrono::steady_clock::time_point{}) {
+        elapsed = std::chrono::steady_clock::now() - start;
+        s.timed(elapsed);
+    }
     s.completed(ec, peer);
+    return elapsed;
 }
 
 /** One call being measured: the series it counts in (its method's, and the server's it was
@@ -209,33 +225,32 @@ inline void finish_call(call_stats& s, std::chrono::steady_clock::time_point sta
 struct call_meter {
     call_stats* method = nullptr;
     call_stats* peer = nullptr;
-    std::uint32_t sample_every = 1;
     std::chrono::steady_clock::time_point start{}; // zero: not timed
 
     explicit operator bool() const noexcept { return method != nullptr; }
 
-    /// Counts the start of the call (in flight from now); a sampled call is timed.
-    void begin() noexcept
+    /// Counts the start of the call (in flight from now); one call in `sample_every` (see
+    /// @ref sample_latency) is timed.
+    void begin(std::uint32_t sample_every) noexcept
     {
         method->started();
         if (sample_latency(sample_every))
             start = std::chrono::steady_clock::now();
     }
 
-    /// Counts the end of the call, once.
-    void finish(std::error_code ec, std::string_view peer_name = {}) noexcept
+    /// Counts the end of the call, once; a failure names the server called, if known.
+    void finish(std::error_code ec) noexcept
     {
         if (!method)
             return;
-        if (start != std::chrono::steady_clock::time_point{}) {
-            const auto elapsed = std::chrono::steady_clock::now() - start;
-            method->timed(elapsed);
-            if (peer)
+        const auto peer_name =
+            ec && peer ? std::string_view(peer->server_id()) : std::string_view();
+        const auto elapsed = finish_call(*method, start, ec, peer_name);
+        if (peer) {
+            if (elapsed.count())
                 peer->timed(elapsed);
-        }
-        method->completed(ec, peer_name);
-        if (peer)
             peer->completed(ec, peer_name);
+        }
         method = nullptr;
     }
 };

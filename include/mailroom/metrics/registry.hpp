@@ -1,12 +1,12 @@
 #pragma once
 
+#include <mailroom/detail/same_name.hpp>
 #include <mailroom/metrics/call_stats.hpp>
 #include <mailroom/metrics/snapshot.hpp>
 #include <mailroom/protocol/message.hpp>
 
 #include <atomic>
 #include <chrono>
-#include <cstring>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -20,35 +20,12 @@ namespace mailroom::metrics {
 
 namespace detail {
 
-template <class Word>
-Word load_word(const char* at) noexcept
+/// Whether `s` is the series of `p`'s method (names compared, most distinctive first).
+inline bool same_path(const call_stats& s, const protocol::method_path& p) noexcept
 {
-    Word w;
-    std::memcpy(&w, at, sizeof w); // a fixed size: one load, never a call
-    return w;
-}
-
-/// Equality of two names, inline for the short ones a call path holds.
-inline bool same_name(std::string_view a, std::string_view b) noexcept
-{
-    const std::size_t n = a.size();
-    if (n != b.size())
-        return false;
-    const char* p = a.data();
-    const char* q = b.data();
-    if (n >= 8 && n <= 16)
-        return load_word<std::uint64_t>(p) == load_word<std::uint64_t>(q) &&
-               load_word<std::uint64_t>(p + n - 8) == load_word<std::uint64_t>(q + n - 8);
-    if (n >= 4 && n < 8)
-        return load_word<std::uint32_t>(p) == load_word<std::uint32_t>(q) &&
-               load_word<std::uint32_t>(p + n - 4) == load_word<std::uint32_t>(q + n - 4);
-    if (n < 4) {
-        for (std::size_t i = 0; i < n; ++i)
-            if (p[i] != q[i])
-                return false;
-        return true;
-    }
-    return std::memcmp(p, q, n) == 0;
+    using mailroom::detail::same_name;
+    return same_name(s.method(), p.method) && same_name(s.service(), p.service) &&
+           same_name(s.server_type(), p.server_type) && same_name(s.ns(), p.ns);
 }
 
 } // namespace detail
@@ -109,7 +86,7 @@ public:
     call_stats* client_method_cached(const protocol::method_path& path)
     {
         thread_local cache_entry last;
-        if (last.owner == id_ && last.stats && same(*last.stats, path))
+        if (last.owner == id_ && last.stats && detail::same_path(*last.stats, path))
             return last.stats;
         last = {id_, client_method(path)};
         return last.stats;
@@ -131,22 +108,11 @@ public:
     call_stats* peer_cached(std::string_view server_id, std::string_view server_type)
     {
         thread_local cache_entry last;
-        if (last.owner == id_ && last.stats && detail::same_name(last.stats->server_id(), server_id))
+        if (last.owner == id_ && last.stats &&
+            mailroom::detail::same_name(last.stats->server_id(), server_id))
             return last.stats;
         last = {id_, peer(server_id, server_type)};
         return last.stats;
-    }
-
-    /// @ref find_server_method through a one-entry cache per thread.
-    call_stats* find_server_method_cached(const protocol::method_path& path) noexcept
-    {
-        thread_local cache_entry last;
-        if (last.owner == id_ && last.stats && same(*last.stats, path))
-            return last.stats;
-        auto* s = find_server_method(path);
-        if (s)
-            last = {id_, s};
-        return s;
     }
 
     /// A filter named `filter` refused a call with `ec`.
@@ -155,7 +121,7 @@ public:
     /// Offers a failed call to the recent-error ring; skipped if another thread is writing it.
     void failed(const call_stats& series, std::error_code ec, std::string_view peer) noexcept;
 
-    /// Offers a slow call served in `series` to the slow-call ring (see call_stats::ended);
+    /// Offers a slow call served in `series` to the slow-call ring (see call_stats::slow);
     /// skipped if another thread is writing it.
     void slow(const call_stats& series, std::chrono::nanoseconds took, const trace_context& trace,
               std::string_view peer, std::error_code ec) noexcept;
@@ -182,14 +148,6 @@ private:
     {
         static std::atomic<std::uint64_t> n{0};
         return n.fetch_add(1, std::memory_order_relaxed) + 1;
-    }
-
-    static bool same(const call_stats& s, const protocol::method_path& p) noexcept
-    {
-        return detail::same_name(s.method(), p.method) &&
-               detail::same_name(s.service(), p.service) &&
-               detail::same_name(s.server_type(), p.server_type) &&
-               detail::same_name(s.ns(), p.ns);
     }
 
     class table;

@@ -23,6 +23,10 @@
 
 namespace mailroom {
 
+namespace metrics {
+class call_stats;
+}
+
 /** A bound remote method: gets the call, its arguments (an array, in the format of the
     protocol that received the call: `args.msgpack()` for the native protocol) and the
     responder. Runs on the I/O thread that received the call; it may answer later from any
@@ -111,16 +115,38 @@ public:
             std::string ns, service, method;
             std::shared_ptr<const raw_handler> handler;
             std::uint64_t version = 0;
+            metrics::call_stats* series = nullptr;
         };
         std::array<entry, capacity> entries_;
         std::size_t next_ = 0;
     };
+
+    /** A method looked up through a @ref lookup_cache. Its pointers are into the cache:
+        valid until the next lookup through it, or until it is moved or destroyed.
+    */
+    struct found_method {
+        /// The handler, or null with `ec` set to `unknown_service` or `unknown_method`.
+        const raw_handler* handler = nullptr;
+        std::error_code ec;
+        /** Beside the cached entry (null for a method not found): the server keeps the
+            method's metrics series there, so that a call finds it without comparing names
+            again. Null again whenever the entry is replaced.
+        */
+        metrics::call_stats** series = nullptr;
+    };
+
+    /// Looks `path` up through `cache`: a hit needs no lock.
+    found_method lookup(const protocol::method_path& path, lookup_cache& cache) const;
 
     /// Same, with the current time already read by the caller, and (optionally) a cache of
     /// this caller's recent lookups.
     void dispatch(const call_context& ctx, const value_view& args, responder r,
                   std::chrono::steady_clock::time_point now,
                   lookup_cache* cache = nullptr) const;
+
+    /// Same, with the method already looked up (`m` from @ref lookup for `ctx.path`).
+    void dispatch(const call_context& ctx, const value_view& args, responder r,
+                  std::chrono::steady_clock::time_point now, const found_method& m) const;
 
     /// Looks a method up: `unknown_service`, `unknown_method`, or success with `out` set.
     std::error_code find(const protocol::method_path& path, raw_handler& out) const;
@@ -142,9 +168,9 @@ private:
 
     static std::string service_key(std::string_view ns, std::string_view service);
 
-    /// The handler for `path` through `cache`: a hit needs no lock.
-    const raw_handler* lookup(const protocol::method_path& path, lookup_cache& cache,
-                              std::error_code& ec) const;
+    /// Runs `h`, or answers `ec` (the lookup's error) through `r`.
+    static void run(const call_context& ctx, const value_view& args, responder r,
+                    const raw_handler* h, std::error_code ec);
 
     mutable std::shared_mutex mu_;
     std::atomic<std::uint64_t> version_{1}; // bumped by every change

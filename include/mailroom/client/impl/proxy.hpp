@@ -24,11 +24,6 @@ inline trace_context outgoing_trace(const trace_context& parent) noexcept
     return current_trace().child(); // an empty current context yields a new root
 }
 
-/** Starts a call made by the proxy, once the completion handler is known. It holds nothing of
-    the caller's: the call it gets is owned (this may run after the caller's frame is gone).
-    The call is taken by reference, where the token keeps it: the fast path moves no more
-    than the frame, once, into the station.
-*/
 /** A completion that counts the call's end in its metrics first: the remote's error, if it
     answered one, is the call's outcome.
 */
@@ -39,35 +34,48 @@ struct metered_completion {
 
     void operator()(std::error_code ec, const protocol::response_view* rv)
     {
-        meter.finish(!ec && rv && rv->code ? std::error_code(rv->code, error_category()) : ec,
-                     meter.peer ? std::string_view(meter.peer->server_id()) : std::string_view());
+        meter.finish(!ec && rv && rv->code ? std::error_code(rv->code, error_category()) : ec);
         done(ec, rv);
     }
 
     void operator()(std::error_code ec)
     {
-        meter.finish(ec, meter.peer ? std::string_view(meter.peer->server_id())
-                                    : std::string_view());
+        meter.finish(ec);
         done(ec);
     }
 };
 
+/** Starts `c` with `Initiation::start`, its completion a `Completion(handler, executor)`,
+    wrapped to count the call's end first if the call is counted (which starts now).
+*/
+template <class Initiation, class Completion, class Handler>
+void start_counted(call&& c, Handler&& handler)
+{
+    if (c.meter) {
+        c.meter.begin(c.metrics->sample_every());
+        const auto meter = c.meter;
+        return Initiation::start(std::move(c), [&](const asio::any_io_executor& ex) {
+            return metered_completion<Completion>{
+                Completion(std::forward<Handler>(handler), ex), meter};
+        });
+    }
+    Initiation::start(std::move(c), [&](const asio::any_io_executor& ex) {
+        return Completion(std::forward<Handler>(handler), ex);
+    });
+}
+
+/** Starts a call made by the proxy, once the completion handler is known. It holds nothing of
+    the caller's: the call it gets is owned (this may run after the caller's frame is gone).
+    The call is taken by reference, where the token keeps it: the fast path moves no more
+    than the frame, once, into the station.
+*/
 template <class R>
 struct call_initiation {
     template <class Handler>
     void operator()(Handler handler, call&& c) const
     {
-        using completion = typed_completion<R, Handler, asio::any_io_executor>;
-        if (c.meter) {
-            c.meter.begin();
-            const auto meter = c.meter;
-            return start(std::move(c), [&](const asio::any_io_executor& ex) {
-                return metered_completion<completion>{completion(std::move(handler), ex), meter};
-            });
-        }
-        start(std::move(c), [&](const asio::any_io_executor& ex) {
-            return completion(std::move(handler), ex);
-        });
+        start_counted<call_initiation, typed_completion<R, Handler, asio::any_io_executor>>(
+            std::move(c), std::move(handler));
     }
 
     /// Starts `c` with the completion `make(executor)` returns.
@@ -109,17 +117,8 @@ struct notify_initiation {
     template <class Handler>
     void operator()(Handler handler, call&& c) const
     {
-        using completion = status_completion<Handler, asio::any_io_executor>;
-        if (c.meter) {
-            c.meter.begin();
-            const auto meter = c.meter;
-            return start(std::move(c), [&](const asio::any_io_executor& ex) {
-                return metered_completion<completion>{completion(std::move(handler), ex), meter};
-            });
-        }
-        start(std::move(c), [&](const asio::any_io_executor& ex) {
-            return completion(std::move(handler), ex);
-        });
+        start_counted<notify_initiation, status_completion<Handler, asio::any_io_executor>>(
+            std::move(c), std::move(handler));
     }
 
     template <class Make>
