@@ -4,18 +4,12 @@
 #include <algorithm>
 #include <bit>
 #include <chrono>
-#include <cstring>
 
 namespace mailroom::metrics {
 namespace {
 
-template <class Word>
-Word load(const char* at) noexcept
-{
-    Word w;
-    std::memcpy(&w, at, sizeof w); // fixed size: one load, never a call
-    return w;
-}
+using mailroom::detail::load_word;
+using mailroom::detail::same_name;
 
 /** Mixes `s` into `h` from its size and its first and last bytes: a few loads per name, no
     loop and no call (lookups run on every call; a collision only costs a comparison).
@@ -26,11 +20,11 @@ inline std::uint64_t fnv(std::uint64_t h, std::string_view s) noexcept
     const char* p = s.data();
     std::uint64_t head = 0, tail = 0;
     if (n >= 8) {
-        head = load<std::uint64_t>(p);
-        tail = load<std::uint64_t>(p + n - 8);
+        head = load_word<std::uint64_t>(p);
+        tail = load_word<std::uint64_t>(p + n - 8);
     } else if (n >= 4) {
-        head = load<std::uint32_t>(p);
-        tail = load<std::uint32_t>(p + n - 4);
+        head = load_word<std::uint32_t>(p);
+        tail = load_word<std::uint32_t>(p + n - 4);
     } else if (n > 0) {
         head = static_cast<unsigned char>(p[0]) | static_cast<unsigned char>(p[n / 2]) << 8 |
                static_cast<unsigned char>(p[n - 1]) << 16;
@@ -40,7 +34,6 @@ inline std::uint64_t fnv(std::uint64_t h, std::string_view s) noexcept
     return h ^ (h >> 29);
 }
 
-using mailroom::detail::same_name;
 using detail::same_path;
 
 constexpr std::uint64_t fnv_basis = 0xcbf29ce484222325ull;

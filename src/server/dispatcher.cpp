@@ -97,34 +97,27 @@ void dispatcher::dispatch(const call_context& ctx, const value_view& args, respo
 {
     if (cache)
         return dispatch(ctx, args, std::move(r), now, lookup(ctx.path, *cache));
-    // The caller has given up already: do not start work nobody waits for, and say the
-    // handler never ran (unlike the caller's own `timeout`).
-    if (now >= ctx.deadline)
-        return r.fail(error::deadline_exceeded);
-    std::error_code ec;
-    const auto held = lookup(ctx.path, ec); // keeps the handler alive while it runs
-    run(ctx, args, std::move(r), held.get(), ec);
+    found_method m;
+    const auto held = lookup(ctx.path, m.ec); // keeps the handler alive while it runs
+    m.handler = held.get();
+    dispatch(ctx, args, std::move(r), now, m);
 }
 
 void dispatcher::dispatch(const call_context& ctx, const value_view& args, responder r,
                           std::chrono::steady_clock::time_point now, const found_method& m) const
 {
-    if (now >= ctx.deadline) // as above
+    // The caller has given up already: do not start work nobody waits for, and say the
+    // handler never ran (unlike the caller's own `timeout`).
+    if (now >= ctx.deadline)
         return r.fail(error::deadline_exceeded);
-    run(ctx, args, std::move(r), m.handler, m.ec);
-}
-
-void dispatcher::run(const call_context& ctx, const value_view& args, responder r,
-                     const raw_handler* h, std::error_code ec)
-{
-    if (!h) {
+    if (!m.handler) {
         std::string what = std::string(ctx.path.ns) + "." + std::string(ctx.path.service);
-        if (ec == error::unknown_method)
+        if (m.ec == error::unknown_method)
             what += "." + std::string(ctx.path.method);
-        return r.fail(ec, ec.message() + ": " + what);
+        return r.fail(m.ec, m.ec.message() + ": " + what);
     }
     try {
-        (*h)(ctx, args, std::move(r));
+        (*m.handler)(ctx, args, std::move(r));
     } catch (...) {
         // A raw handler threw: its responder, destroyed while unwinding, has answered
         // remote_error already. Nothing may escape into the I/O loop.

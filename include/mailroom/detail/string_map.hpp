@@ -1,7 +1,8 @@
 #pragma once
 
+#include <mailroom/detail/same_name.hpp>
+
 #include <cstdint>
-#include <cstring>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -30,15 +31,15 @@ struct string_hash {
         std::size_t n = s.size();
         std::uint64_t h = seed ^ (n * 0x9E3779B97F4A7C15ull);
         while (n > 8) {
-            h = mix(h ^ load64(p), 0xA0761D6478BD642Full);
+            h = mix(h ^ load_word<std::uint64_t>(p), 0xA0761D6478BD642Full);
             p += 8;
             n -= 8;
         }
         // 0 to 8 bytes left: two overlapping loads cover them without a loop.
         std::uint64_t a = 0, b = 0;
         if (n >= 4) {
-            a = load32(p);
-            b = load32(p + n - 4);
+            a = load_word<std::uint32_t>(p);
+            b = load_word<std::uint32_t>(p + n - 4);
         } else if (n > 0) {
             a = static_cast<unsigned char>(p[0]);
             b = (std::uint64_t{static_cast<unsigned char>(p[n / 2])} << 8) |
@@ -48,18 +49,6 @@ struct string_hash {
     }
 
 private:
-    static std::uint64_t load64(const char* p) noexcept
-    {
-        std::uint64_t v;
-        std::memcpy(&v, p, 8);
-        return v;
-    }
-    static std::uint64_t load32(const char* p) noexcept
-    {
-        std::uint32_t v;
-        std::memcpy(&v, p, 4);
-        return v;
-    }
     static std::uint64_t mix(std::uint64_t a, std::uint64_t b) noexcept
     {
 #ifdef __SIZEOF_INT128__

@@ -168,10 +168,6 @@ private:
 
     static std::string service_key(std::string_view ns, std::string_view service);
 
-    /// Runs `h`, or answers `ec` (the lookup's error) through `r`.
-    static void run(const call_context& ctx, const value_view& args, responder r,
-                    const raw_handler* h, std::error_code ec);
-
     mutable std::shared_mutex mu_;
     std::atomic<std::uint64_t> version_{1}; // bumped by every change
     // ns + '\0' + service -> method -> handler
