@@ -379,8 +379,7 @@ void mailbox_fsm::on_message(fsm_actions& out, time_point now, std::uint64_t gen
     if (state_ != state::open && state_ != state::draining)
         return;
     if (!dec && msg.kind == protocol::message_kind::response) {
-        if (auto h = pending_.take(msg.response.id)) {
-            out.responded = std::move(*h);
+        if (pending_.take(msg.response.id, out.responded)) {
             finish_if_drained(out);
         } else {
             // A late reply to a call that already completed (timeout, cancel): dropped by

@@ -161,6 +161,20 @@ public:
         return remove_slot(slot);
     }
 
+    /** The same, moving the handler straight into `out` (one move on the path of every
+        response): false, and `out` untouched, if `id` is not pending.
+    */
+    bool take(std::uint64_t id, Handler& out)
+    {
+        const std::uint32_t slot = index_.find(id);
+        if (slot == id_index::npos)
+            return false;
+        index_.erase(id);
+        out = std::move(*slots_[slot].handler);
+        unlink(slot);
+        return true;
+    }
+
     bool contains(std::uint64_t id) const { return index_.find(id) != id_index::npos; }
 
     /// Moves the handlers of every call whose deadline is at or before `now` into `out`,
@@ -282,6 +296,14 @@ private:
 
     std::optional<Handler> remove_slot(std::uint32_t slot)
     {
+        std::optional<Handler> h = std::move(slots_[slot].handler);
+        unlink(slot);
+        return h;
+    }
+
+    /// Frees `slot` (its handler taken or not): out of the ring or the heap, emptied.
+    void unlink(std::uint32_t slot)
+    {
         entry& e = slots_[slot];
         if (e.heap_pos == in_ring) {
             // Its ring node goes stale; the ring drops it when it reaches the front.
@@ -299,10 +321,8 @@ private:
                     place_down(pos, last);
             }
         }
-        std::optional<Handler> h = std::move(e.handler);
         e.handler.reset();
         free_.push_back(slot);
-        return h;
     }
 
     void put(std::size_t pos, const node& n)

@@ -118,7 +118,7 @@ void server_slot::post_error(Handler&& h, std::error_code ec)
 }
 
 void server_slot::call(std::uint64_t id, frame&& f, clock::time_point now,
-                       clock::time_point deadline, call_handler handler, cancellation* cancel)
+                       clock::time_point deadline, call_handler&& handler, cancellation* cancel)
 {
     std::unique_lock lock(mu_);
     if (cancel && !fsm_.closed() && !cancellation_access::attach(*cancel, weak_from_this(), id)) {

@@ -58,7 +58,7 @@ public:
 
     /// A call `id` that waits until `deadline`; `now` is when it was made (same clock).
     void call(std::uint64_t id, frame&& f, clock::time_point now, clock::time_point deadline,
-              call_handler handler, cancellation* cancel);
+              call_handler&& handler, cancellation* cancel);
     void notify(frame&& f, status_handler handler);
     void cancel_call(std::uint64_t id) override;
 

@@ -222,6 +222,28 @@ TEST(PendingCalls, KeepsNoCopyOfAHandlerThatLeft)
     EXPECT_EQ(payload.use_count(), 1);
 }
 
+TEST(PendingCalls, TakesAHandlerStraightIntoItsDestination)
+{
+    mailroom::detail::pending_calls<std::shared_ptr<int>> t;
+    auto payload = std::make_shared<int>(1);
+    ASSERT_TRUE(t.insert(1, at(10), payload));
+    ASSERT_TRUE(t.insert(2, at(5), payload)); // an earlier deadline: in the heap, not the ring
+    std::shared_ptr<int> out;
+    EXPECT_TRUE(t.take(2, out));
+    EXPECT_EQ(out, payload);
+    EXPECT_EQ(payload.use_count(), 3) << "moved, not copied";
+    auto kept = std::make_shared<int>(2);
+    out = kept;
+    EXPECT_FALSE(t.take(2, out)) << "taken once";
+    EXPECT_FALSE(t.take(9, out));
+    EXPECT_EQ(out, kept) << "left untouched";
+    EXPECT_TRUE(t.take(1, out));
+    EXPECT_EQ(out, payload);
+    EXPECT_FALSE(t.next_deadline()) << "empty: the ring and the heap forgot both";
+    ASSERT_TRUE(t.insert(3, at(1), payload)); // a freed slot is reused
+    EXPECT_EQ(t.next_deadline(), at(1));
+}
+
 TEST(PendingCalls, MatchesAModelUnderRandomOperations)
 {
     table t;
