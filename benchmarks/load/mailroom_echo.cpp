@@ -1,6 +1,7 @@
 #include "mailroom_echo.hpp"
 
 #include <mailroom/redis.hpp>
+#include <mailroom/remote.hpp>
 #include <mailroom/server.hpp>
 #include <mailroom/tcp.hpp>
 #include <mailroom/ws.hpp>
@@ -193,22 +194,32 @@ private:
     std::uint16_t port_ = 0; // 0 for a Unix socket or Redis
 };
 
+// The echo server's remote as callers declare it (bind_echo serves echo_path()).
+MAILROOM_REMOTE(echo_remote, echoRemote, (echo, std::string(std::string payload)));
+
+struct echo_rpc : rpc_base {
+    using rpc_base::rpc_base;
+    mailroom::server_type<"echo", echo_remote> echo{*this};
+};
+
+/// Calls as an application does: through a typed stub (one per proxy).
 class mailroom_caller final : public caller {
 public:
     mailroom_caller(boost::asio::io_context& ioc, const load_options& o, std::uint16_t port,
                     echo_load& load)
-        : client_(ioc, o, port, o.connections), load_(load), path_(echo_path()),
-          args_(load.payload())
+        : client_(ioc, o, port, o.connections), load_(load), payload_(load.payload())
     {
+        for (std::size_t k = 0; k < client_.size(); ++k)
+            stubs_.push_back(std::make_unique<echo_rpc>(client_.rpc(k)));
     }
 
     void call(std::uint64_t i, load_clock::time_point t0) override
     {
-        auto& rpc = client_.rpc(client_.size() == 1 ? 0 : i % client_.size());
-        rpc.async_call<std::string>(path_, route_param{}, args_,
-                                    [load = &load_, i, t0](std::error_code ec, std::string s) {
-                                        load->on_reply(i, t0, ec, s);
-                                    });
+        auto& rpc = *stubs_[stubs_.size() == 1 ? 0 : i % stubs_.size()];
+        rpc.echo.echoRemote.echo(route_param{}, payload_,
+                                 [load = &load_, i, t0](std::error_code ec, std::string s) {
+                                     load->on_reply(i, t0, ec, s);
+                                 });
     }
 
     void close() override { client_.close(); }
@@ -216,8 +227,8 @@ public:
 private:
     mailroom_client client_;
     echo_load& load_;
-    const protocol::method_path path_;
-    const std::tuple<std::string> args_;
+    const std::string payload_;
+    std::vector<std::unique_ptr<echo_rpc>> stubs_;
 };
 
 } // namespace

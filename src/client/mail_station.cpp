@@ -433,11 +433,13 @@ struct station_access {
     // The handler by reference: the fast path moves it once, into the slot.
     static void send_request_on(mail_station::impl& st, const station_view_ptr& v,
                                 std::string_view server_id, std::uint64_t id, frame&& f,
-                                const call_options& o, call_handler&& h)
+                                const call_options& o, call_handler&& h,
+                                deadline_clock::time_point made_at = {})
     {
         const auto timeout =
             o.timeout.count() > 0 ? o.timeout : st.shared->options.request_timeout;
-        const auto now = deadline_clock::now();
+        const auto now =
+            made_at != deadline_clock::time_point{} ? made_at : deadline_clock::now();
         std::error_code ec;
         std::shared_ptr<server_slot> made;
         auto* slot = st.slot_for(*v, server_id, f, made, ec);
@@ -497,9 +499,11 @@ const asio::any_io_executor& executor_ref(const mail_station& s) noexcept
 }
 
 void send_request(mail_station& s, const station_view_ptr& v, std::string_view server_id,
-                  std::uint64_t id, frame&& f, const call_options& o, call_handler h)
+                  std::uint64_t id, frame&& f, const call_options& o, call_handler h,
+                  deadline_clock::time_point made_at)
 {
-    station_access::send_request_on(station_access::of(s), v, server_id, id, std::move(f), o, std::move(h));
+    station_access::send_request_on(station_access::of(s), v, server_id, id, std::move(f), o,
+                                    std::move(h), made_at);
 }
 
 void send_notify(mail_station& s, const station_view_ptr& v, std::string_view server_id,

@@ -180,7 +180,6 @@ registry::registry(registry_options options)
       peers_(std::make_unique<table>(this, side::client, options.max_series)),
       ring_(std::make_unique<ring>(options.recent_errors, options.recent_slow_calls))
 {
-    sample_every_ = std::bit_ceil(std::max<std::uint32_t>(options.latency_sample_every, 1));
     options_.slow_call = std::max(options_.slow_call, std::chrono::milliseconds(0)); // <0: off
     unknown_server_ = server_->find_or_make(
         0, [](const call_stats& s) { return s.method() == "_unknown"; }, [this] {

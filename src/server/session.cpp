@@ -221,31 +221,14 @@ dispatcher::found_method session::lookup(const protocol::method_path& path)
     return state_->disp.lookup(path, lookups_);
 }
 
-metrics::call_stats* session::meter(const protocol::request_view& req,
-                                    const dispatcher::found_method& m, responder& r,
-                                    std::chrono::steady_clock::time_point& start,
-                                    std::chrono::steady_clock::time_point began,
-                                    const trace_context& trace)
+metrics::call_stats* session::series_of(const protocol::request_view& req,
+                                        const dispatcher::found_method& m,
+                                        metrics::registry& reg)
 {
-    auto* reg = state_->options.metrics.get();
-    if (!reg)
-        return nullptr;
-    // The series kept beside the method's cache entry: the names compared once, there.
-    // Another server type calling the same method gets a series of its own.
-    auto* stats = m.series ? *m.series : nullptr;
-    if (!stats || !detail::same_name(stats->server_type(), req.path.server_type)) [[unlikely]] {
-        // Only methods the dispatcher knows get a series of their own.
-        stats = reg->server_method(req.path, m.handler != nullptr);
-        if (m.series)
-            *m.series = stats;
-    }
-    stats->started();
-    // The precise clock, not the coarse one deadlines use (latencies are often below its
-    // tick), for a sample of the calls (see registry_options::latency_sample_every).
-    start = metrics::sample_latency(reg->sample_every()) ? std::chrono::steady_clock::now()
-                                                         : std::chrono::steady_clock::time_point{};
-    if (r.owed())
-        r.meter(stats, start, began, trace);
+    // Only methods the dispatcher knows get a series of their own.
+    auto* stats = reg.server_method(req.path, m.handler != nullptr);
+    if (m.series)
+        *m.series = stats;
     return stats;
 }
 

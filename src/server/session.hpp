@@ -4,6 +4,7 @@
 #include "server_state.hpp"
 
 #include <mailroom/server/acceptor.hpp>
+#include <mailroom/detail/same_name.hpp>
 #include <mailroom/server/responder.hpp>
 
 #include <atomic>
@@ -52,11 +53,28 @@ public:
         keeps them): `r` counts its answer, and keeps it with `trace` if it is slow since
         `began` (deadline_clock); a notify (no `r` owed) counts as answered at once.
     */
-    metrics::call_stats* meter(const protocol::request_view& req,
+    [[gnu::always_inline]] metrics::call_stats* meter(const protocol::request_view& req,
                                const dispatcher::found_method& m, responder& r,
                                std::chrono::steady_clock::time_point& start,
                                std::chrono::steady_clock::time_point began,
-                               const trace_context& trace);
+                               const trace_context& trace)
+    {
+        auto* reg = state_->options.metrics.get();
+        if (!reg)
+            return nullptr;
+        // The series kept beside the method's cache entry: the names compared once, there.
+        // Another server type calling the same method gets a series of its own.
+        auto* stats = m.series ? *m.series : nullptr;
+        if (!stats || !detail::same_name(stats->server_type(), req.path.server_type)) [[unlikely]]
+            stats = series_of(req, m, *reg);
+        // The precise clock, not the coarse one deadlines use (latencies are often below its
+        // tick), for a sample of the calls (see registry_options::timed_calls_per_tick).
+        start = stats->started(began) ? std::chrono::steady_clock::now()
+                                      : std::chrono::steady_clock::time_point{};
+        if (r.owed())
+            r.meter(stats, start, began, trace);
+        return stats;
+    }
     const wire_protocol& protocol() const noexcept { return *protocol_; }
 
 private:
@@ -71,6 +89,9 @@ private:
     /// A request or notify whose arguments exceed max_decode_ratio: refused alone.
     void refuse_oversized(const protocol::request_view& req);
     void handle_call(std::span<const char> body, const protocol::request_view& req);
+    /// The series of a call to `m` in `reg`, found by name and kept in `m`'s cache entry.
+    metrics::call_stats* series_of(const protocol::request_view& req,
+                                   const dispatcher::found_method& m, metrics::registry& reg);
 
     std::shared_ptr<server_state> state_;
     std::shared_ptr<connection> conn_;

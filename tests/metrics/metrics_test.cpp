@@ -113,6 +113,43 @@ TEST(call_stats, CountsEveryCallFromMoreThreadsThanCellsAndFromThreadsThatComeAn
     EXPECT_EQ(s->in_flight(), 2u * per_wave);
 }
 
+TEST(call_stats, TimesTheFirstCallsOfEachTickPerSeriesAndThread)
+{
+    mailroom::metrics::registry reg({.timed_calls_per_tick = 2});
+    auto* s = reg.client_method({"user", "chat", "chatRemote", "add"});
+    auto* other = reg.client_method({"user", "chat", "chatRemote", "get"});
+    const std::chrono::steady_clock::time_point t0(10ms), t1(14ms);
+    EXPECT_TRUE(s->started(t0));
+    EXPECT_TRUE(s->started(t0));
+    EXPECT_FALSE(s->started(t0)) << "two per tick";
+    EXPECT_FALSE(s->started(t0));
+    EXPECT_TRUE(other->started(t0)) << "each series has its own sample";
+    std::thread([s, t0] { EXPECT_TRUE(s->started(t0)) << "and each thread"; }).join();
+    EXPECT_TRUE(s->started(t1)) << "the next tick starts again";
+    EXPECT_TRUE(s->started(t1));
+    EXPECT_FALSE(s->started(t1));
+    EXPECT_EQ(s->in_flight(), 8u) << "every call counted, timed or not";
+
+    mailroom::metrics::registry none({.timed_calls_per_tick = 0});
+    EXPECT_FALSE(none.client_method({"user", "chat", "chatRemote", "add"})->started(t0));
+}
+
+TEST(registry, KeepsAMethodsSeriesInItsSlotForTheRegistryThatFoundIt)
+{
+    mailroom::metrics::registry reg, other;
+    const mailroom::protocol::method_path add{"user", "chat", "chatRemote", "add"};
+    mailroom::metrics::series_slot slot;
+    auto* s = reg.client_method(add, slot);
+    EXPECT_EQ(s, reg.client_method(add));
+    EXPECT_EQ(s, reg.client_method(add, slot));
+    // Another registry finds its own series through the same slot, and leaves the slot be.
+    EXPECT_EQ(other.client_method(add, slot), other.client_method(add));
+    EXPECT_EQ(reg.client_method(add, slot), s);
+    const mailroom::metrics::series_slot copy = slot; // a copy starts empty
+    auto copied = copy;
+    EXPECT_EQ(other.client_method(add, copied), other.client_method(add));
+}
+
 TEST(registry, CountsCallsErrorsAndInFlightPerMethod)
 {
     mailroom::metrics::registry reg;

@@ -32,6 +32,10 @@ struct cancellation_access;
 
 class failure_policy;
 
+namespace metrics {
+class series_slot;
+}
+
 /** Cancels the calls it is attached to (through @ref call_options::cancel): each one still
     pending completes once, with `error::cancelled` (which compares equal to
     `std::errc::operation_canceled`, what Asio's `operation_aborted` compares equal to). A call
@@ -83,6 +87,12 @@ struct call_options {
         the proxy's copy holds the call's own context (docs/operations.md, "Tracing").
     */
     trace_context trace{};
+    /** Where the caller keeps the metrics series of this call's method, for the next call
+        of the same method to skip finding it by name (see metrics::series_slot). A typed
+        stub sets it (one slot per stub method); null: the proxy finds the series per call.
+        Read when the call is made; it must only ever be used for one method path.
+    */
+    metrics::series_slot* series = nullptr;
 };
 
 } // namespace mailroom

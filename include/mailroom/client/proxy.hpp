@@ -197,7 +197,8 @@ private:
         if (!metrics_)
             return;
         c.metrics = metrics_;
-        c.meter.method = metrics_->client_method_cached(path);
+        c.meter.method = c.options.series ? metrics_->client_method(path, *c.options.series)
+                                          : metrics_->client_method_cached(path);
         if (!c.target.empty())
             c.meter.peer = metrics_->peer_cached(c.target, path.server_type);
     }

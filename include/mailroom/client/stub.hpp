@@ -243,11 +243,13 @@ private:
     {
         call_options o = ctx_->options;
         o.diag = diag;
+        o.series = &series_;
         return o;
     }
 
     std::shared_ptr<const stub_context> ctx_;
     std::string_view method_;
+    mutable metrics::series_slot series_; // this method's series, found once
 };
 
 } // namespace detail

@@ -21,7 +21,6 @@ struct deadline_clock {
     static time_point now() noexcept
     {
 #if defined(__linux__) && defined(CLOCK_MONOTONIC_COARSE)
-        static const std::chrono::nanoseconds tick = resolution();
         timespec ts;
         if (tick.count() > 0 && ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) == 0)
             return time_point(std::chrono::duration_cast<time_point::duration>(
@@ -41,6 +40,10 @@ private:
             return std::chrono::nanoseconds(0);
         return std::chrono::nanoseconds(res.tv_nsec);
     }
+
+    // Set when the program starts, not on first use: a read tests no guard. A read made by
+    // another static initialiser before this one ran sees zero, and uses steady_clock.
+    static inline const std::chrono::nanoseconds tick = resolution();
 #endif
 };
 

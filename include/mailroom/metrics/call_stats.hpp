@@ -80,8 +80,31 @@ public:
     call_stats(registry* owner, side s, std::string ns, std::string server_type,
                std::string service, std::string method, std::string server_id = {});
 
-    /// A call started.
+    /// A call started (not timed).
     void started() noexcept { add(&cell::started); }
+
+    /** A call started at `now` (detail::deadline_clock): counts it, and says whether to
+        time it. The first registry_options::timed_calls_per_tick calls of this series that
+        start on this thread in each tick of that clock are timed.
+    */
+    bool started(std::chrono::steady_clock::time_point now) noexcept
+    {
+        const auto i = detail::this_thread_counter_cell();
+        cell& c = cells_[i];
+        bump(c.started, i);
+        // Plain loads and stores even in the shared cell: a race there times a call more or
+        // one less, and counts nothing wrong.
+        const auto tick = now.time_since_epoch().count();
+        std::uint32_t n = 0;
+        if (c.tick.load(std::memory_order_relaxed) == tick)
+            n = c.timed.load(std::memory_order_relaxed);
+        else
+            c.tick.store(tick, std::memory_order_relaxed);
+        if (n >= timed_per_tick_)
+            return false;
+        c.timed.store(n + 1, std::memory_order_relaxed);
+        return true;
+    }
 
     /** A call ended with `ec` (the remote's own error included). `peer` names the other end
         for the recent-error ring (may be empty).
@@ -159,13 +182,22 @@ private:
     struct alignas(64) cell {
         std::atomic<std::uint64_t> started{0};
         std::atomic<std::uint64_t> calls{0};
+        // The sample (see started(now)): the tick of the last call started, and the calls
+        // timed in it.
+        std::atomic<std::chrono::steady_clock::rep> tick{0};
+        std::atomic<std::uint32_t> timed{0};
     };
     using counter = std::atomic<std::uint64_t> cell::*;
 
     void add(counter which) noexcept
     {
         const auto i = detail::this_thread_counter_cell();
-        auto& c = cells_[i].*which;
+        bump(cells_[i].*which, i);
+    }
+
+    /// Adds one to `c`, a counter of cell `i`.
+    static void bump(std::atomic<std::uint64_t>& c, std::size_t i) noexcept
+    {
         if (i < detail::counter_cells) // this thread's own: no other writer
             c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
         else
@@ -186,22 +218,12 @@ private:
     side side_;
     std::string ns_, server_type_, service_, method_, server_id_;
     std::chrono::nanoseconds slow_{0}; // the owner's slow_call; 0: not watched
+    std::uint32_t timed_per_tick_;     // the owner's timed_calls_per_tick
     // In flight = started - calls: one increment per call at each end, no decrement.
     std::array<cell, detail::counter_cells + 1> cells_{};
     std::array<std::atomic<std::uint64_t>, error_slots> errors_{};
     histogram latency_;
 };
-
-/** Whether to time this call: true for one call in `every` (a power of two) on each
-    thread. Reading the clock twice costs more than the rest of a call's metrics together
-    (about 50 ns each on a busy virtual machine): the histograms time a sample, the counters
-    count every call.
-*/
-inline bool sample_latency(std::uint32_t every) noexcept
-{
-    thread_local std::uint32_t tick = 0;
-    return (++tick & (every - 1)) == 0;
-}
 
 /** Counts the end of a call started at `start` (zero: not timed) in `s`: how long it took
     if it was timed, else zero.
@@ -229,12 +251,11 @@ struct call_meter {
 
     explicit operator bool() const noexcept { return method != nullptr; }
 
-    /// Counts the start of the call (in flight from now); one call in `sample_every` (see
-    /// @ref sample_latency) is timed.
-    void begin(std::uint32_t sample_every) noexcept
+    /// Counts the start of the call at `now` (detail::deadline_clock; in flight from now),
+    /// timed if its series' sample takes it (see call_stats::started).
+    void begin(std::chrono::steady_clock::time_point now) noexcept
     {
-        method->started();
-        if (sample_latency(sample_every))
+        if (method->started(now))
             start = std::chrono::steady_clock::now();
     }
 

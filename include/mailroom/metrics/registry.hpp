@@ -30,6 +30,28 @@ inline bool same_path(const call_stats& s, const protocol::method_path& p) noexc
 
 } // namespace detail
 
+/** Where a caller keeps the client series of the one method it calls (a typed stub keeps
+    one per method, through call_options::series): the first registry to count a call through
+    it finds the series once, by name; its later calls read it back instead of comparing
+    names. Calls counted by another registry find their series as if there were no slot.
+    A copy starts empty.
+
+    @par Thread safety
+    May be used by calls on any thread, concurrently.
+*/
+class series_slot {
+public:
+    series_slot() noexcept = default;
+    series_slot(const series_slot&) noexcept {}
+    series_slot& operator=(const series_slot&) noexcept { return *this; }
+
+private:
+    friend class registry;
+    // The owner's id is set first, once; a reader that sees the series sees the id.
+    std::atomic<std::uint64_t> owner_{0};
+    std::atomic<call_stats*> stats_{nullptr};
+};
+
 /// Options of a @ref registry.
 struct registry_options {
     /// Series kept per table (client methods, server methods, servers called); calls of any
@@ -37,11 +59,17 @@ struct registry_options {
     std::size_t max_series = 1'024;
     /// Failed calls the recent-error ring keeps. Default: 64.
     std::size_t recent_errors = 64;
-    /** The latency histograms time one call in this many on each thread (rounded up to a
-        power of two; 1: every call); calls, errors and in-flight count every call. Reading
-        the clock is the dearest part of a call's metrics. Default: 16.
+    /** The latency histograms time, in each series and on each thread, the first this many
+        calls that start in each tick of the coarse clock (detail::deadline_clock; 4 ms on
+        most Linux kernels): every call of a series that makes fewer, and with a 4 ms tick
+        at most 250 times this many a second per thread (2,000 by default) of a busy one.
+        Calls, errors and in-flight count every call. Reading the precise clock is the
+        dearest part of a call's metrics (it waits for the instructions before it to finish:
+        24 ns in a loop on a virtual machine, more in a running server), so a busy series
+        reads it for a sample only; the coarse clock, read for every call anyway, costs a
+        few ns. 0 times no call; UINT32_MAX every call. Default: 8.
     */
-    std::uint32_t latency_sample_every = 16;
+    std::uint32_t timed_calls_per_tick = 8;
     /** A call this App serves that takes at least this long, from its arrival to its
         answer, goes to the slow-call ring with its trace id (the status page lists them).
         Every served call is checked, with the coarse clock (one more read of it per call);
@@ -92,6 +120,21 @@ public:
         return last.stats;
     }
 
+    /** The same, kept in `slot` (see @ref series_slot): `slot` must only ever be used for
+        `path`.
+    */
+    call_stats* client_method(const protocol::method_path& path, series_slot& slot)
+    {
+        if (auto* s = slot.stats_.load(std::memory_order_acquire);
+            s && slot.owner_.load(std::memory_order_relaxed) == id_)
+            return s;
+        auto* s = client_method_cached(path);
+        if (std::uint64_t none = 0; slot.owner_.compare_exchange_strong(
+                none, id_, std::memory_order_relaxed, std::memory_order_relaxed))
+            slot.stats_.store(s, std::memory_order_release);
+        return s;
+    }
+
     /** The series of calls this App serves for `path`. Only methods the server knows get a
         series of their own: pass `known = false` for a call that names none, counted under
         "_unknown" (so a caller cannot fill the table with invented names).
@@ -129,8 +172,8 @@ public:
     /// See registry_options::slow_call.
     std::chrono::milliseconds slow_call() const noexcept { return options_.slow_call; }
 
-    /// See registry_options::latency_sample_every (a power of two).
-    std::uint32_t sample_every() const noexcept { return sample_every_; }
+    /// See registry_options::timed_calls_per_tick.
+    std::uint32_t timed_calls_per_tick() const noexcept { return options_.timed_calls_per_tick; }
 
     /// Fills `methods`, `peers` (calls only: state and queues come from the station),
     /// `refusals`, `recent_errors`, `recent_slow_calls` and `bucket_bounds_us` of `out`.
@@ -155,7 +198,6 @@ private:
 
     const std::uint64_t id_ = next_id(); // unique in the process, never 0
     registry_options options_;
-    std::uint32_t sample_every_ = 16;
     std::unique_ptr<table> client_, server_, peers_;
     call_stats* unknown_server_ = nullptr;
     mutable std::mutex refusals_mu_;

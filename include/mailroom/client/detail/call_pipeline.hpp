@@ -101,6 +101,7 @@ struct call {
     std::optional<call_extras> extras;
     metrics::registry* metrics = nullptr; // null: not counted
     metrics::call_meter meter;            // started when made, if counted
+    deadline_clock::time_point made{};    // when counting started (zero: not counted)
 };
 
 /** Fills `c.extras` if `filters` (may be null) or `policies` apply to calls of `path`'s server

@@ -5,6 +5,7 @@
 #include <mailroom/client/route_context.hpp>
 #include <mailroom/client/server_table.hpp>
 #include <mailroom/detail/config.hpp>
+#include <mailroom/detail/deadline_clock.hpp>
 #include <mailroom/protocol/frame.hpp>
 #include <mailroom/protocol/wire_protocol.hpp>
 
@@ -65,9 +66,12 @@ const asio::any_io_executor& executor_ref(const mail_station& s) noexcept;
     after the call). `h` completes exactly once; errors found here are posted to the
     station's executor.
     @param o the timeout (zero: the station's `request_timeout`) and cancellation.
+    @param made_at when the call was made (deadline_clock), if the caller read the clock
+    already; its deadline counts from then. Zero: from now.
 */
 void send_request(mail_station& s, const station_view_ptr& v, std::string_view server_id,
-                  std::uint64_t id, frame&& f, const call_options& o, call_handler h);
+                  std::uint64_t id, frame&& f, const call_options& o, call_handler h,
+                  deadline_clock::time_point made_at = {});
 
 /** Sends an encoded notify frame. `h` runs once the frame is handed to a connected mail
     box, or with the error that stopped it (`queue_full`, `connect_failed`, `not_sent`, ...).
