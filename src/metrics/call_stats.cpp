@@ -117,8 +117,8 @@ call_stats::call_stats(registry* owner, side s, std::string ns, std::string serv
     : owner_(owner), side_(s), ns_(std::move(ns)), server_type_(std::move(server_type)),
       service_(std::move(service)), method_(std::move(method)), server_id_(std::move(server_id)),
       slow_(owner ? owner->slow_call() : std::chrono::milliseconds(0)),
-      timed_per_tick_(owner ? owner->timed_calls_per_tick()
-                            : registry_options{}.timed_calls_per_tick)
+      timed_per_window_(owner ? owner->timed_calls_per_window()
+                            : registry_options{}.timed_calls_per_window)
 {
 }
 

@@ -68,7 +68,7 @@ public:
         if (!stats || !detail::same_name(stats->server_type(), req.path.server_type)) [[unlikely]]
             stats = series_of(req, m, *reg);
         // The precise clock, not the coarse one deadlines use (latencies are often below its
-        // tick), for a sample of the calls (see registry_options::timed_calls_per_tick).
+        // tick), for a sample of the calls (see registry_options::timed_calls_per_window).
         start = stats->started(began) ? std::chrono::steady_clock::now()
                                       : std::chrono::steady_clock::time_point{};
         if (r.owed())

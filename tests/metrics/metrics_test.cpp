@@ -113,25 +113,48 @@ TEST(call_stats, CountsEveryCallFromMoreThreadsThanCellsAndFromThreadsThatComeAn
     EXPECT_EQ(s->in_flight(), 2u * per_wave);
 }
 
-TEST(call_stats, TimesTheFirstCallsOfEachTickPerSeriesAndThread)
+TEST(call_stats, TimesTheFirstCallsOfEachWindowPerSeriesAndThread)
 {
-    mailroom::metrics::registry reg({.timed_calls_per_tick = 2});
+    mailroom::metrics::registry reg({.timed_calls_per_window = 2});
     auto* s = reg.client_method({"user", "chat", "chatRemote", "add"});
     auto* other = reg.client_method({"user", "chat", "chatRemote", "get"});
-    const std::chrono::steady_clock::time_point t0(10ms), t1(14ms);
+    // Windows of 2^22 ns: t0 and t0b share one, t1 is the next.
+    const std::chrono::steady_clock::time_point t0(std::chrono::nanoseconds(5 << 22)),
+        t0b(t0 + std::chrono::nanoseconds((1 << 22) - 1)), t1(t0 + std::chrono::nanoseconds(1 << 22));
     EXPECT_TRUE(s->started(t0));
     EXPECT_TRUE(s->started(t0));
-    EXPECT_FALSE(s->started(t0)) << "two per tick";
-    EXPECT_FALSE(s->started(t0));
+    EXPECT_FALSE(s->started(t0)) << "two per window";
+    EXPECT_FALSE(s->started(t0b));
     EXPECT_TRUE(other->started(t0)) << "each series has its own sample";
     std::thread([s, t0] { EXPECT_TRUE(s->started(t0)) << "and each thread"; }).join();
-    EXPECT_TRUE(s->started(t1)) << "the next tick starts again";
+    EXPECT_TRUE(s->started(t1)) << "the next window starts again";
     EXPECT_TRUE(s->started(t1));
     EXPECT_FALSE(s->started(t1));
     EXPECT_EQ(s->in_flight(), 8u) << "every call counted, timed or not";
 
-    mailroom::metrics::registry none({.timed_calls_per_tick = 0});
+    mailroom::metrics::registry none({.timed_calls_per_window = 0});
     EXPECT_FALSE(none.client_method({"user", "chat", "chatRemote", "add"})->started(t0));
+}
+
+TEST(call_stats, TimesAClientCallThatItsServersSampleTakes)
+{
+    // A fan-out in a fixed order: the method's sample is spent on the first servers, each
+    // server's own sample still times its first call.
+    mailroom::metrics::registry reg({.timed_calls_per_window = 1});
+    auto* method = reg.client_method({"user", "chat", "chatRemote", "add"});
+    const std::chrono::steady_clock::time_point t0(std::chrono::nanoseconds(7 << 22));
+    for (const char* id : {"chat-1", "chat-2", "chat-3"}) {
+        mailroom::metrics::call_meter m{method, reg.peer(id, "chat")};
+        m.begin(t0);
+        EXPECT_NE(m.start, std::chrono::steady_clock::time_point{}) << id;
+        m.finish({});
+    }
+    mailroom::metrics::call_meter again{method, reg.peer("chat-2", "chat")};
+    again.begin(t0);
+    EXPECT_EQ(again.start, std::chrono::steady_clock::time_point{}) << "both samples spent";
+    again.finish({});
+    EXPECT_EQ(method->calls(), 4u);
+    EXPECT_EQ(reg.peer("chat-2", "chat")->calls(), 2u);
 }
 
 TEST(registry, KeepsAMethodsSeriesInItsSlotForTheRegistryThatFoundIt)
@@ -148,6 +171,13 @@ TEST(registry, KeepsAMethodsSeriesInItsSlotForTheRegistryThatFoundIt)
     const mailroom::metrics::series_slot copy = slot; // a copy starts empty
     auto copied = copy;
     EXPECT_EQ(other.client_method(add, copied), other.client_method(add));
+    // A slot assigned to starts empty too: a stub assigned another stub's method (another
+    // server type's, say) counts in that method's series, not the one it had.
+    const mailroom::protocol::method_path gate_add{"user", "gate", "chatRemote", "add"};
+    copied = mailroom::metrics::series_slot{};
+    slot = copied;
+    EXPECT_EQ(reg.client_method(gate_add, slot), reg.client_method(gate_add));
+    EXPECT_NE(reg.client_method(gate_add, slot), s);
 }
 
 TEST(registry, CountsCallsErrorsAndInFlightPerMethod)

@@ -20,6 +20,7 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <utility>
 
 namespace mailroom {
 
@@ -194,11 +195,13 @@ private:
     /// initiation starts counting (a lazy token may never start the call).
     void meter(detail::call& c, const protocol::method_path& path) const
     {
+        // Read here only: a temporary stub's slot may be gone while the call runs.
+        auto* slot = std::exchange(c.options.series, nullptr);
         if (!metrics_)
             return;
         c.metrics = metrics_;
-        c.meter.method = c.options.series ? metrics_->client_method(path, *c.options.series)
-                                          : metrics_->client_method_cached(path);
+        c.meter.method =
+            slot ? metrics_->client_method(path, *slot) : metrics_->client_method_cached(path);
         if (!c.target.empty())
             c.meter.peer = metrics_->peer_cached(c.target, path.server_type);
     }

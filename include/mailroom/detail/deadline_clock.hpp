@@ -42,7 +42,8 @@ private:
     }
 
     // Set when the program starts, not on first use: a read tests no guard. A read made by
-    // another static initialiser before this one ran sees zero, and uses steady_clock.
+    // another static initialiser before this one ran sees zero, and uses steady_clock (a
+    // thread such an initialiser starts must not read it meanwhile).
     static inline const std::chrono::nanoseconds tick = resolution();
 #endif
 };

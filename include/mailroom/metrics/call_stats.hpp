@@ -84,26 +84,22 @@ public:
     void started() noexcept { add(&cell::started); }
 
     /** A call started at `now` (detail::deadline_clock): counts it, and says whether to
-        time it. The first registry_options::timed_calls_per_tick calls of this series that
-        start on this thread in each tick of that clock are timed.
+        time it (see @ref sample).
     */
     bool started(std::chrono::steady_clock::time_point now) noexcept
     {
         const auto i = detail::this_thread_counter_cell();
-        cell& c = cells_[i];
-        bump(c.started, i);
-        // Plain loads and stores even in the shared cell: a race there times a call more or
-        // one less, and counts nothing wrong.
-        const auto tick = now.time_since_epoch().count();
-        std::uint32_t n = 0;
-        if (c.tick.load(std::memory_order_relaxed) == tick)
-            n = c.timed.load(std::memory_order_relaxed);
-        else
-            c.tick.store(tick, std::memory_order_relaxed);
-        if (n >= timed_per_tick_)
-            return false;
-        c.timed.store(n + 1, std::memory_order_relaxed);
-        return true;
+        bump(cells_[i].started, i);
+        return sample(cells_[i], now);
+    }
+
+    /** Whether to time a call of this series that starts at `now` (detail::deadline_clock):
+        true for the first registry_options::timed_calls_per_window calls that start on this
+        thread in each window of 2^22 ns (4.2 ms) of that clock.
+    */
+    bool sample(std::chrono::steady_clock::time_point now) noexcept
+    {
+        return sample(cells_[detail::this_thread_counter_cell()], now);
     }
 
     /** A call ended with `ec` (the remote's own error included). `peer` names the other end
@@ -182,9 +178,9 @@ private:
     struct alignas(64) cell {
         std::atomic<std::uint64_t> started{0};
         std::atomic<std::uint64_t> calls{0};
-        // The sample (see started(now)): the tick of the last call started, and the calls
+        // The sample (see sample(now)): the window of the last call started, and the calls
         // timed in it.
-        std::atomic<std::chrono::steady_clock::rep> tick{0};
+        std::atomic<std::chrono::steady_clock::rep> window{0};
         std::atomic<std::uint32_t> timed{0};
     };
     using counter = std::atomic<std::uint64_t> cell::*;
@@ -193,6 +189,22 @@ private:
     {
         const auto i = detail::this_thread_counter_cell();
         bump(cells_[i].*which, i);
+    }
+
+    bool sample(cell& c, std::chrono::steady_clock::time_point now) noexcept
+    {
+        // Plain loads and stores even in the shared cell: a race there times a call more or
+        // one less, and counts nothing wrong.
+        const auto window = now.time_since_epoch().count() >> 22;
+        std::uint32_t n = 0;
+        if (c.window.load(std::memory_order_relaxed) == window)
+            n = c.timed.load(std::memory_order_relaxed);
+        else
+            c.window.store(window, std::memory_order_relaxed);
+        if (n >= timed_per_window_)
+            return false;
+        c.timed.store(n + 1, std::memory_order_relaxed);
+        return true;
     }
 
     /// Adds one to `c`, a counter of cell `i`.
@@ -218,7 +230,7 @@ private:
     side side_;
     std::string ns_, server_type_, service_, method_, server_id_;
     std::chrono::nanoseconds slow_{0}; // the owner's slow_call; 0: not watched
-    std::uint32_t timed_per_tick_;     // the owner's timed_calls_per_tick
+    std::uint32_t timed_per_window_;   // the owner's timed_calls_per_window
     // In flight = started - calls: one increment per call at each end, no decrement.
     std::array<cell, detail::counter_cells + 1> cells_{};
     std::array<std::atomic<std::uint64_t>, error_slots> errors_{};
@@ -252,10 +264,12 @@ struct call_meter {
     explicit operator bool() const noexcept { return method != nullptr; }
 
     /// Counts the start of the call at `now` (detail::deadline_clock; in flight from now),
-    /// timed if its series' sample takes it (see call_stats::started).
+    /// timed if its method's sample or its server's takes it (see call_stats::sample): a
+    /// server reached only by the later calls of a fan-out is timed too.
     void begin(std::chrono::steady_clock::time_point now) noexcept
     {
-        if (method->started(now))
+        const bool by_method = method->started(now);
+        if ((peer && peer->sample(now)) || by_method)
             start = std::chrono::steady_clock::now();
     }
 

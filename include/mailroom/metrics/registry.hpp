@@ -34,7 +34,8 @@ inline bool same_path(const call_stats& s, const protocol::method_path& p) noexc
     one per method, through call_options::series): the first registry to count a call through
     it finds the series once, by name; its later calls read it back instead of comparing
     names. Calls counted by another registry find their series as if there were no slot.
-    A copy starts empty.
+    A copy starts empty, and so does a slot assigned to (a stub assigned another stub's
+    method then finds that method's series).
 
     @par Thread safety
     May be used by calls on any thread, concurrently.
@@ -43,7 +44,12 @@ class series_slot {
 public:
     series_slot() noexcept = default;
     series_slot(const series_slot&) noexcept {}
-    series_slot& operator=(const series_slot&) noexcept { return *this; }
+    series_slot& operator=(const series_slot&) noexcept
+    {
+        stats_.store(nullptr, std::memory_order_relaxed);
+        owner_.store(0, std::memory_order_relaxed);
+        return *this;
+    }
 
 private:
     friend class registry;
@@ -60,16 +66,18 @@ struct registry_options {
     /// Failed calls the recent-error ring keeps. Default: 64.
     std::size_t recent_errors = 64;
     /** The latency histograms time, in each series and on each thread, the first this many
-        calls that start in each tick of the coarse clock (detail::deadline_clock; 4 ms on
-        most Linux kernels): every call of a series that makes fewer, and with a 4 ms tick
-        at most 250 times this many a second per thread (2,000 by default) of a busy one.
-        Calls, errors and in-flight count every call. Reading the precise clock is the
-        dearest part of a call's metrics (it waits for the instructions before it to finish:
-        24 ns in a loop on a virtual machine, more in a running server), so a busy series
-        reads it for a sample only; the coarse clock, read for every call anyway, costs a
-        few ns. 0 times no call; UINT32_MAX every call. Default: 8.
+        calls that start in each window of 2^22 ns (4.2 ms) of the coarse clock
+        (detail::deadline_clock): every call of a series that makes fewer, and at most about
+        240 times this many a second per thread (1,900 by default) of a busy one, whatever
+        the clock's tick. A client call is timed if its method's sample or its server's
+        takes it. Calls, errors and in-flight count every call. Reading the precise clock is
+        the dearest part of a call's metrics (it waits for the instructions before it to
+        finish: 24 ns in a loop on a virtual machine, more in a running server), so a busy
+        series reads it for a sample only; the coarse clock, read for every call anyway,
+        costs a few ns. Each window weighs the same in the histogram, however many calls it
+        had. 0 times no call; UINT32_MAX every call. Default: 8.
     */
-    std::uint32_t timed_calls_per_tick = 8;
+    std::uint32_t timed_calls_per_window = 8;
     /** A call this App serves that takes at least this long, from its arrival to its
         answer, goes to the slow-call ring with its trace id (the status page lists them).
         Every served call is checked, with the coarse clock (one more read of it per call);
@@ -172,8 +180,8 @@ public:
     /// See registry_options::slow_call.
     std::chrono::milliseconds slow_call() const noexcept { return options_.slow_call; }
 
-    /// See registry_options::timed_calls_per_tick.
-    std::uint32_t timed_calls_per_tick() const noexcept { return options_.timed_calls_per_tick; }
+    /// See registry_options::timed_calls_per_window.
+    std::uint32_t timed_calls_per_window() const noexcept { return options_.timed_calls_per_window; }
 
     /// Fills `methods`, `peers` (calls only: state and queues come from the station),
     /// `refusals`, `recent_errors`, `recent_slow_calls` and `bucket_bounds_us` of `out`.

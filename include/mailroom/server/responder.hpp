@@ -111,10 +111,10 @@ public:
     */
     void fail(std::error_code ec, std::string_view message = {});
 
-    /** Counts the answer in `stats` (started with `stats->started()`), with the time since
+    /** Counts the answer in `stats` (whose `started` counted the call), with the time since
         `start` (zero: not timed); a call slower than the registry's `slow_call` since
-        `began` (detail::deadline_clock; zero: not watched) is kept with `trace`
-        (call_stats::ended). The server sets it when the App keeps metrics; a handler never
+        `began` (detail::deadline_clock, the request's arrival; zero: not watched) is kept
+        with `trace` (call_stats::slow). The server sets it when the App keeps metrics; a handler never
         needs it.
     */
     void meter(metrics::call_stats* stats, std::chrono::steady_clock::time_point start,
@@ -128,7 +128,7 @@ public:
     }
 
 private:
-    void count(std::error_code ec) noexcept;
+    inline void count(std::error_code ec) noexcept; // responder.cpp, its only user
     void send_value(const value_source& result);
     bool encode_error(frame& f, std::error_code ec, std::string_view text) noexcept;
     void abandon(std::error_code ec) noexcept;

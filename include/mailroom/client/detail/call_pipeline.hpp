@@ -101,7 +101,9 @@ struct call {
     std::optional<call_extras> extras;
     metrics::registry* metrics = nullptr; // null: not counted
     metrics::call_meter meter;            // started when made, if counted
-    deadline_clock::time_point made{};    // when counting started (zero: not counted)
+    /// When the initiation started counting it (zero: not counted); the station's deadline
+    /// for the first attempt counts from then.
+    deadline_clock::time_point started_at{};
 };
 
 /** Fills `c.extras` if `filters` (may be null) or `policies` apply to calls of `path`'s server

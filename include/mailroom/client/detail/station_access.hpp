@@ -66,8 +66,8 @@ const asio::any_io_executor& executor_ref(const mail_station& s) noexcept;
     after the call). `h` completes exactly once; errors found here are posted to the
     station's executor.
     @param o the timeout (zero: the station's `request_timeout`) and cancellation.
-    @param made_at when the call was made (deadline_clock), if the caller read the clock
-    already; its deadline counts from then. Zero: from now.
+    @param made_at when the call started (deadline_clock), if the caller read the clock
+    just before; its deadline counts from then. Zero: from now.
 */
 void send_request(mail_station& s, const station_view_ptr& v, std::string_view server_id,
                   std::uint64_t id, frame&& f, const call_options& o, call_handler h,

@@ -52,8 +52,8 @@ template <class Initiation, class Completion, class Handler>
 void start_counted(call&& c, Handler&& handler)
 {
     if (c.meter) {
-        c.made = deadline_clock::now();
-        c.meter.begin(c.made);
+        c.started_at = deadline_clock::now();
+        c.meter.begin(c.started_at);
         const auto meter = c.meter;
         return Initiation::start(std::move(c), [&](const asio::any_io_executor& ex) {
             return metered_completion<Completion>{
@@ -90,9 +90,9 @@ struct call_initiation {
                 return fail_request(*c.station, call_handler(std::move(done)), c.encode_error);
             if (diag)
                 return send_request(*c.station, c.view, c.target, c.id, std::move(c.f),
-                                    c.options, with_diagnostics(diag, std::move(done)), c.made);
+                                    c.options, with_diagnostics(diag, std::move(done)), c.started_at);
             return send_request(*c.station, c.view, c.target, c.id, std::move(c.f), c.options,
-                                std::move(done), c.made);
+                                std::move(done), c.started_at);
         }
         pipeline_start p(std::move(c));
         auto done = make(p.executor()); // the call's own executor: it may outlive the station
