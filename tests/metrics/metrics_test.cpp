@@ -239,6 +239,15 @@ TEST(registry, BoundsTheSeriesAndTheErrorRing)
     EXPECT_EQ(reg.find_server_method({"user", "t", "nope", "x"}), nullptr);
 }
 
+// What the responder does as a served call ends: asks whether it was slow, and keeps it if so.
+void served(mailroom::metrics::call_stats& s, std::chrono::steady_clock::time_point began,
+            std::chrono::nanoseconds timed, const mailroom::trace_context& trace,
+            std::string_view peer, std::error_code ec)
+{
+    if (const auto took = s.slow(began, timed); took.count() != 0)
+        s.report_slow(took, trace, peer, ec);
+}
+
 TEST(registry, KeepsTheSlowCallsServedWithTheirTraceIds)
 {
     mailroom::metrics::registry reg({.slow_call = 20ms, .recent_slow_calls = 2});
@@ -246,9 +255,9 @@ TEST(registry, KeepsTheSlowCallsServedWithTheirTraceIds)
     const auto trace = mailroom::trace_context::make_root();
     const auto now = mailroom::detail::deadline_clock::now();
 
-    s->ended(now, 25ms, trace, "connector-1", {}); // timed, and slow
-    s->ended(now, 2ms, trace, "connector-1", {});  // timed, and fast
-    s->ended({}, 0ns, trace, "connector-1", {});   // not watched
+    served(*s, now, 25ms, trace, "connector-1", {}); // timed, and slow
+    served(*s, now, 2ms, trace, "connector-1", {});  // timed, and fast
+    served(*s, {}, 0ns, trace, "connector-1", {});   // not watched
     mailroom::metrics::metrics_snapshot snap;
     reg.fill(snap);
     EXPECT_EQ(snap.slow_call_ms, 20u);
@@ -266,8 +275,8 @@ TEST(registry, KeepsTheSlowCallsServedWithTheirTraceIds)
 
     // Not timed: the coarse clock since it arrived tells (here 50 ms ago), and the error
     // is named. The ring keeps the last two.
-    s->ended(now - 50ms, 0ns, trace, "", std::error_code(mailroom::error::timeout));
-    s->ended(now - 60ms, 0ns, trace, "", std::error_code(mailroom::error::remote_error));
+    served(*s, now - 50ms, 0ns, trace, "", std::error_code(mailroom::error::timeout));
+    served(*s, now - 60ms, 0ns, trace, "", std::error_code(mailroom::error::remote_error));
     snap = {};
     reg.fill(snap);
     ASSERT_EQ(snap.recent_slow_calls.size(), 2u);
@@ -281,8 +290,8 @@ TEST(registry, WatchesNoSlowCallsWhenTheThresholdIsZero)
 {
     mailroom::metrics::registry reg({.slow_call = 0ms});
     auto* s = reg.server_method({"user", "game", "gameRemote", "add"});
-    s->ended(mailroom::detail::deadline_clock::now() - 1s, 1s, mailroom::trace_context::make_root(),
-             "", {});
+    served(*s, mailroom::detail::deadline_clock::now() - 1s, 1s,
+           mailroom::trace_context::make_root(), "", {});
     mailroom::metrics::metrics_snapshot snap;
     reg.fill(snap);
     EXPECT_TRUE(snap.recent_slow_calls.empty());

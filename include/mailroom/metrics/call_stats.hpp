@@ -133,14 +133,6 @@ public:
     void report_slow(std::chrono::nanoseconds took, const trace_context& trace,
                      std::string_view peer, std::error_code ec) noexcept;
 
-    /// @ref slow, then @ref report_slow if it is.
-    void ended(std::chrono::steady_clock::time_point began, std::chrono::nanoseconds timed,
-               const trace_context& trace, std::string_view peer, std::error_code ec) noexcept
-    {
-        if (const auto took = slow(began, timed); took.count() != 0) [[unlikely]]
-            report_slow(took, trace, peer, ec);
-    }
-
     /// @ref completed and @ref timed at once.
     void finished(std::chrono::nanoseconds elapsed, std::error_code ec,
                   std::string_view peer = {}) noexcept
