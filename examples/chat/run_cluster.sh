@@ -169,9 +169,13 @@ if $registry && [ "$status" -eq 0 ]; then
     fi
 fi
 
-# With MAILROOM_CLI (scripts/demo.sh sets it): the operator's command line against the live
-# cluster, before it stops (docs/operations.md).
-if [ "$status" -eq 0 ] && [ -n "${MAILROOM_CLI:-}" ] && [ -x "$MAILROOM_CLI" ]; then
+# With MAILROOM_CLI (scripts/demo.sh and the example.chat test set it): the operator's command
+# line against the live cluster, before it stops (docs/operations.md).
+if [ -n "${MAILROOM_CLI:-}" ] && [ ! -x "$MAILROOM_CLI" ]; then
+    echo "MAILROOM_CLI=$MAILROOM_CLI is not an executable" >&2
+    status=1
+fi
+if [ "$status" -eq 0 ] && [ -n "${MAILROOM_CLI:-}" ]; then
     cli() {
         printf '$ mailroom'
         for a in "$@"; do
@@ -183,7 +187,12 @@ if [ "$status" -eq 0 ] && [ -n "${MAILROOM_CLI:-}" ] && [ -x "$MAILROOM_CLI" ]; 
     }
     cli list "$config" || status=$?
     cli call "$config" connector.entryRemote.enter '["cli-user","cli-room"]' || status=$?
-    cli call "$config" connector.entryRemote.members '["cli-room"]' || status=$?
+    members=$(cli call "$config" connector.entryRemote.members '["cli-room"]') || status=$?
+    echo "$members"
+    case $members in
+    *'"members":["cli-user"]'*) ;;
+    *) echo "mailroom call: cli-room should hold cli-user alone" >&2; status=1 ;;
+    esac
 fi
 
 # Graceful stop; each server must exit 0.
