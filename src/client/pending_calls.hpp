@@ -37,17 +37,18 @@ public:
         ++size_;
     }
 
-    /// Removes `id` if present.
-    void erase(std::uint64_t id) noexcept
+    /// Removes `id` if present: its slot, or npos if it was not there (one probe for both).
+    std::uint32_t erase(std::uint64_t id) noexcept
     {
-        if (cells_.empty())
-            return;
+        if (cells_.empty() || id == 0)
+            return npos;
         std::size_t i = home(id);
         while (cells_[i].id != id) {
             if (cells_[i].id == 0)
-                return;
+                return npos;
             i = (i + 1) & mask();
         }
+        const std::uint32_t slot = cells_[i].slot;
         // Backward shift: move up every following cell whose home is not between the hole and it.
         for (std::size_t j = (i + 1) & mask(); cells_[j].id != 0; j = (j + 1) & mask()) {
             const std::size_t h = home(cells_[j].id);
@@ -59,6 +60,7 @@ public:
         }
         cells_[i] = cell{};
         --size_;
+        return slot;
     }
 
     std::size_t size() const noexcept { return size_; }
@@ -154,10 +156,9 @@ public:
     /// Removes a call and returns its handler, or nothing if it is not pending (late reply).
     std::optional<Handler> take(std::uint64_t id)
     {
-        const std::uint32_t slot = index_.find(id);
+        const std::uint32_t slot = index_.erase(id);
         if (slot == id_index::npos)
             return std::nullopt;
-        index_.erase(id);
         return remove_slot(slot);
     }
 
@@ -166,10 +167,9 @@ public:
     */
     bool take(std::uint64_t id, Handler& out)
     {
-        const std::uint32_t slot = index_.find(id);
+        const std::uint32_t slot = index_.erase(id);
         if (slot == id_index::npos)
             return false;
-        index_.erase(id);
         out = std::move(*slots_[slot].handler);
         unlink(slot);
         return true;

@@ -3,8 +3,8 @@
 #include "server_handshake.hpp"
 #include "server_state.hpp"
 
-#include <mailroom/server/acceptor.hpp>
 #include <mailroom/detail/same_name.hpp>
+#include <mailroom/server/acceptor.hpp>
 #include <mailroom/server/responder.hpp>
 
 #include <atomic>
@@ -53,11 +53,10 @@ public:
         keeps them): `r` counts its answer, and keeps it with `trace` if it is slow since
         `began` (deadline_clock); a notify (no `r` owed) counts as answered at once.
     */
-    [[gnu::always_inline]] metrics::call_stats* meter(const protocol::request_view& req,
-                               const dispatcher::found_method& m, responder& r,
-                               std::chrono::steady_clock::time_point& start,
-                               std::chrono::steady_clock::time_point began,
-                               const trace_context& trace)
+    [[gnu::always_inline]] metrics::call_stats*
+    meter(const protocol::request_view& req, const dispatcher::found_method& m, responder& r,
+          std::chrono::steady_clock::time_point& start,
+          std::chrono::steady_clock::time_point began, const trace_context& trace)
     {
         auto* reg = state_->options.metrics.get();
         if (!reg)

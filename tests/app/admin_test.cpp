@@ -59,8 +59,8 @@ struct admin_fixture : ::testing::Test {
     {
         o.admin.port = 0;
         o.admin.timeout = 300ms;
-        o.metrics_limits.timed_calls_per_window = UINT32_MAX; // every call timed: counts are exact
-        o.metrics_limits.slow_call = 20ms;         // slow_double takes 40 ms
+        o.metrics_limits.timed_calls_per_window = UINT32_MAX; // every call timed: exact counts
+        o.metrics_limits.slow_call = 20ms;                    // slow_double takes 40 ms
         return o;
     }
 

@@ -351,7 +351,7 @@ TEST(PendingCalls, IdIndexMatchesAModel)
         } else {
             auto it = model.begin();
             std::advance(it, static_cast<long>(rng() % model.size()));
-            index.erase(it->first);
+            ASSERT_EQ(index.erase(it->first), it->second) << "id " << it->first;
             model.erase(it);
         }
         if (step % 997 == 0) {
@@ -359,6 +359,9 @@ TEST(PendingCalls, IdIndexMatchesAModel)
             for (const auto& [id, slot] : model)
                 ASSERT_EQ(index.find(id), slot) << "id " << id;
             ASSERT_EQ(index.find(next + 1000), mailroom::detail::id_index::npos);
+            ASSERT_EQ(index.erase(next + 1000), mailroom::detail::id_index::npos);
+            ASSERT_EQ(index.erase(0), mailroom::detail::id_index::npos) << "0 is never an id";
+            ASSERT_EQ(index.size(), model.size()) << "erasing what is not there changes nothing";
         }
     }
 }

@@ -120,7 +120,8 @@ TEST(call_stats, TimesTheFirstCallsOfEachWindowPerSeriesAndThread)
     auto* other = reg.client_method({"user", "chat", "chatRemote", "get"});
     // Windows of 2^22 ns: t0 and t0b share one, t1 is the next.
     const std::chrono::steady_clock::time_point t0(std::chrono::nanoseconds(5 << 22)),
-        t0b(t0 + std::chrono::nanoseconds((1 << 22) - 1)), t1(t0 + std::chrono::nanoseconds(1 << 22));
+        t0b(t0 + std::chrono::nanoseconds((1 << 22) - 1)),
+        t1(t0 + std::chrono::nanoseconds(1 << 22));
     EXPECT_TRUE(s->started(t0));
     EXPECT_TRUE(s->started(t0));
     EXPECT_FALSE(s->started(t0)) << "two per window";

@@ -181,7 +181,10 @@ public:
     std::chrono::milliseconds slow_call() const noexcept { return options_.slow_call; }
 
     /// See registry_options::timed_calls_per_window.
-    std::uint32_t timed_calls_per_window() const noexcept { return options_.timed_calls_per_window; }
+    std::uint32_t timed_calls_per_window() const noexcept
+    {
+        return options_.timed_calls_per_window;
+    }
 
     /// Fills `methods`, `peers` (calls only: state and queues come from the station),
     /// `refusals`, `recent_errors`, `recent_slow_calls` and `bucket_bounds_us` of `out`.

@@ -114,8 +114,8 @@ public:
     /** Counts the answer in `stats` (whose `started` counted the call), with the time since
         `start` (zero: not timed); a call slower than the registry's `slow_call` since
         `began` (detail::deadline_clock, the request's arrival; zero: not watched) is kept
-        with `trace` (call_stats::slow). The server sets it when the App keeps metrics; a handler never
-        needs it.
+        with `trace` (call_stats::slow). The server sets it when the App keeps metrics; a
+        handler never needs it.
     */
     void meter(metrics::call_stats* stats, std::chrono::steady_clock::time_point start,
                std::chrono::steady_clock::time_point began = {},

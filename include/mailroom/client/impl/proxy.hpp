@@ -90,7 +90,8 @@ struct call_initiation {
                 return fail_request(*c.station, call_handler(std::move(done)), c.encode_error);
             if (diag)
                 return send_request(*c.station, c.view, c.target, c.id, std::move(c.f),
-                                    c.options, with_diagnostics(diag, std::move(done)), c.started_at);
+                                    c.options, with_diagnostics(diag, std::move(done)),
+                                    c.started_at);
             return send_request(*c.station, c.view, c.target, c.id, std::move(c.f), c.options,
                                 std::move(done), c.started_at);
         }
